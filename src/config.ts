@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ErrorCode, GatehouseError } from './errors.js';
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT');
+const seconds = z.number().int().positive();
+
+const jwtIssuer = z
+  .strictObject({
+    issuer: z.string().min(1),
+    kind: z.enum(['kubernetes', 'spiffe', 'oidc']),
+    audiences: z.array(z.string().min(1)).min(1),
+    jwksFile: z.string().min(1).optional(),
+    jwksUri: z.url().optional(),
+    discovery: z.boolean().default(false),
+    maxLifetimeSeconds: seconds.default(86400),
+    clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+    /** OIDC: the claim holding the user's groups. */
+    groupsClaim: z.string().min(1).default('groups'),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+      .min(1)
+      .default(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+  })
+  .refine((j) => [j.jwksFile, j.jwksUri, j.discovery || undefined].filter((v) => v !== undefined).length === 1, {
+    message: 'exactly one of jwksFile, jwksUri or discovery: true is required',
+  });
+
+const classRule = z.strictObject({
+  class: z.enum(['service', 'build', 'automation']),
+  trustDomain: z.string().optional(),
+  namespace: z.string().optional(),
+  /** A glob over the SPIFFE ID path: `*` matches within one segment, `**` across segments. */
+  pathPattern: z.string().startsWith('/').optional(),
+});
+
+const limits = z.strictObject({
+  maxMessageBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+  maxHeaders: z.number().int().positive().default(200),
+  maxHeaderBytes: z.number().int().positive().default(64 * 1024),
+  maxTokenBytes: z.number().int().positive().default(16 * 1024),
+  maxBodyBytes: z.number().int().min(0).default(0),
+  maxConcurrentChecks: z.number().int().positive().default(1024),
+  decisionTimeoutMs: z.number().int().positive().default(1000),
+  keyFetchTimeoutMs: z.number().int().positive().default(500),
+});
+
+export const configSchema = z.strictObject({
+  listen: hostPort.default('0.0.0.0:9191'),
+  httpListen: hostPort.default('0.0.0.0:9192'),
+  policies: z.string().min(1).default('./policies'),
+  mode: z.enum(['enforce', 'dry-run']).default('enforce'),
+  dryRunNamespaces: z.array(z.string().min(1)).default([]),
+  workers: z.number().int().min(1).max(64).default(1),
+  shutdownGraceSeconds: seconds.default(10),
+  grpcReflection: z.boolean().default(false),
+  identity: z
+    .strictObject({
+      trustDomains: z.array(z.string().min(1)).min(1).default(['cluster.local']),
+      trustForwardedClientCert: z.boolean().default(false),
+      /** PEM bundle file per trust domain; when set, peer certificates are chain-verified. */
+      trustBundles: z.record(z.string(), z.string().min(1)).default({}),
+      jwt: z.array(jwtIssuer).default([]),
+      classes: z.array(classRule).default([]),
+    })
+    .prefault({}),
+  response: z
+    .strictObject({
+      principalHeader: z.string().regex(/^[a-z0-9-]+$/).default('x-gatehouse-principal'),
+      decisionHeader: z.string().regex(/^[a-z0-9-]+$/).default('x-gatehouse-decision-id'),
+      removeCredentials: z.boolean().default(false),
+      assertion: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          issuer: z.string().min(1).default('https://gatehouse.gatehouse.svc'),
+          ttlSeconds: seconds.max(3600).default(60),
+          keyFile: z.string().default(''),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      kubeconfig: z.string().default(''),
+      staleAfterSeconds: seconds.default(30),
+      failClosed: z.boolean().default(true),
+      tokenReview: z.boolean().default(false),
+    })
+    .prefault({}),
+  decisionLog: z
+    .strictObject({
+      stdout: z.boolean().default(true),
+      file: z.string().default(''),
+    })
+    .prefault({}),
+  limits: limits.prefault({}),
+});
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export type Config = DeepReadonly<z.output<typeof configSchema>>;
+export type JwtIssuerConfig = Config['identity']['jwt'][number];
+export type ClassRule = Config['identity']['classes'][number];
+export type Limits = Config['limits'];
+
+/** Flags that override the file; undefined means "not given". */
+export interface ConfigOverrides {
+  readonly listen?: string;
+  readonly httpListen?: string;
+  readonly policies?: string;
+  readonly workers?: number;
+}
+
+/**
+ * Turns untrusted input into a frozen Config, reporting every problem at once with the path of
+ * the key that is wrong.
+ */
+export function parseConfig(input: unknown, overrides: ConfigOverrides = {}): Config {
+  const base = input ?? {};
+  if (typeof base !== 'object' || Array.isArray(base)) {
+    throw new GatehouseError(ErrorCode.config, 'config: the file must hold a YAML mapping');
+  }
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) merged[key] = value;
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.join('.') || '(top level)';
+      const unknown = issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((k) => [...issue.path, k].join('.')).join(', ')}` : '';
+      return `config: ${path}: ${issue.message}${unknown}`;
+    });
+    throw new GatehouseError(ErrorCode.config, lines.join('\n'));
+  }
+  return deepFreeze(result.data) as Config;
+}
+
+export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Config {
+  if (file === undefined) return parseConfig({}, overrides);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new GatehouseError(ErrorCode.config, `config: cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new GatehouseError(ErrorCode.config, `config: ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(doc, overrides);
+}
+
+/** The default worker count: the cores this process may use (a container's CPU limit included). */
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,74 @@
+import type { SpiffeId } from '../identity/spiffe-id.js';
+import type { ErrorCode } from '../errors.js';
+
+export type WorkloadClass = 'service' | 'build' | 'automation' | 'unknown';
+export const workloadClasses: readonly WorkloadClass[] = ['service', 'build', 'automation', 'unknown'];
+
+export type AuthnMethod = 'mtls' | 'jwt' | 'none';
+
+/** Claims of a bound Kubernetes service-account token, kept for lifecycle checks. */
+export interface BoundTokenClaims {
+  readonly namespace: string;
+  readonly serviceAccountName: string;
+  readonly serviceAccountUid: string;
+  readonly podName?: string;
+  readonly podUid?: string;
+}
+
+export type Identity =
+  | {
+      readonly kind: 'workload';
+      readonly spiffeId: SpiffeId;
+      readonly class: WorkloadClass;
+      readonly authn: 'mtls' | 'jwt';
+      /** Token issuer when authenticated by a token. */
+      readonly issuer?: string;
+      /** Present for Kubernetes service-account tokens. */
+      readonly kubernetes?: BoundTokenClaims;
+      /** Token expiry (epoch seconds), when authenticated by a token. */
+      readonly expiresAt?: number;
+    }
+  | {
+      readonly kind: 'user';
+      readonly issuer: string;
+      readonly subject: string;
+      readonly groups: readonly string[];
+      readonly expiresAt?: number;
+    }
+  | { readonly kind: 'anonymous' };
+
+/** The outcome of the identify step: one identity, or why the presented credential is refused. */
+export type AuthnResult =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly code: ErrorCode; readonly detail: string; readonly authn: AuthnMethod };
+
+export function authnMethodOf(identity: Identity): AuthnMethod {
+  switch (identity.kind) {
+    case 'workload':
+      return identity.authn;
+    case 'user':
+      return 'jwt';
+    case 'anonymous':
+      return 'none';
+    default: {
+      const never: never = identity;
+      return never;
+    }
+  }
+}
+
+/** The Cedar-style name of the principal, as logged and sent upstream. */
+export function principalName(identity: Identity): string {
+  switch (identity.kind) {
+    case 'workload':
+      return `Workload::"${identity.spiffeId.toString()}"`;
+    case 'user':
+      return `User::${JSON.stringify(identity.subject)}`;
+    case 'anonymous':
+      return 'Anonymous::"anonymous"';
+    default: {
+      const never: never = identity;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import type { ParseResult } from './result.js';
+
+/** The request path policies match on, and the query kept exactly as sent. */
+export interface NormalizedPath {
+  /** Starts with `/`; unreserved escapes decoded, other escapes upper-cased, no dot segments. */
+  readonly path: string;
+  /** Text after the first `?`, without it; `''` when there is none. */
+  readonly query: string;
+}
+
+// Well above any real route and below Envoy's default 60 KiB header budget.
+const MAX_TARGET_LENGTH = 8192;
+
+// RFC 3986 pchar without pct-encoded: unreserved, sub-delims, ':' and '@'.
+const LITERAL_PATH_CHAR = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
+
+// Backends disagree on whether these separate segments or end a string; refusing is the only safe reading.
+const ESCAPE_PROBLEMS: ReadonlyMap<string, string> = new Map([
+  ['00', 'path contains NUL'],
+  ['2F', 'path contains an encoded "/"'],
+  ['5C', 'path contains an encoded backslash'],
+]);
+
+/**
+ * Turns Envoy's `:path` (the request target, query included) into the path a policy should see,
+ * so that every spelling of one resource yields one string and every spelling that could make a
+ * backend see another resource is refused.
+ * Repeated slashes are kept: merging them is Envoy's `merge_slashes`, the operator's choice.
+ */
+export function normalizePath(rawPath: string): ParseResult<NormalizedPath> {
+  if (rawPath.length > MAX_TARGET_LENGTH) return fail(`path is longer than ${MAX_TARGET_LENGTH} characters`);
+  const targetProblem = requestTargetProblem(rawPath);
+  if (targetProblem !== undefined) return fail(targetProblem);
+  if (!rawPath.startsWith('/')) return fail('path must start with "/"');
+
+  const fragment = rawPath.indexOf('#');
+  const target = fragment === -1 ? rawPath : rawPath.slice(0, fragment);
+  const questionMark = target.indexOf('?');
+  const path = questionMark === -1 ? target : target.slice(0, questionMark);
+  const query = questionMark === -1 ? '' : target.slice(questionMark + 1);
+  // The query is passed on untouched, but a NUL in it is as hostile as one in the path.
+  if (/%00/.test(query)) return fail('path contains NUL');
+
+  const decoded = decodeUnreserved(path);
+  if (!decoded.ok) return decoded;
+  return { ok: true, value: { path: removeDotSegments(decoded.value), query } };
+}
+
+function fail(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}
+
+// Envoy only forwards printable ASCII targets; anything else was crafted to confuse a parser.
+function requestTargetProblem(target: string): string | undefined {
+  for (let i = 0; i < target.length; i++) {
+    const code = target.charCodeAt(i);
+    if (code === 0x00) return 'path contains NUL';
+    if (code < 0x20 || code === 0x7f) return 'path contains a control character';
+    if (code === 0x20) return 'path contains a space';
+    if (code > 0x7f) return 'path contains a non-ASCII character';
+  }
+  return undefined;
+}
+
+// RFC 3986 §6.2.2.2: decoding unreserved characters never changes what a URI names; decoding
+// anything else could, so other escapes are only put in one spelling.
+function decodeUnreserved(path: string): ParseResult<string> {
+  let decoded = '';
+  let position = 0;
+  while (position < path.length) {
+    const char = path.charAt(position);
+    if (char === '%') {
+      const hex = path.slice(position + 1, position + 3);
+      if (!HEX_PAIR.test(hex)) return fail('path has an invalid percent-encoding');
+      const escapeProblem = ESCAPE_PROBLEMS.get(hex.toUpperCase());
+      if (escapeProblem !== undefined) return fail(escapeProblem);
+      const byte = String.fromCharCode(parseInt(hex, 16));
+      decoded += UNRESERVED.test(byte) ? byte : `%${hex.toUpperCase()}`;
+      position += 3;
+      continue;
+    }
+    if (char === '\\') return fail('path contains a backslash');
+    if (char !== '/' && !LITERAL_PATH_CHAR.test(char)) {
+      return fail('path contains a character that must be percent-encoded');
+    }
+    decoded += char;
+    position += 1;
+  }
+  return { ok: true, value: decoded };
+}
+
+/** RFC 3986 §5.2.4 on a path that starts with `/`; a `..` above the root stays at the root. */
+function removeDotSegments(path: string): string {
+  const segments = path.slice(1).split('/');
+  const output: string[] = [];
+  for (const [index, segment] of segments.entries()) {
+    const isDot = segment === '.' || segment === '..';
+    if (segment === '..') output.pop();
+    if (!isDot) output.push(segment);
+    // A trailing dot segment names a directory: `/a/b/..` is `/a/`, not `/a`.
+    else if (index === segments.length - 1) output.push('');
+  }
+  return `/${output.join('/')}`;
+}

@@ -1,0 +1,112 @@
+import { policyDenied, type Decision } from './decision.js';
+import { principalName } from './identity.js';
+
+/** gRPC status codes Envoy reads from `CheckResponse.status`. */
+export const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
+
+export interface ResponseOptions {
+  readonly principalHeader: string;
+  readonly decisionHeader: string;
+  readonly removeCredentials: boolean;
+}
+
+export const dryRunHeader = 'x-gatehouse-dry-run';
+export const assertionHeader = 'x-gatehouse-assertion';
+
+/** A header mutation in the proto-loader shape of `envoy.config.core.v3.HeaderValueOption`. */
+export interface HeaderOption {
+  header: { key: string; value: string };
+  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' | 'APPEND_IF_EXISTS_OR_ADD';
+}
+
+/** A `CheckResponse` in the proto-loader shape (field names as in the .proto). */
+export interface CheckResponseMessage {
+  status: { code: number; message: string };
+  ok_response?: { headers: HeaderOption[]; headers_to_remove: string[] };
+  denied_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
+  error_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
+  dynamic_metadata?: { fields: Record<string, StructValue> };
+}
+
+type StructValue = { string_value: string } | { list_value: { values: StructValue[] } } | { bool_value: boolean };
+
+// Envoy's enum default for HeaderValueOption appends, which would let a client-sent copy of a
+// gatehouse header survive next to ours: every header we set says OVERWRITE explicitly.
+const set = (key: string, value: string): HeaderOption => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+const text = (value: string): StructValue => ({ string_value: value });
+
+/**
+ * Decision → CheckResponse. A deny never names the policy that matched; the decision log does.
+ * `assertion`, when given, is the signed upstream assertion for an allowed request.
+ */
+export function toCheckResponse(decision: Decision, decisionId: string, options: ResponseOptions, assertion?: string): CheckResponseMessage {
+  switch (decision.kind) {
+    case 'allow':
+      return allowed(decisionId, options, principalName(decision.identity), decision.policies, false, assertion);
+    case 'deny':
+      if (decision.dryRun) {
+        const principal = decision.identity ? principalName(decision.identity) : undefined;
+        return allowed(decisionId, options, principal, decision.policies, true, undefined);
+      }
+      return denied(decision.status, decisionId, options, decision.code !== policyDenied);
+    case 'unavailable':
+      return {
+        status: { code: GrpcCode.unavailable, message: 'authorization unavailable' },
+        error_response: {
+          status: { code: 'ServiceUnavailable' },
+          headers: [set(options.decisionHeader, decisionId)],
+          body: 'authorization unavailable',
+        },
+      };
+    default: {
+      const never: never = decision;
+      return never;
+    }
+  }
+}
+
+function allowed(
+  decisionId: string,
+  options: ResponseOptions,
+  principal: string | undefined,
+  policies: readonly string[],
+  dryRunDeny: boolean,
+  assertion: string | undefined,
+): CheckResponseMessage {
+  const headers = [set(options.decisionHeader, decisionId)];
+  const remove: string[] = [];
+  if (principal !== undefined) headers.push(set(options.principalHeader, principal));
+  else remove.push(options.principalHeader);
+  if (dryRunDeny) headers.push(set(dryRunHeader, 'deny'));
+  else remove.push(dryRunHeader);
+  if (assertion !== undefined) headers.push(set(assertionHeader, assertion));
+  else remove.push(assertionHeader);
+  if (options.removeCredentials) remove.push('authorization');
+
+  const fields: Record<string, StructValue> = {
+    decisionId: text(decisionId),
+    policies: { list_value: { values: policies.map(text) } },
+  };
+  if (principal !== undefined) fields.principal = text(principal);
+  if (dryRunDeny) fields.dryRunDeny = { bool_value: true };
+  return {
+    status: { code: GrpcCode.ok, message: '' },
+    ok_response: { headers, headers_to_remove: remove },
+    dynamic_metadata: { fields },
+  };
+}
+
+function denied(status: 'forbidden' | 'unauthenticated', decisionId: string, options: ResponseOptions, badCredential: boolean): CheckResponseMessage {
+  const headers = [set('content-type', 'application/json'), set(options.decisionHeader, decisionId)];
+  if (status === 'unauthenticated') {
+    headers.push(set('www-authenticate', badCredential ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"'));
+    return {
+      status: { code: GrpcCode.unauthenticated, message: 'unauthenticated' },
+      denied_response: { status: { code: 'Unauthorized' }, headers, body: JSON.stringify({ decision: 'deny', reason: 'unauthenticated', decisionId }) },
+    };
+  }
+  return {
+    status: { code: GrpcCode.permissionDenied, message: 'denied by policy' },
+    denied_response: { status: { code: 'Forbidden' }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
+  };
+}

@@ -1,0 +1,304 @@
+import { createHash } from 'node:crypto';
+import { compactVerify, decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type LocalJWKSet } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { JwtIssuerConfig } from '../config.js';
+import type { AuthnResult, Identity } from '../core/identity.js';
+import { ErrorCode, GatehouseError } from '../errors.js';
+import { quote, type KeySource } from './key-source.js';
+import { SpiffeId } from './spiffe-id.js';
+
+export interface TokenLimits {
+  readonly maxTokenBytes: number;
+  /** The longest a verification waits for a key fetch before answering. */
+  readonly keyFetchTimeoutMs: number;
+}
+
+export interface TokenVerifierOptions {
+  /** Verified tokens remembered, by SHA-256 of the token. */
+  readonly cacheSize?: number;
+}
+
+type Refusal = Extract<AuthnResult, { ok: false }>;
+type Claims = JWTPayload & Record<string, unknown>;
+
+interface Verified {
+  readonly identity: Identity;
+  readonly expiresAt: number;
+  readonly notBefore: number | undefined;
+  readonly clockSkewSeconds: number;
+}
+
+/** Base64url segments; the signature may be empty so that `alg: none` is named for its algorithm. */
+const compactShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const serviceAccountSubject = /^system:serviceaccount:([^:]+):([^:]+)$/;
+
+/**
+ * Verifies bearer tokens of the configured issuers and maps them to identities. The token
+ * decides nothing about how it is checked: its header only selects among keys and algorithms the
+ * configuration allows, and its unverified `iss` only selects which issuer's rules apply.
+ */
+export class TokenVerifier {
+  readonly #issuers: ReadonlyMap<string, JwtIssuerConfig>;
+  readonly #algorithms: ReadonlySet<string>;
+  readonly #cache: LRUCache<string, Verified>;
+
+  constructor(
+    issuers: readonly JwtIssuerConfig[],
+    private readonly trustDomains: readonly string[],
+    private readonly limits: TokenLimits,
+    private readonly keySources: ReadonlyMap<string, KeySource>,
+    options: TokenVerifierOptions = {},
+  ) {
+    const byIssuer = new Map<string, JwtIssuerConfig>();
+    for (const issuer of issuers) {
+      if (byIssuer.has(issuer.issuer)) throw new GatehouseError(ErrorCode.config, `identity.jwt: issuer ${quote(issuer.issuer)} is configured twice`);
+      if (!keySources.has(issuer.issuer)) throw new GatehouseError(ErrorCode.internal, `no key source for issuer ${quote(issuer.issuer)}`);
+      if (issuer.kind === 'kubernetes' && trustDomains.length === 0) {
+        throw new GatehouseError(ErrorCode.config, 'identity.trustDomains: a kubernetes token issuer needs a trust domain');
+      }
+      byIssuer.set(issuer.issuer, issuer);
+    }
+    this.#issuers = byIssuer;
+    this.#algorithms = new Set(issuers.flatMap((issuer) => issuer.algorithms));
+    this.#cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
+  }
+
+  async verify(token: string, nowSeconds: number): Promise<AuthnResult> {
+    if (Buffer.byteLength(token, 'utf8') > this.limits.maxTokenBytes) {
+      return refuse(ErrorCode.tokenTooLarge, `token is larger than ${this.limits.maxTokenBytes} bytes`);
+    }
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cached = this.#cache.get(cacheKey);
+    if (cached) {
+      const stale = timeRefusal(cached.expiresAt, cached.notBefore, cached.clockSkewSeconds, nowSeconds);
+      if (stale) this.#cache.delete(cacheKey);
+      return stale ?? { ok: true, identity: cached.identity };
+    }
+    const result = await this.#verifyUncached(token, nowSeconds);
+    if ('code' in result) return result;
+    const ttlMs = (result.expiresAt + result.clockSkewSeconds - nowSeconds) * 1000;
+    if (ttlMs >= 1) this.#cache.set(cacheKey, result, { ttl: Math.floor(ttlMs) });
+    return { ok: true, identity: result.identity };
+  }
+
+  async #verifyUncached(token: string, nowSeconds: number): Promise<Verified | Refusal> {
+    const peeked = peek(token);
+    if ('code' in peeked) return peeked;
+    const { alg, kid, iss } = peeked;
+    if (!this.#algorithms.has(alg)) return refuse(ErrorCode.algorithmNotAllowed, `algorithm ${quote(alg)} is not allowed`);
+    // Exact lookup is the `iss` check: the payload verified below is these same bytes.
+    const issuer = iss === undefined ? undefined : this.#issuers.get(iss);
+    if (!issuer) return refuse(ErrorCode.unknownIssuer, iss === undefined ? 'token has no iss' : `issuer ${quote(iss)} is not configured`);
+    if (!(issuer.algorithms as readonly string[]).includes(alg)) {
+      return refuse(ErrorCode.algorithmNotAllowed, `algorithm ${quote(alg)} is not allowed for issuer ${quote(iss)}`);
+    }
+
+    const keys = await this.keySources.get(issuer.issuer)!.keysFor(kid, this.limits.keyFetchTimeoutMs);
+    if (!keys.ok) return refuse(keys.code, `issuer ${quote(iss)}: ${keys.detail}`);
+    const payload = await verifySignature(token, keys.keys, issuer.algorithms);
+    if ('code' in payload) return payload;
+
+    const claims = parseClaims(payload);
+    if (!claims) return refuse(ErrorCode.malformedCredential, 'token payload is not a JSON object');
+    const validity = checkClaims(issuer, claims, nowSeconds);
+    if ('code' in validity) return validity;
+    const identity = identityFor(issuer, claims, validity.expiresAt, this.trustDomains);
+    if ('code' in identity) return identity;
+    return { identity, ...validity, clockSkewSeconds: issuer.clockSkewSeconds };
+  }
+}
+
+function refuse(code: ErrorCode, detail: string): Refusal {
+  return { ok: false, code, detail, authn: 'jwt' };
+}
+
+/**
+ * Reads the header and `iss` without trusting them, only to choose the rules the token is then
+ * held to. Details never repeat the token: a parse failure names no bytes of it.
+ */
+function peek(token: string): { alg: string; kid: string | undefined; iss: string | undefined } | Refusal {
+  if (!compactShape.test(token)) return refuse(ErrorCode.malformedCredential, 'token is not three base64url parts');
+  let header: Record<string, unknown>;
+  let claims: JWTPayload;
+  try {
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
+  } catch {
+    return refuse(ErrorCode.malformedCredential, 'token header or payload is not base64url JSON object');
+  }
+  const { alg, kid, b64 } = header;
+  if (typeof alg !== 'string') return refuse(ErrorCode.malformedCredential, 'token header has no alg');
+  if (kid !== undefined && typeof kid !== 'string') return refuse(ErrorCode.malformedCredential, 'token header kid is not a string');
+  if (b64 !== undefined) return refuse(ErrorCode.malformedCredential, 'token header must not use b64');
+  return { alg, kid, iss: typeof claims.iss === 'string' ? claims.iss : undefined };
+}
+
+async function verifySignature(token: string, keys: LocalJWKSet, algorithms: readonly string[]): Promise<Uint8Array | Refusal> {
+  const options = { algorithms: [...algorithms] };
+  try {
+    return (await compactVerify(token, keys, options)).payload;
+  } catch (err) {
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) return verificationRefusal(err);
+    // Several keys fit a token without `kid` (a rotation in progress): the signature decides.
+    for await (const key of err) {
+      try {
+        return (await compactVerify(token, key, options)).payload;
+      } catch {
+        continue;
+      }
+    }
+    return refuse(ErrorCode.signatureInvalid, "signature does not verify with any of the issuer's keys");
+  }
+}
+
+function verificationRefusal(err: unknown): Refusal {
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return refuse(ErrorCode.signatureInvalid, "signature does not verify with the issuer's key");
+  }
+  if (err instanceof errors.JWKSNoMatchingKey) {
+    return refuse(ErrorCode.unknownKey, "no key in the issuer's key set fits the token's alg and kid");
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return refuse(ErrorCode.algorithmNotAllowed, 'algorithm is not allowed');
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported) {
+    return refuse(ErrorCode.malformedCredential, 'token is not a valid JWS (header parameters or encoding)');
+  }
+  // The key the issuer published cannot be imported (bad material, RSA under 2048 bits): our side.
+  return refuse(ErrorCode.keysUnavailable, "the issuer's key for this token cannot be used");
+}
+
+function parseClaims(payload: Uint8Array): Claims | undefined {
+  try {
+    const claims: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    return isRecord(claims) ? claims : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Registered claims, checked here rather than by jose so that every refusal has its exact code. */
+function checkClaims(
+  issuer: JwtIssuerConfig,
+  claims: Claims,
+  now: number,
+): Refusal | { readonly expiresAt: number; readonly notBefore: number | undefined } {
+  const audience = audienceRefusal(claims.aud, issuer.audiences);
+  if (audience) return audience;
+  const { exp, nbf, iat } = claims;
+  if (exp === undefined) return refuse(ErrorCode.missingExpiry, 'token has no exp');
+  if (!isNumericDate(exp)) return refuse(ErrorCode.badClaims, 'exp is not a number');
+  if (nbf !== undefined && !isNumericDate(nbf)) return refuse(ErrorCode.badClaims, 'nbf is not a number');
+  if (iat !== undefined && !isNumericDate(iat)) return refuse(ErrorCode.badClaims, 'iat is not a number');
+  const refusal = timeRefusal(exp, nbf, issuer.clockSkewSeconds, now) ?? lifetimeRefusal(exp, iat, issuer, now);
+  return refusal ?? { expiresAt: exp, notBefore: nbf };
+}
+
+function audienceRefusal(aud: unknown, audiences: readonly string[]): Refusal | undefined {
+  if (aud === undefined) return refuse(ErrorCode.audienceMismatch, 'token has no aud');
+  const values = typeof aud === 'string' ? [aud] : aud;
+  if (!Array.isArray(values) || !values.every((value) => typeof value === 'string')) {
+    return refuse(ErrorCode.badClaims, 'aud is neither a string nor an array of strings');
+  }
+  if (values.some((value) => audiences.includes(value))) return undefined;
+  const shown = values.slice(0, 3).map(quote).join(', ') + (values.length > 3 ? ', …' : '');
+  return refuse(ErrorCode.audienceMismatch, `token audience [${shown}] has no configured audience`);
+}
+
+function timeRefusal(exp: number, nbf: number | undefined, skew: number, now: number): Refusal | undefined {
+  if (now >= exp + skew) return refuse(ErrorCode.tokenExpired, `token expired at ${exp}`);
+  if (nbf !== undefined && now + skew < nbf) return refuse(ErrorCode.tokenNotYetValid, `token is not valid before ${nbf}`);
+  return undefined;
+}
+
+/**
+ * `exp - iat` bounds the lifetime the issuer granted; `exp - now` bounds what is left of it, so a
+ * token without `iat`, or with an `iat` in the future, cannot outlive the maximum either.
+ */
+function lifetimeRefusal(exp: number, iat: number | undefined, issuer: JwtIssuerConfig, now: number): Refusal | undefined {
+  const max = issuer.maxLifetimeSeconds;
+  if (iat !== undefined && exp - iat > max) {
+    return refuse(ErrorCode.lifetimeTooLong, `token lifetime ${exp - iat}s is over the ${max}s maximum`);
+  }
+  if (exp - now > max + issuer.clockSkewSeconds) {
+    return refuse(ErrorCode.lifetimeTooLong, `token remains valid ${exp - now}s, over the ${max}s maximum`);
+  }
+  return undefined;
+}
+
+function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number, trustDomains: readonly string[]): Identity | Refusal {
+  const { sub } = claims;
+  if (typeof sub !== 'string' || sub === '') return refuse(ErrorCode.badClaims, 'token has no sub');
+  switch (issuer.kind) {
+    case 'kubernetes':
+      return serviceAccountWorkload(issuer.issuer, sub, claims['kubernetes.io'], expiresAt, trustDomains[0]!);
+    case 'spiffe':
+      return svidWorkload(issuer.issuer, sub, expiresAt, trustDomains);
+    case 'oidc':
+      return oidcUser(issuer, sub, claims[issuer.groupsClaim], expiresAt);
+    default: {
+      const never: never = issuer.kind;
+      return never;
+    }
+  }
+}
+
+/**
+ * A bound service-account token: `sub` and the `kubernetes.io` claim must name the same
+ * service account, whose uid (and the pod's, when bound to one) later checks liveness.
+ */
+function serviceAccountWorkload(issuer: string, sub: string, bound: unknown, expiresAt: number, trustDomain: string): Identity | Refusal {
+  const match = serviceAccountSubject.exec(sub);
+  if (!match) return refuse(ErrorCode.badClaims, 'sub is not system:serviceaccount:NAMESPACE:NAME');
+  const [, namespace = '', name = ''] = match;
+  if (!isRecord(bound)) return refuse(ErrorCode.badClaims, 'token has no kubernetes.io claim (not a bound service-account token)');
+  const serviceAccount = bound['serviceaccount'];
+  if (bound['namespace'] !== namespace || !isRecord(serviceAccount) || serviceAccount['name'] !== name) {
+    return refuse(ErrorCode.badClaims, 'kubernetes.io claim names another service account than sub');
+  }
+  const serviceAccountUid = serviceAccount['uid'];
+  if (!isNonEmptyString(serviceAccountUid)) return refuse(ErrorCode.badClaims, 'kubernetes.io.serviceaccount.uid is missing');
+  const pod = bound['pod'];
+  if (pod !== undefined && !(isRecord(pod) && isNonEmptyString(pod['name']) && isNonEmptyString(pod['uid']))) {
+    return refuse(ErrorCode.badClaims, 'kubernetes.io.pod must have a name and a uid');
+  }
+  const spiffeId = SpiffeId.forServiceAccount(trustDomain, namespace, name);
+  if (!spiffeId.ok) return refuse(ErrorCode.badClaims, `sub does not name a workload: ${spiffeId.reason}`);
+  const kubernetes = Object.freeze({
+    namespace,
+    serviceAccountName: name,
+    serviceAccountUid,
+    ...(pod === undefined ? {} : { podName: pod['name'] as string, podUid: pod['uid'] as string }),
+  });
+  return Object.freeze({ kind: 'workload', spiffeId: spiffeId.value, class: 'unknown', authn: 'jwt', issuer, kubernetes, expiresAt });
+}
+
+/** A JWT-SVID: `sub` is the workload's SPIFFE ID, in one of our trust domains. */
+function svidWorkload(issuer: string, sub: string, expiresAt: number, trustDomains: readonly string[]): Identity | Refusal {
+  const parsed = SpiffeId.parse(sub);
+  if (!parsed.ok) return refuse(ErrorCode.malformedSpiffeId, `sub: ${parsed.reason}`);
+  const spiffeId = parsed.value;
+  if (!trustDomains.includes(spiffeId.trustDomain)) {
+    return refuse(ErrorCode.untrustedTrustDomain, `trust domain ${quote(spiffeId.trustDomain)} is not trusted`);
+  }
+  if (spiffeId.path === '') return refuse(ErrorCode.badClaims, 'sub names a trust domain, not a workload');
+  return Object.freeze({ kind: 'workload', spiffeId, class: 'unknown', authn: 'jwt', issuer, expiresAt });
+}
+
+function oidcUser(issuer: JwtIssuerConfig, subject: string, groups: unknown, expiresAt: number): Identity | Refusal {
+  if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) {
+    return refuse(ErrorCode.badClaims, `${quote(issuer.groupsClaim)} is not an array of strings`);
+  }
+  const names: readonly string[] = Object.freeze([...((groups as string[] | undefined) ?? [])]);
+  return Object.freeze({ kind: 'user', issuer: issuer.issuer, subject, groups: names, expiresAt });
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

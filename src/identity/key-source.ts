@@ -1,0 +1,320 @@
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createLocalJWKSet, type JSONWebKeySet, type JWK, type LocalJWKSet } from 'jose';
+import type { JwtIssuerConfig } from '../config.js';
+import { ErrorCode } from '../errors.js';
+
+/**
+ * Key sets for token issuers. gatehouse fetches them itself, only from where the configuration
+ * says (a file, a JWKS URI, or the issuer's OIDC discovery document), never from a token's
+ * `jku`, `x5u`, `jwk` or `x5c` header: a token must not choose what verifies it.
+ */
+
+export type KeyLookup =
+  | { readonly ok: true; readonly keys: LocalJWKSet }
+  | {
+      readonly ok: false;
+      readonly code: typeof ErrorCode.unknownKey | typeof ErrorCode.keysUnavailable;
+      readonly detail: string;
+    };
+
+/** What a token verifier needs from one issuer's keys. */
+export interface KeySource {
+  /**
+   * The key set to verify a token whose header names `kid` (undefined when the header has none).
+   * Never waits longer than `waitMs` for a fetch; a fetch still running then keeps going and fills
+   * the cache for later tokens.
+   */
+  keysFor(kid: string | undefined, waitMs: number): Promise<KeyLookup>;
+}
+
+/** Where a key set document comes from. */
+export interface JwksOrigin {
+  /** Reads the current JWKS document (parsed JSON, not yet validated). */
+  fetch(signal: AbortSignal): Promise<unknown>;
+  /** Calls `onChange` when the origin changes by itself (a rewritten file); returns a stop function. */
+  watch?(onChange: () => void): () => void;
+}
+
+export interface KeySourceOptions {
+  /** Least time between two fetches caused by tokens naming an unknown `kid`. */
+  readonly minRefetchIntervalMs?: number;
+  /** Background refresh period. */
+  readonly refreshIntervalMs?: number;
+  /** How long one fetch may run in the background before it is abandoned. */
+  readonly fetchTimeoutMs?: number;
+  /** Largest JWKS or discovery document accepted. */
+  readonly maxDocumentBytes?: number;
+  /** How often a `jwksFile` is checked for changes. */
+  readonly fileCheckIntervalMs?: number;
+  /** Told about every failed fetch, for logs and metrics; the message holds no secrets. */
+  readonly onFetchError?: (issuer: string, message: string) => void;
+  /** Monotonic milliseconds, for the refetch rate limit. */
+  readonly clock?: () => number;
+}
+
+const defaults = {
+  minRefetchIntervalMs: 10_000,
+  refreshIntervalMs: 5 * 60_000,
+  fetchTimeoutMs: 10_000,
+  maxDocumentBytes: 1024 * 1024,
+  fileCheckIntervalMs: 2_000,
+};
+
+/** Key types our algorithm allow-list can use; `oct` (a shared secret) is never a verification key. */
+const asymmetricKeyTypes = new Set(['RSA', 'EC', 'OKP']);
+const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+interface CachedKeySet {
+  readonly keys: LocalJWKSet;
+  readonly kids: ReadonlySet<string>;
+  /** The accepted keys as JSON, to keep the imported-key cache when a refresh changes nothing. */
+  readonly fingerprint: string;
+}
+
+/**
+ * One issuer's cached key set. Tokens naming an unknown `kid` cause a refetch at a bounded rate;
+ * a background refresh keeps the set current; the last good set keeps verifying while the origin
+ * is down; concurrent fetches share one request.
+ */
+export class IssuerKeySource implements KeySource {
+  readonly #origin: JwksOrigin;
+  readonly #minRefetchIntervalMs: number;
+  readonly #refreshIntervalMs: number;
+  readonly #fetchTimeoutMs: number;
+  readonly #onFetchError: KeySourceOptions['onFetchError'];
+  readonly #clock: () => number;
+  readonly #abort = new AbortController();
+  #current: CachedKeySet | undefined;
+  #inflight: Promise<void> | undefined;
+  /** Why the most recent fetch failed; undefined once a fetch succeeds. */
+  #lastError: string | undefined;
+  #lastOnDemandFetchAt = Number.NEGATIVE_INFINITY;
+  #timer: NodeJS.Timeout | undefined;
+  #stopWatching: (() => void) | undefined;
+
+  constructor(
+    readonly issuer: string,
+    origin: JwksOrigin,
+    options: KeySourceOptions = {},
+  ) {
+    this.#origin = origin;
+    this.#minRefetchIntervalMs = options.minRefetchIntervalMs ?? defaults.minRefetchIntervalMs;
+    this.#refreshIntervalMs = options.refreshIntervalMs ?? defaults.refreshIntervalMs;
+    this.#fetchTimeoutMs = options.fetchTimeoutMs ?? defaults.fetchTimeoutMs;
+    this.#onFetchError = options.onFetchError;
+    this.#clock = options.clock ?? (() => performance.now());
+  }
+
+  /** Starts the first fetch, the periodic refresh and any origin watch. Idempotent. */
+  start(): void {
+    if (this.#timer !== undefined || this.#abort.signal.aborted) return;
+    void this.refresh();
+    this.#timer = setInterval(() => void this.refresh(), this.#refreshIntervalMs).unref();
+    this.#stopWatching = this.#origin.watch?.(() => void this.refresh());
+  }
+
+  /** Stops background work and abandons any fetch in flight. The cached set stays usable. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#stopWatching?.();
+    this.#abort.abort();
+  }
+
+  /** Fetches now (joining a fetch already running); resolves when it ends, never rejects. */
+  refresh(): Promise<void> {
+    if (this.#abort.signal.aborted) return Promise.resolve();
+    this.#inflight ??= this.#fetch().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async keysFor(kid: string | undefined, waitMs: number): Promise<KeyLookup> {
+    const cached = this.#lookup(kid);
+    if (cached) return cached;
+    const fetching = this.#inflight ?? this.#onDemandFetch();
+    if (fetching) await settledWithin(fetching, waitMs);
+    return this.#lookup(kid) ?? this.#miss(kid);
+  }
+
+  #lookup(kid: string | undefined): KeyLookup | undefined {
+    const current = this.#current;
+    if (current && (kid === undefined || current.kids.has(kid))) return { ok: true, keys: current.keys };
+    return undefined;
+  }
+
+  #onDemandFetch(): Promise<void> | undefined {
+    const now = this.#clock();
+    if (now - this.#lastOnDemandFetchAt < this.#minRefetchIntervalMs) return undefined;
+    this.#lastOnDemandFetchAt = now;
+    return this.refresh();
+  }
+
+  #miss(kid: string | undefined): KeyLookup {
+    if (this.#current === undefined) {
+      return { ok: false, code: ErrorCode.keysUnavailable, detail: `no key set loaded: ${this.#lastError ?? 'fetch in progress'}` };
+    }
+    if (this.#inflight !== undefined || this.#lastError !== undefined) {
+      const why = this.#lastError ?? 'refresh still in progress';
+      return { ok: false, code: ErrorCode.keysUnavailable, detail: `key id ${quote(kid)} not in the cached key set: ${why}` };
+    }
+    return { ok: false, code: ErrorCode.unknownKey, detail: `key id ${quote(kid)} not in the issuer's key set` };
+  }
+
+  async #fetch(): Promise<void> {
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#fetchTimeoutMs)]);
+    try {
+      const next = toCachedKeySet(await this.#origin.fetch(signal));
+      if (next.fingerprint !== this.#current?.fingerprint) this.#current = next;
+      this.#lastError = undefined;
+    } catch (err) {
+      this.#lastError = fetchFailure(err, signal);
+      this.#onFetchError?.(this.issuer, this.#lastError);
+    }
+  }
+}
+
+/** Builds the key source an issuer's configuration names (`jwksFile`, `jwksUri` or `discovery`). */
+export function keySourceFor(issuer: JwtIssuerConfig, options: KeySourceOptions = {}): IssuerKeySource {
+  const maxBytes = options.maxDocumentBytes ?? defaults.maxDocumentBytes;
+  let origin: JwksOrigin;
+  if (issuer.jwksFile !== undefined) {
+    origin = fileOrigin(issuer.jwksFile, maxBytes, options.fileCheckIntervalMs ?? defaults.fileCheckIntervalMs);
+  } else if (issuer.jwksUri !== undefined) {
+    origin = uriOrigin(issuer.jwksUri, maxBytes);
+  } else {
+    origin = discoveryOrigin(issuer.issuer, maxBytes);
+  }
+  return new IssuerKeySource(issuer.issuer, origin, options);
+}
+
+/** One key source per configured issuer, keyed by issuer. Call `start()` on each to begin fetching. */
+export function createKeySources(
+  issuers: readonly JwtIssuerConfig[],
+  options: KeySourceOptions = {},
+): Map<string, IssuerKeySource> {
+  return new Map(issuers.map((issuer) => [issuer.issuer, keySourceFor(issuer, options)]));
+}
+
+export function fileOrigin(path: string, maxBytes: number, checkIntervalMs: number): JwksOrigin {
+  return {
+    async fetch(signal) {
+      const info = await stat(path);
+      if (info.size > maxBytes) throw new Error(`jwksFile is larger than ${maxBytes} bytes`);
+      return parseJson(await readFile(path, { encoding: 'utf8', signal }), 'jwksFile');
+    },
+    watch(onChange) {
+      const listener = (now: Stats, before: Stats): void => {
+        if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) onChange();
+      };
+      watchFile(path, { persistent: false, interval: checkIntervalMs }, listener);
+      return () => unwatchFile(path, listener);
+    },
+  };
+}
+
+export function uriOrigin(uri: string, maxBytes: number): JwksOrigin {
+  return { fetch: (signal) => getJson(uri, 'jwks_uri', maxBytes, signal) };
+}
+
+/** OIDC discovery: `{issuer}/.well-known/openid-configuration` names the `jwks_uri`. */
+export function discoveryOrigin(issuer: string, maxBytes: number): JwksOrigin {
+  const documentUri = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  return {
+    async fetch(signal) {
+      const doc = await getJson(documentUri, 'discovery document', maxBytes, signal);
+      if (!isRecord(doc)) throw new Error('discovery document is not a JSON object');
+      if (doc['issuer'] !== issuer) throw new Error(`discovery document names issuer ${quote(doc['issuer'])}, not the configured one`);
+      const jwksUri = doc['jwks_uri'];
+      if (typeof jwksUri !== 'string' || !/^https?:\/\//i.test(jwksUri)) {
+        throw new Error('discovery document has no http(s) jwks_uri');
+      }
+      return getJson(jwksUri, 'jwks_uri', maxBytes, signal);
+    },
+  };
+}
+
+async function getJson(uri: string, what: string, maxBytes: number, signal: AbortSignal): Promise<unknown> {
+  const res = await fetch(uri, { signal, headers: { accept: 'application/json' } });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`${what} answered HTTP ${res.status}`);
+  }
+  return parseJson(await readCapped(res, maxBytes, what), what);
+}
+
+async function readCapped(res: Response, maxBytes: number, what: string): Promise<string> {
+  const tooLarge = `${what} is larger than ${maxBytes} bytes`;
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
+    await res.body?.cancel();
+    throw new Error(tooLarge);
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw new Error(tooLarge);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${what} is not valid JSON`);
+  }
+}
+
+/** Validates a JWKS document and keeps only public, asymmetric signing keys. */
+function toCachedKeySet(doc: unknown): CachedKeySet {
+  if (!isRecord(doc) || !Array.isArray(doc['keys'])) throw new Error('key set has no "keys" array');
+  const keys = doc['keys'].filter(isUsableKey);
+  if (keys.length === 0) throw new Error('key set has no usable public signing keys');
+  const set: JSONWebKeySet = { keys };
+  const kids = new Set(keys.flatMap((key) => (typeof key.kid === 'string' ? [key.kid] : [])));
+  return { keys: createLocalJWKSet(set), kids, fingerprint: JSON.stringify(set) };
+}
+
+function isUsableKey(key: unknown): key is JWK {
+  if (!isRecord(key)) return false;
+  if (typeof key['kty'] !== 'string' || !asymmetricKeyTypes.has(key['kty'])) return false;
+  if (privateMembers.some((member) => member in key)) return false;
+  return key['use'] === undefined || key['use'] === 'sig';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms));
+  });
+  try {
+    await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function fetchFailure(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return 'fetch timed out or was cancelled';
+  const message = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
+  return clean(message, 200);
+}
+
+/** A short, printable rendering of an untrusted value for error details. */
+export function quote(value: unknown): string {
+  return JSON.stringify(clean(String(value), 64));
+}
+
+function clean(text: string, maxLength: number): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+  return printable.length > maxLength ? `${printable.slice(0, maxLength)}…` : printable;
+}

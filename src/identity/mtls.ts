@@ -1,0 +1,84 @@
+import { X509Certificate } from 'node:crypto';
+import type { AuthnResult } from '../core/identity.js';
+import type { PeerFacts } from '../core/request-facts.js';
+import { ErrorCode } from '../errors.js';
+import type { WorkloadClassifier } from './classify.js';
+import { SpiffeId } from './spiffe-id.js';
+
+export interface MtlsTrust {
+  readonly trustDomains: ReadonlySet<string>;
+  /** CA certificates per trust domain; when a domain has a bundle, peer certificates are verified against it. */
+  readonly bundles: ReadonlyMap<string, readonly X509Certificate[]>;
+  readonly classify: WorkloadClassifier;
+}
+
+/**
+ * The workload named by the peer certificate Envoy verified: `source.principal` (its URI SAN),
+ * cross-checked against `source.certificate` when Envoy sent it. undefined when no principal.
+ */
+export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: number): AuthnResult | undefined {
+  if (peer.principal === '') return undefined;
+  const parsed = SpiffeId.parse(peer.principal);
+  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `peer principal: ${parsed.reason}`);
+  const id = parsed.value;
+  if (!trust.trustDomains.has(id.trustDomain)) {
+    return fail(ErrorCode.untrustedTrustDomain, `trust domain ${id.trustDomain} is not trusted`);
+  }
+  const bundle = trust.bundles.get(id.trustDomain);
+  if (peer.certificate !== '') {
+    const problem = checkCertificate(peer.certificate, id, bundle, nowMs);
+    if (problem) return problem;
+  } else if (bundle) {
+    return fail(ErrorCode.certificateInvalid, 'a trust bundle is configured but Envoy sent no peer certificate (set include_peer_certificate)');
+  }
+  return workloadResult(id, trust);
+}
+
+/** A SPIFFE ID from a trusted source (XFCC from a sanitizing proxy) → a workload, trust domain checked. */
+export function workloadFromSpiffeUri(uri: string, trust: MtlsTrust): AuthnResult {
+  const parsed = SpiffeId.parse(uri);
+  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `forwarded client certificate: ${parsed.reason}`);
+  if (!trust.trustDomains.has(parsed.value.trustDomain)) {
+    return fail(ErrorCode.untrustedTrustDomain, `trust domain ${parsed.value.trustDomain} is not trusted`);
+  }
+  return workloadResult(parsed.value, trust);
+}
+
+function workloadResult(id: SpiffeId, trust: MtlsTrust): AuthnResult {
+  return { ok: true, identity: { kind: 'workload', spiffeId: id, class: trust.classify(id), authn: 'mtls' } };
+}
+
+function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Certificate[] | undefined, nowMs: number): AuthnResult | undefined {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(decodeURIComponent(encoded));
+  } catch {
+    return fail(ErrorCode.certificateInvalid, 'peer certificate does not parse');
+  }
+  const uris = uriSans(cert.subjectAltName ?? '');
+  if (uris.length !== 1 || uris[0] !== id.toString()) {
+    return fail(ErrorCode.certificateMismatch, `peer certificate must carry exactly one URI SAN equal to the principal (found ${uris.length})`);
+  }
+  if (!bundle) return undefined;
+  if (nowMs < Date.parse(cert.validFrom) || nowMs > Date.parse(cert.validTo)) {
+    return fail(ErrorCode.certificateInvalid, 'peer certificate is outside its validity period');
+  }
+  const issued = bundle.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+  return issued ? undefined : fail(ErrorCode.certificateInvalid, 'peer certificate is not issued by the trust bundle');
+}
+
+/** Node renders SANs as `URI:a, DNS:b`, quoting (JSON-style) any value that holds a separator. */
+export function uriSans(subjectAltName: string): string[] {
+  const out: string[] = [];
+  const entry = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
+  for (const match of subjectAltName.matchAll(entry)) {
+    if (match[1] !== 'URI') continue;
+    const raw = match[2] ?? '';
+    out.push(raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
+  }
+  return out;
+}
+
+function fail(code: ErrorCode, detail: string): AuthnResult {
+  return { ok: false, code, detail, authn: 'mtls' };
+}

@@ -1,0 +1,79 @@
+import type { AuthnResult, Identity } from '../core/identity.js';
+import type { RequestFacts } from '../core/request-facts.js';
+import { ErrorCode } from '../errors.js';
+import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
+import { parseXfcc } from './xfcc.js';
+
+export interface TokenVerification {
+  verify(token: string, nowSeconds: number): Promise<AuthnResult>;
+}
+
+export interface ResolverOptions {
+  readonly mtls: MtlsTrust;
+  readonly trustForwardedClientCert: boolean;
+  readonly tokens: TokenVerification;
+}
+
+const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
+
+/**
+ * Orders the credential kinds into one identity. A presented credential that fails is never
+ * ignored in favour of another that passes: it is a 401.
+ */
+export class IdentityResolver {
+  constructor(private readonly options: ResolverOptions) {}
+
+  async resolve(facts: RequestFacts, nowSeconds: number): Promise<AuthnResult> {
+    const peer = this.peerIdentity(facts, nowSeconds * 1000);
+    if (peer && !peer.ok) return peer;
+    const token = bearerToken(facts.headers.get('authorization'));
+    const bearer = token === undefined ? undefined : await this.options.tokens.verify(token, nowSeconds);
+    if (bearer && !bearer.ok) return bearer;
+    if (!peer) return bearer ?? anonymous;
+    if (!bearer) return peer;
+    return combine(peer.identity, bearer.identity);
+  }
+
+  private peerIdentity(facts: RequestFacts, nowMs: number): AuthnResult | undefined {
+    const xfcc = facts.headers.get('x-forwarded-client-cert');
+    if (this.options.trustForwardedClientCert && xfcc !== undefined) {
+      const parsed = parseXfcc(xfcc);
+      if (!parsed.ok) return { ok: false, code: ErrorCode.malformedXfcc, detail: parsed.reason, authn: 'mtls' };
+      // Each proxy appends its client; the last element is the one that connected to our proxy.
+      const client = parsed.value.at(-1);
+      const spiffe = client?.uri.filter((uri) => uri.toLowerCase().startsWith('spiffe://')) ?? [];
+      if (spiffe.length !== 1) {
+        return { ok: false, code: ErrorCode.malformedXfcc, detail: `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`, authn: 'mtls' };
+      }
+      return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls);
+    }
+    return workloadFromPeer(facts.source, this.options.mtls, nowMs);
+  }
+}
+
+/**
+ * Both an mTLS peer and a token: the same workload keeps the token's identity (it carries the
+ * lifecycle claims); a person's token carried by a workload makes the person the principal.
+ */
+function combine(peer: Identity, token: Identity): AuthnResult {
+  if (peer.kind === 'workload' && token.kind === 'workload' && !peer.spiffeId.equals(token.spiffeId)) {
+    return {
+      ok: false,
+      code: ErrorCode.identityMismatch,
+      detail: `mTLS peer ${peer.spiffeId.toString()} and token subject ${token.spiffeId.toString()} differ`,
+      authn: 'jwt',
+    };
+  }
+  return { ok: true, identity: token };
+}
+
+/**
+ * The token of `Authorization: Bearer …`; other schemes belong to the upstream, not to us. A
+ * Bearer value that is not one token (two headers joined, stray spaces) is returned whole so
+ * that verification refuses it rather than it being ignored.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*bearer(?:\s+|$)(.*)$/is.exec(header);
+  return match ? (match[1] ?? '').trim() : undefined;
+}

@@ -1,0 +1,115 @@
+import type { ParseResult } from '../core/result.js';
+
+// Limits from the SPIFFE ID standard (SPIFFE-ID.md §2.1 and §2.3). Every valid ID is ASCII, so
+// its length in UTF-16 code units is its length in bytes; a string with other characters is
+// refused for those characters whatever its length.
+const MAX_ID_BYTES = 2048;
+const MAX_TRUST_DOMAIN_BYTES = 255;
+
+// Without the `u` flag, `i` never folds a non-ASCII letter onto ASCII (`ſ` stays apart from `s`).
+const SCHEME = /^spiffe:\/\//i;
+const SCHEME_LENGTH = 'spiffe://'.length;
+
+/** A SPIFFE ID (`spiffe://trust-domain/path`), valid by construction: the only way to get one is to parse. */
+export class SpiffeId {
+  private constructor(
+    /** Lower-case trust domain, e.g. `cluster.local`. */
+    readonly trustDomain: string,
+    /** `''` or `/seg/seg…`: no empty, dot or trailing segments. */
+    readonly path: string,
+  ) {
+    Object.freeze(this);
+  }
+
+  static parse(input: string): ParseResult<SpiffeId> {
+    if (input === '') return fail('SPIFFE ID is empty');
+    if (input.length > MAX_ID_BYTES) return fail(`SPIFFE ID is longer than ${MAX_ID_BYTES} bytes`);
+    if (!SCHEME.test(input)) return fail('SPIFFE ID must start with spiffe://');
+
+    const rest = input.slice(SCHEME_LENGTH);
+    const suffix = /[?#]/.exec(rest);
+    if (suffix?.[0] === '?') return fail('SPIFFE ID must not have a query');
+    if (suffix?.[0] === '#') return fail('SPIFFE ID must not have a fragment');
+
+    const slash = rest.indexOf('/');
+    const trustDomain = slash === -1 ? rest : rest.slice(0, slash);
+    const path = slash === -1 ? '' : rest.slice(slash);
+    const problem = trustDomainProblem(trustDomain) ?? pathProblem(path);
+    return problem === undefined ? { ok: true, value: new SpiffeId(trustDomain, path) } : fail(problem);
+  }
+
+  /**
+   * The ID Istio and SPIRE's Kubernetes registrar give a service account:
+   * `spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT`.
+   */
+  static forServiceAccount(trustDomain: string, namespace: string, serviceAccount: string): ParseResult<SpiffeId> {
+    const problem =
+      trustDomainProblem(trustDomain) ??
+      componentProblem('namespace', namespace) ??
+      componentProblem('service account', serviceAccount);
+    if (problem !== undefined) return fail(problem);
+    return SpiffeId.parse(`spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`);
+  }
+
+  /** The namespace and service account when the path is exactly `/ns/NS/sa/SA`. */
+  kubernetesParts(): { namespace: string; serviceAccount: string } | undefined {
+    const [root, ns, namespace, sa, serviceAccount, ...more] = this.path.split('/');
+    const isKubernetesForm = root === '' && ns === 'ns' && sa === 'sa' && more.length === 0;
+    if (!isKubernetesForm || namespace === undefined || serviceAccount === undefined) return undefined;
+    return { namespace, serviceAccount };
+  }
+
+  equals(other: SpiffeId): boolean {
+    return this.trustDomain === other.trustDomain && this.path === other.path;
+  }
+
+  toString(): string {
+    return `spiffe://${this.trustDomain}${this.path}`;
+  }
+}
+
+function fail(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}
+
+function trustDomainProblem(trustDomain: string): string | undefined {
+  if (trustDomain === '') return 'trust domain is missing';
+  // Before the character scan, so `user:pass@host` is named for its user info, not its colon.
+  if (trustDomain.includes('@')) return 'trust domain must not have user info';
+  for (const char of trustDomain) {
+    if (/^[a-z0-9._-]$/.test(char)) continue;
+    if (/^[A-Z]$/.test(char)) return 'trust domain must be lower case';
+    if (char === ':') return 'trust domain must not have a port';
+    if (char === '%') return 'trust domain must not be percent-encoded';
+    return 'trust domain contains an invalid character';
+  }
+  if (trustDomain.length > MAX_TRUST_DOMAIN_BYTES) return `trust domain is longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`;
+  return undefined;
+}
+
+function pathProblem(path: string): string | undefined {
+  if (path === '') return undefined;
+  if (path.endsWith('/')) return 'path has a trailing slash';
+  for (const segment of path.slice(1).split('/')) {
+    const problem = segmentProblem(segment);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function segmentProblem(segment: string): string | undefined {
+  if (segment === '') return 'path has an empty segment';
+  if (segment === '.' || segment === '..') return 'path has a dot segment';
+  for (const char of segment) {
+    if (/^[a-zA-Z0-9._-]$/.test(char)) continue;
+    if (char === '%') return 'path must not be percent-encoded';
+    return 'path segment contains an invalid character';
+  }
+  return undefined;
+}
+
+// Checked on its own so that a `/` cannot smuggle extra segments into the ID.
+function componentProblem(name: string, value: string): string | undefined {
+  const problem = value.includes('/') ? 'path segment contains an invalid character' : segmentProblem(value);
+  return problem === undefined ? undefined : `${name} is not a valid SPIFFE path segment: ${problem}`;
+}

@@ -1,0 +1,61 @@
+import type { Decision } from '../core/decision.js';
+import { authnMethodOf, principalName } from '../core/identity.js';
+import type { AuthnResult } from '../core/identity.js';
+
+/** One decision log line (contract: DESIGN.md, "Decision log"). */
+export interface DecisionRecord {
+  time: string;
+  decisionId: string;
+  requestId: string;
+  principal: string;
+  authn: string;
+  action: string;
+  resource: string;
+  path: string;
+  decision: 'allow' | 'deny' | 'error';
+  policies: readonly string[];
+  errors: readonly { policy: string; message: string }[];
+  mode: 'enforce' | 'dry-run';
+  durationMs: number;
+  /** Why: `policy_denied`, a credential or request error code, or '' for an allow. */
+  reason: string;
+  detail: string;
+  policyVersion: string;
+}
+
+const maxField = 1024;
+
+/**
+ * Decision → log record. Values that came from the caller are cut to a bounded length; JSON
+ * serialization escapes control characters, so no value can break or forge a line.
+ */
+export function toDecisionRecord(
+  decision: Decision,
+  authn: AuthnResult,
+  meta: { time: Date; decisionId: string; requestId: string; durationMs: number },
+): DecisionRecord {
+  const identity = decision.kind === 'unavailable' ? undefined : decision.identity;
+  const dryRun = decision.kind === 'deny' && decision.dryRun;
+  return {
+    time: meta.time.toISOString(),
+    decisionId: meta.decisionId,
+    requestId: cut(meta.requestId),
+    principal: identity ? cut(principalName(identity)) : '',
+    authn: identity ? authnMethodOf(identity) : authn.ok ? authnMethodOf(authn.identity) : authn.authn,
+    action: cut(decision.subject.action),
+    resource: cut(decision.subject.resource),
+    path: cut(decision.subject.path),
+    decision: decision.kind === 'unavailable' ? 'error' : decision.kind,
+    policies: decision.kind === 'unavailable' ? [] : decision.policies,
+    errors: decision.kind === 'unavailable' ? [] : decision.errors.map((e) => ({ policy: e.policy, message: cut(e.message) })),
+    mode: dryRun ? 'dry-run' : 'enforce',
+    durationMs: Math.round(meta.durationMs * 1000) / 1000,
+    reason: decision.kind === 'allow' ? '' : decision.code,
+    detail: decision.kind === 'allow' ? '' : cut(decision.reason),
+    policyVersion: decision.kind === 'unavailable' ? '' : decision.version,
+  };
+}
+
+function cut(value: string): string {
+  return value.length > maxField ? `${value.slice(0, maxField)}…` : value;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { GatehouseError } from './errors.js';
+import type { CommandResult } from './cli/command.js';
+
+const commands: Record<string, () => Promise<(argv: string[]) => Promise<CommandResult>>> = {
+  serve: async () => (await import('./cli/serve.js')).serve,
+  call: async () => (await import('./cli/call.js')).call,
+};
+
+const help = `usage: gatehouse <command> [options]
+commands:
+  serve      run the ext_authz gRPC server and the health/metrics HTTP server
+  call       send a CheckRequest to a running server and print the response
+run 'gatehouse <command> --help' for a command's options`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const load = name === undefined ? undefined : commands[name];
+  if (!load) {
+    process.stderr.write(`${help}\n`);
+    return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
+  }
+  try {
+    const result = await (await load())(rest);
+    if (result.out) process.stdout.write(result.out);
+    if (result.err) process.stderr.write(result.err);
+    return result.code;
+  } catch (err) {
+    // Bad flags and config are the operator's to fix: say what is wrong, exit 2, no stack.
+    if (err instanceof GatehouseError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`gatehouse ${name}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`gatehouse: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,283 @@
+import { basename } from 'node:path';
+import {
+  formatPolicies,
+  policyToJson,
+  preparsePolicySet,
+  preparseSchema,
+  statefulIsAuthorized,
+  validate,
+  type DetailedError,
+} from '@cedar-policy/cedar-wasm/nodejs';
+import type { CedarRequest } from './entities.js';
+import { splitPolicies } from './policy-split.js';
+import type { PolicyProblem } from './problem.js';
+import { indexOfByteOffset, lineColAt } from './source-position.js';
+import { policySetVersion, type PolicySetInput } from './version.js';
+
+export interface PolicyInfo {
+  /** `@id("…")`, else `FILE#N` with N counted from 0 within the file. */
+  readonly id: string;
+  readonly file: string;
+  readonly line: number;
+  readonly effect: 'permit' | 'forbid';
+  readonly text: string;
+}
+
+export interface EngineDecision {
+  readonly decision: 'allow' | 'deny';
+  /** Ids of the policies that decided: the permits of an allow, the forbids of a deny; none for a default deny. */
+  readonly determining: string[];
+  /** `policy` is '' when Cedar refused the request itself rather than one policy. */
+  readonly errors: { policy: string; message: string }[];
+}
+
+export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: PolicyProblem[] };
+
+/** A policy as parsed from its file, before the set is validated. */
+interface ParsedPolicy extends PolicyInfo {
+  readonly start: number;
+  readonly source: string;
+}
+
+/**
+ * One validated, immutable version of the policy set over Cedar. The only module that talks to
+ * cedar-wasm, so its quirks (byte offsets, answers that say "success" while carrying errors,
+ * preparsed state) stay here.
+ */
+export class PolicyEngine {
+  private readonly order: ReadonlyMap<string, number>;
+  private readonly texts: Readonly<Record<string, string>>;
+
+  private constructor(
+    readonly version: string,
+    readonly policies: readonly PolicyInfo[],
+    readonly schemaText: string,
+    /** Warnings from validation; they never stop a set from loading. */
+    readonly warnings: readonly PolicyProblem[],
+  ) {
+    this.order = new Map(policies.map((policy, index) => [policy.id, index]));
+    this.texts = Object.fromEntries(policies.map((policy) => [policy.id, policy.text]));
+  }
+
+  /** Parses, names and strictly validates every policy; reports every problem at once. */
+  static prepare(input: PolicySetInput): PrepareResult {
+    const problems: PolicyProblem[] = [];
+    const files = [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const parsed = files.flatMap((file) => parseFile(file.name, file.text, problems));
+    const policies = withoutDuplicateIds(parsed, problems);
+    problems.push(...validatePolicies(policies, input));
+
+    const errors = problems.filter((problem) => problem.severity === 'error');
+    if (errors.length > 0) return { ok: false, problems };
+
+    const version = policySetVersion(input);
+    const engine = new PolicyEngine(
+      version,
+      policies.map(({ id, file, line, effect, text }) => ({ id, file, line, effect, text })),
+      input.schemaText,
+      problems,
+    );
+    const preparsed = engine.preparse();
+    if (!preparsed.ok) return { ok: false, problems: [{ file: input.schemaFile, line: 0, col: 0, message: preparsed.message, severity: 'error' }] };
+    return { ok: true, engine };
+  }
+
+  /**
+   * Never throws, and fails closed: a `forbid` that errors counts as a `forbid` that matched
+   * (Cedar itself skips it and may allow), an erroring `permit` simply does not apply, and a
+   * request Cedar refuses (an entity or context that does not fit the schema) is a deny.
+   */
+  authorize(req: CedarRequest): EngineDecision {
+    const preparsed = this.preparse();
+    if (!preparsed.ok) return refused(preparsed.message);
+    let answer: ReturnType<typeof statefulIsAuthorized>;
+    try {
+      answer = statefulIsAuthorized({
+        ...req,
+        preparsedPolicySetId: preparsed.name,
+        preparsedSchemaName: preparsed.name,
+        validateRequest: true,
+      });
+    } catch (err) {
+      // wasm-bindgen throws when a value cannot cross into Rust; that is a bad request, not a crash.
+      return refused(String(err));
+    }
+    if (answer.type === 'failure') return refused(answer.errors.map((error) => error.message).join('; '));
+
+    const { decision, diagnostics } = answer.response;
+    const errors = diagnostics.errors.map((error) => ({ policy: error.policyId, message: error.error.message }));
+    const erroredForbids = diagnostics.errors.map((error) => error.policyId).filter((id) => this.effectOf(id) === 'forbid');
+    if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(diagnostics.reason), errors };
+    const matchedForbids = decision === 'deny' ? diagnostics.reason : [];
+    return { decision: 'deny', determining: this.inPolicyOrder([...matchedForbids, ...erroredForbids]), errors };
+  }
+
+  private effectOf(id: string): 'permit' | 'forbid' | undefined {
+    const index = this.order.get(id);
+    return index === undefined ? undefined : this.policies[index]?.effect;
+  }
+
+  // Cedar's order of policy ids is unspecified; logs and tests want the set's own order.
+  private inPolicyOrder(ids: readonly string[]): string[] {
+    return [...new Set(ids)].sort((a, b) => (this.order.get(a) ?? Infinity) - (this.order.get(b) ?? Infinity));
+  }
+
+  private preparse(): { ok: true; name: string } | { ok: false; message: string } {
+    return preparsedSlots.ensure(this.version, this.schemaText, this.texts);
+  }
+}
+
+/**
+ * cedar-wasm keeps preparsed schemas and policy sets by name for the life of the process and
+ * has no call to drop one; preparsing under an existing name replaces it. Reusing a few names
+ * in turn bounds that memory however often policies reload. An engine whose name has since
+ * been taken by newer versions (only possible for a caller holding on to an old engine)
+ * preparses again on its next call instead of evaluating someone else's policies.
+ */
+class PreparsedSlots {
+  private readonly owners: (string | undefined)[];
+  private next = 0;
+
+  constructor(size: number) {
+    this.owners = new Array<string | undefined>(size).fill(undefined);
+  }
+
+  ensure(version: string, schemaText: string, policies: Readonly<Record<string, string>>): { ok: true; name: string } | { ok: false; message: string } {
+    const held = this.owners.indexOf(version);
+    if (held !== -1) return { ok: true, name: slotName(held) };
+    const slot = this.next;
+    this.next = (this.next + 1) % this.owners.length;
+    // The slot changes hands first, so a half-done preparse can never be mistaken for a version.
+    this.owners[slot] = undefined;
+    const schema = preparseSchema(slotName(slot), schemaText);
+    if (schema.type === 'failure') return { ok: false, message: `schema: ${messages(schema.errors)}` };
+    const set = preparsePolicySet(slotName(slot), { staticPolicies: policies });
+    if (set.type === 'failure') return { ok: false, message: `policies: ${messages(set.errors)}` };
+    this.owners[slot] = version;
+    return { ok: true, name: slotName(slot) };
+  }
+}
+
+const preparsedSlots = new PreparsedSlots(8);
+
+function slotName(slot: number): string {
+  return `gatehouse-${slot}`;
+}
+
+function refused(message: string): EngineDecision {
+  return { decision: 'deny', determining: [], errors: [{ policy: '', message }] };
+}
+
+function messages(errors: readonly DetailedError[]): string {
+  return errors.map((error) => error.message).join('; ');
+}
+
+/** Parses each policy of one file on its own, so each error points into its own policy. */
+function parseFile(file: string, text: string, problems: PolicyProblem[]): ParsedPolicy[] {
+  const parsed: ParsedPolicy[] = [];
+  for (const [index, source] of splitPolicies(text).entries()) {
+    const answer = policyToJson(source.text);
+    if (answer.type === 'failure') {
+      problems.push(...answer.errors.map((error) => locate(error, file, text, source.start, source.text, 'error')));
+      continue;
+    }
+    const position = lineColAt(text, source.start);
+    if (answer.json.annotations?.id === '') {
+      problems.push({ file, ...position, message: 'the @id annotation is empty', severity: 'error' });
+      continue;
+    }
+    parsed.push({
+      id: answer.json.annotations?.id ?? `${basename(file)}#${index}`,
+      file,
+      line: position.line,
+      effect: answer.json.effect,
+      text: source.text,
+      start: source.start,
+      source: text,
+    });
+  }
+  return parsed;
+}
+
+function withoutDuplicateIds(parsed: readonly ParsedPolicy[], problems: PolicyProblem[]): ParsedPolicy[] {
+  const seen = new Map<string, ParsedPolicy>();
+  for (const policy of parsed) {
+    const first = seen.get(policy.id);
+    if (first === undefined) {
+      seen.set(policy.id, policy);
+      continue;
+    }
+    const at = lineColAt(policy.source, policy.start);
+    const firstAt = lineColAt(first.source, first.start);
+    problems.push({
+      file: policy.file,
+      ...at,
+      message: `duplicate policy id ${JSON.stringify(policy.id)}, first used at ${first.file}:${firstAt.line}:${firstAt.col}`,
+      severity: 'error',
+    });
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Strict validation against the schema. Cedar answers "success" even when policies break the
+ * schema (the verdict is in `validationErrors`); "failure" means the schema itself is wrong.
+ * Policies that failed to parse are left out, and the rest still checked, so every problem shows at once.
+ */
+function validatePolicies(policies: readonly ParsedPolicy[], input: PolicySetInput): PolicyProblem[] {
+  const byId = new Map(policies.map((policy) => [policy.id, policy]));
+  const answer = validate({
+    schema: input.schemaText,
+    policies: { staticPolicies: Object.fromEntries(policies.map((policy) => [policy.id, policy.text])) },
+    validationSettings: { mode: 'strict' },
+  });
+  if (answer.type === 'failure') {
+    return [
+      ...answer.errors.map((error) => locate(error, input.schemaFile, input.schemaText, 0, input.schemaText, 'error')),
+      ...answer.warnings.map((warning) => locate(warning, input.schemaFile, input.schemaText, 0, input.schemaText, 'warning')),
+    ];
+  }
+  const inPolicy = (found: { policyId: string; error: DetailedError }, severity: 'error' | 'warning'): PolicyProblem => {
+    const policy = byId.get(found.policyId);
+    return policy === undefined
+      ? locate(found.error, input.schemaFile, input.schemaText, 0, input.schemaText, severity)
+      : locate(found.error, policy.file, policy.source, policy.start, policy.text, severity);
+  };
+  return [
+    ...answer.validationErrors.map((found) => inPolicy(found, 'error')),
+    ...answer.validationWarnings.map((found) => inPolicy(found, 'warning')),
+    ...answer.otherWarnings.map((warning) => locate(warning, input.schemaFile, input.schemaText, 0, input.schemaText, 'warning')),
+  ];
+}
+
+/**
+ * A Cedar error → a problem at FILE:LINE:COL. Cedar's offsets are UTF-8 bytes into the text it
+ * was given (`fragment`, which starts at UTF-16 index `fragmentStart` of the file's `fileText`);
+ * an error without a location points at the start of the fragment.
+ */
+function locate(
+  error: DetailedError,
+  file: string,
+  fileText: string,
+  fragmentStart: number,
+  fragment: string,
+  severity: 'error' | 'warning',
+): PolicyProblem {
+  const offset = error.sourceLocations?.[0]?.start ?? 0;
+  const position = lineColAt(fileText, fragmentStart + indexOfByteOffset(fragment, offset));
+  const help = error.help ? ` (${error.help})` : '';
+  return { file, line: position.line, col: position.col, message: `${error.message}${help}`, severity };
+}
+
+/** Cedar's canonical layout of a policy file, for `gatehouse format`; comments are kept. */
+export function formatPolicyText(text: string): { ok: true; text: string } | { ok: false; message: string } {
+  const answer = formatPolicies({ policyText: text });
+  if (answer.type === 'success') return { ok: true, text: answer.formatted_policy };
+  const message = answer.errors
+    .map((error) => {
+      const position = lineColAt(text, indexOfByteOffset(text, error.sourceLocations?.[0]?.start ?? 0));
+      return `${position.line}:${position.col}: ${error.message}`;
+    })
+    .join('\n');
+  return { ok: false, message };
+}

@@ -1,0 +1,175 @@
+import { isIP } from 'node:net';
+import { authnMethodOf, type Identity } from '../core/identity.js';
+import type { RequestFacts } from '../core/request-facts.js';
+import { serviceFromRequest } from '../core/resource.js';
+
+/** A Cedar value in Cedar's JSON form (entity references as `{ __entity }`, extensions as `{ __extn }`). */
+export type CedarValue = string | number | boolean | CedarValue[] | CedarRecord;
+export type CedarRecord = { [key: string]: CedarValue };
+
+/** `Type::"id"`. */
+export type EntityUid = { type: string; id: string };
+
+export type CedarEntity = {
+  uid: EntityUid;
+  attrs: CedarRecord;
+  parents: EntityUid[];
+  tags?: Record<string, string>;
+};
+
+/** Everything one authorization call needs besides the policy set, shaped as policies/schema.cedarschema says. */
+export type CedarRequest = {
+  principal: EntityUid;
+  action: EntityUid;
+  resource: EntityUid;
+  context: CedarRecord;
+  entities: CedarEntity[];
+};
+
+export interface EntityOptions {
+  /** Labels of a Kubernetes namespace, when gatehouse watches namespaces; they become the Namespace's tags. */
+  readonly namespaceLabels?: (namespace: string) => ReadonlyMap<string, string> | undefined;
+}
+
+/** The methods the schema declares as actions; a request with any other method has no Cedar action. */
+export const knownActions: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'TRACE']);
+
+// Credentials must never reach policies, which could copy them into decision logs or errors;
+// pseudo-headers are already in context as path, method, host and scheme.
+const hiddenHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+const anonymousUid: EntityUid = { type: 'Anonymous', id: 'anonymous' };
+// Headers and query are entities only because Cedar gives tags to entities, not records.
+const headersUid: EntityUid = { type: 'Headers', id: 'request' };
+const queryUid: EntityUid = { type: 'Query', id: 'request' };
+
+/** Identity and request facts → the Cedar request and the entities it refers to. Pure. */
+export function buildCedarRequest(
+  identity: Identity,
+  facts: RequestFacts,
+  decisionPath: { readonly path: string; readonly query: string },
+  opts: EntityOptions = {},
+): CedarRequest {
+  const principal = principalEntities(identity);
+  const service = serviceFromRequest(facts.contextExtensions, facts.host);
+  const resource: CedarEntity = {
+    uid: { type: 'Service', id: service.name },
+    attrs: service.namespace === undefined ? { name: service.name } : { name: service.name, namespace: service.namespace },
+    parents: service.namespace === undefined ? [] : [namespaceUid(service.namespace)],
+  };
+  const namespaces = new Set([...principal.namespaces, ...(service.namespace === undefined ? [] : [service.namespace])]);
+  return {
+    principal: principal.entity.uid,
+    action: { type: 'Action', id: facts.method },
+    resource: resource.uid,
+    context: {
+      path: decisionPath.path,
+      method: facts.method,
+      host: facts.host.toLowerCase(),
+      scheme: facts.scheme,
+      authn: authnRecord(identity),
+      headers: { __entity: headersUid },
+      query: { __entity: queryUid },
+      source: sourceRecord(facts),
+    },
+    entities: [
+      principal.entity,
+      ...principal.groups,
+      resource,
+      ...[...namespaces].map((namespace) => namespaceEntity(namespace, opts)),
+      { uid: headersUid, attrs: {}, parents: [], tags: headerTags(facts.headers) },
+      { uid: queryUid, attrs: {}, parents: [], tags: queryTags(decisionPath.query) },
+    ],
+  };
+}
+
+/** The principal, the groups it is in, and the namespaces it is in (built once, with the resource's). */
+function principalEntities(identity: Identity): { entity: CedarEntity; groups: CedarEntity[]; namespaces: string[] } {
+  switch (identity.kind) {
+    case 'workload': {
+      const id = identity.spiffeId;
+      const kubernetes = id.kubernetesParts();
+      const attrs: CedarRecord = { spiffeId: id.toString(), trustDomain: id.trustDomain, class: identity.class };
+      if (kubernetes !== undefined) {
+        attrs.namespace = kubernetes.namespace;
+        attrs.serviceAccount = kubernetes.serviceAccount;
+      }
+      const workload: CedarEntity = {
+        uid: { type: 'Workload', id: id.toString() },
+        attrs,
+        parents: kubernetes === undefined ? [] : [namespaceUid(kubernetes.namespace)],
+      };
+      return { entity: workload, groups: [], namespaces: kubernetes === undefined ? [] : [kubernetes.namespace] };
+    }
+    case 'user': {
+      const groups = [...new Set(identity.groups)].map((group): EntityUid => ({ type: 'Group', id: group }));
+      const user: CedarEntity = {
+        uid: { type: 'User', id: identity.subject },
+        attrs: { issuer: identity.issuer, subject: identity.subject },
+        parents: groups,
+      };
+      return { entity: user, groups: groups.map((uid) => ({ uid, attrs: {}, parents: [] })), namespaces: [] };
+    }
+    case 'anonymous':
+      return { entity: { uid: anonymousUid, attrs: {}, parents: [] }, groups: [], namespaces: [] };
+    default: {
+      const never: never = identity;
+      return never;
+    }
+  }
+}
+
+function namespaceUid(namespace: string): EntityUid {
+  return { type: 'Namespace', id: namespace };
+}
+
+// Every namespace a request mentions is present, labels known or not, so `hasTag` on it is
+// false rather than an evaluation error about a missing entity.
+function namespaceEntity(namespace: string, opts: EntityOptions): CedarEntity {
+  const labels = opts.namespaceLabels?.(namespace);
+  return { uid: namespaceUid(namespace), attrs: {}, parents: [], tags: Object.fromEntries(labels ?? []) };
+}
+
+function authnRecord(identity: Identity): CedarRecord {
+  const method = authnMethodOf(identity);
+  const issuer = identity.kind === 'workload' || identity.kind === 'user' ? identity.issuer : undefined;
+  return method === 'jwt' && issuer !== undefined ? { method, issuer } : { method };
+}
+
+function sourceRecord(facts: RequestFacts): CedarRecord {
+  const source: CedarRecord = {};
+  const ip = cedarIpAddress(facts.source.address);
+  if (ip !== undefined) source.ip = { __extn: { fn: 'ip', arg: ip } };
+  if (facts.source.port > 0) source.port = facts.source.port;
+  return source;
+}
+
+/**
+ * The address in the one spelling Cedar's `ip()` accepts, or undefined. Cedar refuses IPv4
+ * embedded in IPv6 and zone ids, and one refused value fails the whole request, so a dual-stack
+ * listener's `::ffff:10.1.2.3` becomes `10.1.2.3` and anything else unusual is left out.
+ */
+export function cedarIpAddress(address: string): string | undefined {
+  const withoutZone = address.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(withoutZone);
+  const candidate = mapped?.[1] ?? withoutZone;
+  const version = isIP(candidate);
+  if (version === 4) return candidate;
+  if (version === 6 && !candidate.includes('.')) return candidate;
+  return undefined;
+}
+
+// Built with Object.fromEntries, which defines own properties: a caller's `__proto__` header or
+// query key stays an ordinary tag instead of reaching an object's prototype.
+function headerTags(headers: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries([...headers].filter(([name]) => !name.startsWith(':') && !hiddenHeaders.has(name)));
+}
+
+function queryTags(query: string): Record<string, string> {
+  const joined = new Map<string, string>();
+  for (const [key, value] of new URLSearchParams(query)) {
+    const previous = joined.get(key);
+    joined.set(key, previous === undefined ? value : `${previous},${value}`);
+  }
+  return Object.fromEntries(joined);
+}

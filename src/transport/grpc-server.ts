@@ -1,0 +1,78 @@
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import type { CheckRequestMessage } from '../core/decode.js';
+import type { CheckResponseMessage } from '../core/respond.js';
+import type { CheckHandler } from './check-handler.js';
+import { authorizationService, healthService, packageDefinition } from './protos.js';
+
+type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+const authorizationName = 'envoy.service.auth.v3.Authorization';
+
+export interface GrpcServerOptions {
+  readonly maxMessageBytes: number;
+  readonly reflection: boolean;
+}
+
+/** grpc.health.v1 state: SERVING only while a policy set is loaded and we are not draining. */
+export class HealthState {
+  private serving = false;
+  private readonly watchers = new Set<grpc.ServerWritableStream<{ service?: string }, { status: ServingStatus }>>();
+
+  set(serving: boolean): void {
+    if (serving === this.serving) return;
+    this.serving = serving;
+    for (const call of this.watchers) call.write({ status: this.statusOf(call.request.service ?? '') });
+  }
+
+  get isServing(): boolean {
+    return this.serving;
+  }
+
+  statusOf(service: string): ServingStatus {
+    if (service !== '' && service !== authorizationName) return 'SERVICE_UNKNOWN';
+    return this.serving ? 'SERVING' : 'NOT_SERVING';
+  }
+
+  watch(call: grpc.ServerWritableStream<{ service?: string }, { status: ServingStatus }>): void {
+    this.watchers.add(call);
+    call.write({ status: this.statusOf(call.request.service ?? '') });
+    call.on('cancelled', () => this.watchers.delete(call));
+    call.on('close', () => this.watchers.delete(call));
+  }
+
+  endWatches(): void {
+    for (const call of this.watchers) call.end();
+    this.watchers.clear();
+  }
+}
+
+export function createGrpcServer(handler: CheckHandler, health: HealthState, options: GrpcServerOptions): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  });
+  server.addService(authorizationService, {
+    Check: (call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: grpc.sendUnaryData<CheckResponseMessage>) => {
+      handler.check(call.request).then(
+        (response) => callback(null, response),
+        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: (err as Error).message }),
+      );
+    },
+  });
+  server.addService(healthService, {
+    Check: (call: grpc.ServerUnaryCall<{ service?: string }, { status: ServingStatus }>, callback: grpc.sendUnaryData<{ status: ServingStatus }>) => {
+      const status = health.statusOf(call.request.service ?? '');
+      if (status === 'SERVICE_UNKNOWN') callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
+      else callback(null, { status });
+    },
+    Watch: (call: grpc.ServerWritableStream<{ service?: string }, { status: ServingStatus }>) => health.watch(call),
+  });
+  if (options.reflection) new ReflectionService(packageDefinition).addToServer(server);
+  return server;
+}
+
+export function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}

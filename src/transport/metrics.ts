@@ -1,0 +1,44 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** gatehouse's Prometheus metrics, one registry per process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly decisions = new Counter({
+    name: 'gatehouse_decisions_total',
+    help: 'Check decisions by outcome (allow, deny, dry_run_deny, error) and reason code.',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly checkDuration = new Histogram({
+    name: 'gatehouse_check_duration_seconds',
+    help: 'Time from receiving a Check to answering it.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly policyReloads = new Counter({
+    name: 'gatehouse_policy_reloads_total',
+    help: 'Policy set reloads by result (success, failure).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly policyVersion = new Gauge({
+    name: 'gatehouse_policy_set_info',
+    help: 'The serving policy set: 1 for its version (content hash).',
+    labelNames: ['version'] as const,
+    registers: [this.registry],
+  });
+  readonly decisionLogDropped = new Counter({
+    name: 'gatehouse_decision_log_dropped_total',
+    help: 'Decision log lines that could not be written.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+  }
+
+  setPolicyVersion(version: string): void {
+    this.policyVersion.reset();
+    this.policyVersion.set({ version }, 1);
+  }
+}

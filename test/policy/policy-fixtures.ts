@@ -1,0 +1,50 @@
+/** Identities and requests for policy tests, built the way the server builds them. */
+import { readFileSync } from 'node:fs';
+import type { Identity, WorkloadClass } from '../../src/core/identity.js';
+import type { RequestFacts } from '../../src/core/request-facts.js';
+import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { buildCedarRequest, type CedarRequest } from '../../src/policy/entities.js';
+
+export const examplePolicyDir = new URL('../../policies/', import.meta.url).pathname;
+export const exampleSchema = readFileSync(`${examplePolicyDir}schema.cedarschema`, 'utf8');
+
+export function workload(id: string, workloadClass: WorkloadClass = 'service'): Identity {
+  const parsed = SpiffeId.parse(id);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return { kind: 'workload', spiffeId: parsed.value, class: workloadClass, authn: 'mtls' };
+}
+
+export function user(subject: string, groups: string[]): Identity {
+  return { kind: 'user', issuer: 'https://login.example.com', subject, groups };
+}
+
+export const anonymous: Identity = { kind: 'anonymous' };
+
+export interface RequestShape {
+  readonly method: string;
+  /** The destination service, as context_extensions["service"] names it. */
+  readonly service: string;
+  readonly path: string;
+  readonly query?: string;
+  readonly headers?: Record<string, string>;
+  readonly sourceIp?: string;
+}
+
+export function cedarRequest(identity: Identity, shape: RequestShape): CedarRequest {
+  const facts: RequestFacts = {
+    requestId: '',
+    streamId: '',
+    method: shape.method,
+    rawPath: shape.path,
+    host: shape.service,
+    scheme: 'http',
+    protocol: 'HTTP/1.1',
+    headers: new Map(Object.entries(shape.headers ?? {})),
+    source: { address: shape.sourceIp ?? '10.1.2.3', port: 40000, principal: '', certificate: '' },
+    destination: { address: '', port: 0, principal: '', certificate: '' },
+    contextExtensions: new Map([['service', shape.service]]),
+    sni: '',
+    problems: [],
+  };
+  return buildCedarRequest(identity, facts, { path: shape.path, query: shape.query ?? '' });
+}

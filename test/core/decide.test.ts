@@ -1,0 +1,74 @@
+import { decide, noLifecycle, type Authorizer, type Lifecycle } from '../../src/core/decide.js';
+import { decodeCheckRequest } from '../../src/core/decode.js';
+import type { AuthnResult, Identity } from '../../src/core/identity.js';
+import { SpiffeId } from '../../src/identity/spiffe-id.js';
+
+const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
+const frontendId = SpiffeId.parse('spiffe://cluster.local/ns/shop/sa/frontend');
+if (!frontendId.ok) throw new Error('bad fixture');
+const frontend: Identity = { kind: 'workload', spiffeId: frontendId.value, class: 'service', authn: 'mtls' };
+const ok = (identity: Identity): AuthnResult => ({ ok: true, identity });
+
+/** Allows exactly GET on /api/*; records what it was asked. */
+const authorizer: Authorizer & { asked: string[] } = {
+  version: 'v1',
+  knownActions: new Set(['GET', 'POST']),
+  asked: [],
+  authorize(_identity, facts, path) {
+    this.asked.push(path.path);
+    const allow = facts.method === 'GET' && path.path.startsWith('/api/');
+    return { decision: allow ? 'allow' : 'deny', determining: allow ? ['p-allow'] : [], errors: [] };
+  },
+};
+
+const request = (method: string, path: string, host = 'orders.shop.svc.cluster.local:8080') =>
+  decodeCheckRequest({ attributes: { request: { http: { method, path, host, headers: {} } } } }, limits);
+
+const mode = { dryRun: false, dryRunNamespaces: new Set<string>() };
+
+describe('decide', () => {
+  test.each([
+    ['a permitted request', 'GET', '/api/orders?x=1', ok(frontend), { kind: 'allow', policies: ['p-allow'] }],
+    ['no permit', 'POST', '/api/orders', ok(frontend), { kind: 'deny', status: 'forbidden', code: 'policy_denied' }],
+    ['anonymous and denied', 'POST', '/api/orders', ok({ kind: 'anonymous' }), { kind: 'deny', status: 'unauthenticated', code: 'policy_denied' }],
+    ['an invalid credential', 'GET', '/api/orders', { ok: false, code: 'token_expired', detail: 'expired', authn: 'jwt' } as AuthnResult, { kind: 'deny', status: 'unauthenticated', code: 'token_expired' }],
+    ['an unknown method', 'BREW', '/api/orders', ok(frontend), { kind: 'deny', status: 'forbidden', code: 'bad_request' }],
+    ['an encoded slash', 'GET', '/api%2Forders', ok(frontend), { kind: 'deny', status: 'forbidden', code: 'bad_path' }],
+  ])('%s', (_name, method, path, authn, expected) => {
+    const decision = decide({ facts: request(method, path), authn, authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    expect(decision).toMatchObject(expected);
+  });
+
+  test('dot segments are removed before policies see the path', () => {
+    authorizer.asked.length = 0;
+    const decision = decide({ facts: request('GET', '/public/../api/orders'), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    expect(authorizer.asked).toEqual(['/api/orders']);
+    expect(decision.kind).toBe('allow');
+  });
+
+  test('no policy set: unavailable, never an allow', () => {
+    const decision = decide({ facts: request('GET', '/api/x'), authn: ok(frontend), authorizer: undefined, lifecycle: noLifecycle, mode, nowMs: 0 });
+    expect(decision).toMatchObject({ kind: 'unavailable', code: 'no_policy_set' });
+  });
+
+  test('decode problems deny before anything else is asked', () => {
+    const facts = decodeCheckRequest({ attributes: { request: { http: { method: 'GET', path: '/api/x', headers: { 'x-a': 'a\r\nb' } } } } }, limits);
+    const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    expect(decision).toMatchObject({ kind: 'deny', code: 'bad_request' });
+  });
+
+  test('a revoked identity is unauthenticated even though its credential verified', () => {
+    const revoked: Lifecycle = { check: () => ({ ok: false, code: 'credential_revoked', reason: 'pod deleted' }) };
+    const decision = decide({ facts: request('GET', '/api/x'), authn: ok(frontend), authorizer, lifecycle: revoked, mode, nowMs: 0 });
+    expect(decision).toMatchObject({ kind: 'deny', status: 'unauthenticated', code: 'credential_revoked' });
+  });
+
+  test.each([
+    ['global dry-run', { dryRun: true, dryRunNamespaces: new Set<string>() }, 'orders.shop', true],
+    ['dry-run for the destination namespace', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, 'orders.shop', true],
+    ['dry-run for another namespace', { dryRun: false, dryRunNamespaces: new Set(['billing']) }, 'orders.shop', false],
+  ])('%s', (_name, dryMode, host, dryRun) => {
+    const decision = decide({ facts: request('POST', '/api/x', host), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: dryMode, nowMs: 0 });
+    expect(decision).toMatchObject({ kind: 'deny', dryRun });
+  });
+});

@@ -1,0 +1,142 @@
+import { X509Certificate } from 'node:crypto';
+import type { AuthnResult, Identity } from '../../src/core/identity.js';
+import { decodeCheckRequest } from '../../src/core/decode.js';
+import { classifierFromRules } from '../../src/identity/classify.js';
+import { bearerToken, IdentityResolver, type TokenVerification } from '../../src/identity/resolve.js';
+import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { makeTestCa, type TestCa } from '../support/certs.js';
+
+const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
+const now = Math.floor(Date.now() / 1000);
+const frontendUri = 'spiffe://cluster.local/ns/shop/sa/frontend';
+const spiffe = (uri: string): SpiffeId => {
+  const parsed = SpiffeId.parse(uri);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.value;
+};
+
+/** Tokens are verified for real in jwt.test.ts; here a table maps token text to outcomes. */
+const tokens: TokenVerification = {
+  async verify(token) {
+    const table: Record<string, AuthnResult> = {
+      'frontend-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe(frontendUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
+      'orders-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe('spiffe://cluster.local/ns/shop/sa/orders'), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
+      'alice-token': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', groups: ['sre'] } },
+    };
+    return table[token] ?? { ok: false, code: 'signature_invalid', detail: 'bad', authn: 'jwt' };
+  },
+};
+
+function facts(opts: { principal?: string; certificate?: string; headers?: Record<string, string> }) {
+  return decodeCheckRequest(
+    {
+      attributes: {
+        source: { principal: opts.principal ?? '', certificate: opts.certificate ?? '' },
+        request: { http: { method: 'GET', path: '/', headers: opts.headers ?? {} } },
+      },
+    },
+    limits,
+  );
+}
+
+function resolver(over: { trustForwardedClientCert?: boolean; bundle?: string } = {}) {
+  return new IdentityResolver({
+    mtls: {
+      trustDomains: new Set(['cluster.local']),
+      bundles: over.bundle ? new Map([['cluster.local', [new X509Certificate(over.bundle)]]]) : new Map(),
+      classify: classifierFromRules([{ class: 'build', namespace: 'ci' }, { class: 'service', trustDomain: 'cluster.local', pathPattern: '/ns/shop/**' }]),
+    },
+    trustForwardedClientCert: over.trustForwardedClientCert ?? false,
+    tokens,
+  });
+}
+
+const workloadOf = (result: AuthnResult): string => {
+  if (!result.ok) return `refused:${result.code}`;
+  const identity: Identity = result.identity;
+  if (identity.kind === 'workload') return `${identity.authn}:${identity.spiffeId.toString()}:${identity.class}`;
+  return identity.kind === 'user' ? `user:${identity.subject}` : 'anonymous';
+};
+
+describe('IdentityResolver', () => {
+  test.each([
+    ['nothing presented', {}, 'anonymous'],
+    ['an mTLS principal', { principal: frontendUri }, `mtls:${frontendUri}:service`],
+    ['a build job classified by namespace', { principal: 'spiffe://cluster.local/ns/ci/sa/builder' }, 'mtls:spiffe://cluster.local/ns/ci/sa/builder:build'],
+    ['a foreign trust domain', { principal: 'spiffe://evil.example/ns/shop/sa/frontend' }, 'refused:untrusted_trust_domain'],
+    ['a malformed SPIFFE ID', { principal: 'spiffe://cluster.local/ns/../sa/x' }, 'refused:malformed_spiffe_id'],
+    ['a token only', { headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:unknown`],
+    ['mTLS and a token for the same workload', { principal: frontendUri, headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:unknown`],
+    ['mTLS and a token naming different workloads', { principal: frontendUri, headers: { authorization: 'Bearer orders-token' } }, 'refused:identity_mismatch'],
+    ['a valid mTLS peer with an invalid token', { principal: frontendUri, headers: { authorization: 'Bearer forged' } }, 'refused:signature_invalid'],
+    ['a person carried by a workload', { principal: frontendUri, headers: { authorization: 'Bearer alice-token' } }, 'user:alice'],
+    ['two Authorization headers joined', { headers: { authorization: 'Bearer frontend-token,Bearer orders-token' } }, 'refused:signature_invalid'],
+    ['a non-Bearer scheme is for the upstream', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }, 'anonymous'],
+    ['a spoofed XFCC while it is not trusted', { headers: { 'x-forwarded-client-cert': `URI=${frontendUri}` } }, 'anonymous'],
+  ])('%s', async (_name, input, expected) => {
+    expect(workloadOf(await resolver().resolve(facts(input), now))).toBe(expected);
+  });
+
+  test.each([
+    ['the last element is the immediate client', `URI=spiffe://cluster.local/ns/edge/sa/gw,By=x;URI=${frontendUri}`, `mtls:${frontendUri}:service`],
+    ['a foreign trust domain', 'URI=spiffe://evil.example/ns/a/sa/b', 'refused:untrusted_trust_domain'],
+    ['no SPIFFE URI in the last element', 'Hash=abc', 'refused:malformed_xfcc'],
+    ['a malformed header', 'URI="unterminated', 'refused:malformed_xfcc'],
+  ])('trusted XFCC: %s', async (_name, header, expected) => {
+    const result = await resolver({ trustForwardedClientCert: true }).resolve(facts({ principal: 'spiffe://cluster.local/ns/edge/sa/gw', headers: { 'x-forwarded-client-cert': header } }), now);
+    expect(workloadOf(result)).toBe(expected);
+  });
+
+  describe('peer certificates', () => {
+    let ca: TestCa;
+    let other: TestCa;
+    beforeAll(() => {
+      ca = makeTestCa();
+      other = makeTestCa();
+    });
+    const encoded = (pem: string) => encodeURIComponent(pem);
+
+    test('a certificate whose only URI SAN is the principal is accepted', async () => {
+      const cert = ca.issue('frontend', [frontendUri]);
+      const result = await resolver({ bundle: ca.caPem }).resolve(facts({ principal: frontendUri, certificate: encoded(cert) }), now);
+      expect(workloadOf(result)).toBe(`mtls:${frontendUri}:service`);
+    });
+
+    test.each([
+      ['a certificate for another workload', () => ca.issue('orders', ['spiffe://cluster.local/ns/shop/sa/orders']), 'refused:certificate_mismatch'],
+      ['a certificate with two URI SANs', () => ca.issue('two', [frontendUri, 'spiffe://cluster.local/ns/shop/sa/orders']), 'refused:certificate_mismatch'],
+      ['a certificate with no URI SAN', () => ca.issue('none', []), 'refused:certificate_mismatch'],
+      ['a certificate from another CA', () => other.issue('frontend', [frontendUri]), 'refused:certificate_invalid'],
+      ['garbage', () => 'not a certificate', 'refused:certificate_invalid'],
+    ])('%s is refused', async (_name, make, expected) => {
+      const result = await resolver({ bundle: ca.caPem }).resolve(facts({ principal: frontendUri, certificate: encoded(make()) }), now);
+      expect(workloadOf(result)).toBe(expected);
+    });
+
+    test('an expired certificate is refused when a bundle is configured', async () => {
+      const cert = ca.issue('frontend-old', [frontendUri]);
+      const later = Date.parse(new X509Certificate(cert).validTo) / 1000 + 60;
+      const result = await resolver({ bundle: ca.caPem }).resolve(facts({ principal: frontendUri, certificate: encoded(cert) }), later);
+      expect(workloadOf(result)).toBe('refused:certificate_invalid');
+    });
+
+    test('with a bundle, a missing certificate is refused', async () => {
+      const result = await resolver({ bundle: ca.caPem }).resolve(facts({ principal: frontendUri }), now);
+      expect(workloadOf(result)).toBe('refused:certificate_invalid');
+    });
+  });
+});
+
+describe('bearerToken', () => {
+  test.each([
+    [undefined, undefined],
+    ['Bearer abc', 'abc'],
+    ['bearer   abc  ', 'abc'],
+    ['Bearer', ''],
+    ['Bearer a b', 'a b'],
+    ['Basic abc', undefined],
+    ['Bearerabc', undefined],
+  ])('%j → %j', (header, expected) => {
+    expect(bearerToken(header)).toBe(expected);
+  });
+});

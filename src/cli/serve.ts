@@ -5,9 +5,10 @@ import { loadConfig, type Config } from '../config.js';
 import { noLifecycle } from '../core/decide.js';
 import { classifierFromRules } from '../identity/classify.js';
 import { TokenVerifier } from '../identity/jwt.js';
-import { createKeySources } from '../identity/key-source.js';
+import { IssuerKeySource, keySourceFor } from '../identity/key-source.js';
 import { IdentityResolver } from '../identity/resolve.js';
 import { loadTrustBundles } from '../identity/trust-bundle.js';
+import type { KubernetesRuntime } from '../kubernetes/index.js';
 import { DecisionLog } from '../log/decision-log.js';
 import { opsLog } from '../log/ops-log.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
@@ -54,12 +55,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const metrics = new Metrics();
   const log = new DecisionLog(config.decisionLog);
   const health = new HealthState();
+  // Loaded only when enabled: client-node takes about half a second to import.
+  const kube: KubernetesRuntime | undefined = config.kubernetes.enabled
+    ? await (await import('../kubernetes/index.js')).startKubernetes(config.kubernetes, {
+        trustDomains: config.identity.trustDomains,
+        audiences: [...new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').flatMap((issuer) => issuer.audiences))],
+        log: (msg, meta) => opsLog.info(msg, meta),
+        metrics: { stale: (isStale) => metrics.kubernetesStale.set(isStale ? 1 : 0) },
+      })
+    : undefined;
 
   const store = new PolicyStore(config.policies);
   let authorizer: CedarAuthorizer | undefined;
   store.on('reloaded', (version) => {
     const engine = store.current();
-    authorizer = engine ? new CedarAuthorizer(engine) : undefined;
+    authorizer = engine ? new CedarAuthorizer(engine, { namespaceLabels: kube?.namespaceLabels.bind(kube) }) : undefined;
     metrics.policyReloads.inc({ result: 'success' });
     metrics.setPolicyVersion(version);
     opsLog.info('policy set loaded', { version, policies: engine?.policies.length, warnings: engine?.warnings.map(formatProblem) });
@@ -70,7 +80,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     opsLog.error('policy set not loaded; the last good set stays in use', { problems: problems.map(formatProblem), serving: authorizer?.version ?? null });
   });
 
-  const keySources = createKeySources(config.identity.jwt);
+  // With Kubernetes enabled, the cluster's issuer keys are read from the API server with the pod's credentials.
+  const keySources = new Map(
+    config.identity.jwt.map((issuer) => [
+      issuer.issuer,
+      kube && issuer.kind === 'kubernetes' && issuer.discovery ? new IssuerKeySource(issuer.issuer, kube.clusterKeys(issuer.issuer)) : keySourceFor(issuer),
+    ]),
+  );
   const resolver = new IdentityResolver({
     mtls: {
       trustDomains: new Set(config.identity.trustDomains),
@@ -78,13 +94,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
       classify: classifierFromRules(config.identity.classes),
     },
     trustForwardedClientCert: config.identity.trustForwardedClientCert,
-    tokens: new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources),
+    tokens: kube?.tokenReview ?? new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources),
   });
 
   const handler = new CheckHandler({
     resolver,
     policies: { current: () => authorizer },
-    lifecycle: () => noLifecycle,
+    lifecycle: () => kube?.lifecycle ?? noLifecycle,
     mode: { dryRun: config.mode === 'dry-run', dryRunNamespaces: new Set(config.dryRunNamespaces) },
     response: config.response,
     limits: config.limits,
@@ -98,10 +114,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     metrics,
     readiness: () => {
       const problems = store.lastError();
+      const cluster = kube?.readiness();
       return {
+        // Stale watches are reported, not made unready: an unready gatehouse would fail every Check,
+        // mTLS callers included, while the stale policy (failClosed) already refuses bound tokens.
         ready: !draining && authorizer !== undefined,
         detail: {
           draining,
+          kubernetes: cluster?.detail ?? null,
           policyVersion: authorizer?.version ?? null,
           reloadErrors: problems?.map(formatProblem) ?? [],
         },
@@ -125,8 +145,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       health.set(false);
       store.stop();
       for (const source of keySources.values()) source.close();
-      await drainGrpc(grpcServer, config.shutdownGraceSeconds * 1000);
+      kube?.stop();
+      // An open Watch stream keeps its session open, so tryShutdown would wait out the grace period.
       health.endWatches();
+      await drainGrpc(grpcServer, config.shutdownGraceSeconds * 1000);
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await log.close();
       opsLog.info('stopped');

@@ -38,10 +38,11 @@ export const knownActions: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTION
 // pseudo-headers are already in context as path, method, host and scheme.
 const hiddenHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
-const anonymousUid: EntityUid = { type: 'Anonymous', id: 'anonymous' };
+// Shared by every request, so frozen: no consumer of one request can change the next.
+const anonymousUid: EntityUid = Object.freeze({ type: 'Anonymous', id: 'anonymous' });
 // Headers and query are entities only because Cedar gives tags to entities, not records.
-const headersUid: EntityUid = { type: 'Headers', id: 'request' };
-const queryUid: EntityUid = { type: 'Query', id: 'request' };
+const headersUid: EntityUid = Object.freeze({ type: 'Headers', id: 'request' });
+const queryUid: EntityUid = Object.freeze({ type: 'Query', id: 'request' });
 
 /** Identity and request facts → the Cedar request and the entities it refers to. Pure. */
 export function buildCedarRequest(

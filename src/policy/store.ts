@@ -75,8 +75,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     this.stopped = true;
     clearInterval(this.poll);
     clearTimeout(this.settle);
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.unwatch();
   }
 
   // A missing directory cannot be watched yet; the poll calls again until it can.
@@ -87,11 +86,12 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     } catch {
       return;
     }
-    const forget = (): void => {
-      this.watcher?.close();
-      this.watcher = undefined;
-    };
-    this.watcher.on('error', forget);
+    this.watcher.on('error', () => this.unwatch());
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   private scheduleRefresh(): void {
@@ -127,6 +127,9 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
 
   private async refreshOnce(): Promise<void> {
     const read = await readPolicyDir(this.dir);
+    // A watch on a directory that was deleted stays silent forever, even once the path exists
+    // again; dropping it after a failed read lets the next poll watch whatever is there now.
+    if (!read.ok) this.unwatch();
     const seen = read.ok ? policySetVersion(read.input) : JSON.stringify(read.problems);
     if (seen === this.seen || this.stopped) return;
     this.seen = seen;

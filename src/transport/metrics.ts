@@ -33,6 +33,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly kubernetesStale = new Gauge({
+    name: 'gatehouse_kubernetes_stale',
+    help: '1 while the Kubernetes watches are out of sync longer than staleAfterSeconds or have not synced yet.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }

@@ -293,6 +293,25 @@ describe('preparing a policy set', () => {
     }
   });
 
+  test('the reads the schema documents validate strictly', () => {
+    const prepared = prepare({
+      'documented.cedar': `
+        @id("namespace-label") permit (principal, action, resource in Namespace::"shop")
+        when { Namespace::"shop".hasTag("team") && Namespace::"shop".getTag("team") == "checkout" };
+        @id("header") permit (principal, action, resource)
+        when { context.headers.hasTag("x-tenant") && context.headers.getTag("x-tenant") == "acme" };
+        @id("query") permit (principal, action in Action::"write", resource)
+        when { context.query.hasTag("dryRun") && context.query.getTag("dryRun") == "true" };
+        @id("source") permit (principal is Workload, action, resource)
+        when { context.source has ip && context.source.ip.isInRange(ip("10.0.0.0/8")) && context.authn.method == "mtls" };
+        @id("issuer") permit (principal is User, action, resource)
+        when { context.authn has issuer && context.authn.issuer == principal.issuer };
+        @id("workload-attrs") permit (principal is Workload in Namespace::"shop", action, resource is Service)
+        when { principal has serviceAccount && principal.serviceAccount == "frontend" && principal has namespace && resource has namespace && resource.namespace == principal.namespace };`,
+    });
+    expect(prepared.ok ? prepared.engine.warnings : prepared.problems).toEqual([]);
+  });
+
   test('warnings are reported but do not stop the set from loading', () => {
     const prepared = prepare({ 'a.cedar': '@id("never") permit (principal, action == Action::"read", resource);' });
     expect(prepared.ok).toBe(true);

@@ -77,6 +77,10 @@ export const configSchema = z.strictObject({
           issuer: z.string().min(1).default('https://gatehouse.gatehouse.svc'),
           ttlSeconds: seconds.max(3600).default(60),
           keyFile: z.string().default(''),
+          /** Keys served in the key set that never sign: the next key before a rotation, the previous one after. */
+          publishKeyFiles: z.array(z.string().min(1)).default([]),
+          /** Destination `Service` uids (`orders.shop`) that get an assertion; empty means every service. */
+          services: z.array(z.string().min(1)).default([]),
         })
         .prefault({}),
     })

@@ -7,6 +7,7 @@ import {
   statefulIsAuthorized,
   validate,
   type DetailedError,
+  type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarRequest } from './entities.js';
 import { splitPolicies } from './policy-split.js';
@@ -30,6 +31,9 @@ export interface EngineDecision {
   /** `policy` is '' when Cedar refused the request itself rather than one policy. */
   readonly errors: { policy: string; message: string }[];
 }
+
+/** A policy in Cedar's JSON form (scope constraints and condition expressions), for tools that analyse policies. */
+export type { PolicyJson };
 
 export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: PolicyProblem[] };
 
@@ -110,6 +114,17 @@ export class PolicyEngine {
     if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(diagnostics.reason), errors };
     const matchedForbids = decision === 'deny' ? diagnostics.reason : [];
     return { decision: 'deny', determining: this.inPolicyOrder([...matchedForbids, ...erroredForbids]), errors };
+  }
+
+  /**
+   * The policy in Cedar's JSON form, or undefined for an id not in the set. Parsed again on each
+   * call: only tools that analyse a whole set (`gatehouse report`) need it, and they ask once.
+   */
+  policyJson(id: string): PolicyJson | undefined {
+    const text = this.texts[id];
+    if (text === undefined) return undefined;
+    const answer = policyToJson(text);
+    return answer.type === 'success' ? answer.json : undefined;
   }
 
   private effectOf(id: string): 'permit' | 'forbid' | undefined {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { authnMethodOf, type Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { serviceFromRequest } from '../core/resource.js';
+import { readsEverything, type PolicyReads } from './reads.js';
 
 /** A Cedar value in Cedar's JSON form (entity references as `{ __entity }`, extensions as `{ __extn }`). */
 export type CedarValue = string | number | boolean | CedarValue[] | CedarRecord;
@@ -27,6 +28,8 @@ export type CedarRequest = {
 };
 
 export interface EntityOptions {
+  /** What the policy set can read; the rest is left out (default: everything). */
+  readonly reads?: PolicyReads;
   /** Labels of a Kubernetes namespace, when gatehouse watches namespaces; they become the Namespace's tags. */
   readonly namespaceLabels?: (namespace: string) => ReadonlyMap<string, string> | undefined;
 }
@@ -58,29 +61,37 @@ export function buildCedarRequest(
     attrs: service.namespace === undefined ? { name: service.name } : { name: service.name, namespace: service.namespace },
     parents: service.namespace === undefined ? [] : [namespaceUid(service.namespace)],
   };
-  const namespaces = new Set([...principal.namespaces, ...(service.namespace === undefined ? [] : [service.namespace])]);
+  const reads = opts.reads ?? readsEverything;
+  // Groups and namespaces carry nothing to read but tags, and `in` follows the parents listed on
+  // the principal and resource themselves, so their entities are needed only when tags are read.
+  const entities: CedarEntity[] = [principal.entity, ...(reads.namespaceTags ? principal.groups : []), resource];
+  if (reads.namespaceTags) {
+    const namespaces = new Set([...principal.namespaces, ...(service.namespace === undefined ? [] : [service.namespace])]);
+    for (const namespace of namespaces) entities.push(namespaceEntity(namespace, opts));
+  }
+  if (reads.headers === 'all' || reads.headers.size > 0) {
+    entities.push({ uid: headersUid, attrs: {}, parents: [], tags: headerTags(facts.headers, reads.headers) });
+  }
+  if (reads.query === 'all' || reads.query.size > 0) {
+    entities.push({ uid: queryUid, attrs: {}, parents: [], tags: queryTags(decisionPath.query, reads.query) });
+  }
+  // Attributes no policy reads get a constant, so that requests differing only there are equal.
+  const read = (name: string, value: string): string => (reads.context.has(name) ? value : '');
   return {
     principal: principal.entity.uid,
     action: { type: 'Action', id: facts.method },
     resource: resource.uid,
     context: {
-      path: decisionPath.path,
-      method: facts.method,
-      host: facts.host.toLowerCase(),
-      scheme: facts.scheme,
-      authn: authnRecord(identity),
+      path: read('path', decisionPath.path),
+      method: read('method', facts.method),
+      host: read('host', facts.host.toLowerCase()),
+      scheme: read('scheme', facts.scheme),
+      authn: reads.context.has('authn') ? authnRecord(identity) : { method: '' },
       headers: { __entity: headersUid },
       query: { __entity: queryUid },
-      source: sourceRecord(facts),
+      source: sourceRecord(facts, reads),
     },
-    entities: [
-      principal.entity,
-      ...principal.groups,
-      resource,
-      ...[...namespaces].map((namespace) => namespaceEntity(namespace, opts)),
-      { uid: headersUid, attrs: {}, parents: [], tags: headerTags(facts.headers) },
-      { uid: queryUid, attrs: {}, parents: [], tags: queryTags(decisionPath.query) },
-    ],
+    entities,
   };
 }
 
@@ -137,11 +148,11 @@ function authnRecord(identity: Identity): CedarRecord {
   return method === 'jwt' && issuer !== undefined ? { method, issuer } : { method };
 }
 
-function sourceRecord(facts: RequestFacts): CedarRecord {
+function sourceRecord(facts: RequestFacts, reads: PolicyReads): CedarRecord {
   const source: CedarRecord = {};
-  const ip = cedarIpAddress(facts.source.address);
+  const ip = reads.sourceIp ? cedarIpAddress(facts.source.address) : undefined;
   if (ip !== undefined) source.ip = { __extn: { fn: 'ip', arg: ip } };
-  if (facts.source.port > 0) source.port = facts.source.port;
+  if (reads.sourcePort && facts.source.port > 0) source.port = facts.source.port;
   return source;
 }
 
@@ -162,13 +173,16 @@ export function cedarIpAddress(address: string): string | undefined {
 
 // Built with Object.fromEntries, which defines own properties: a caller's `__proto__` header or
 // query key stays an ordinary tag instead of reaching an object's prototype.
-function headerTags(headers: ReadonlyMap<string, string>): Record<string, string> {
-  return Object.fromEntries([...headers].filter(([name]) => !name.startsWith(':') && !hiddenHeaders.has(name)));
+function headerTags(headers: ReadonlyMap<string, string>, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
+  const visible = (name: string): boolean => !name.startsWith(':') && !hiddenHeaders.has(name);
+  if (wanted === 'all') return Object.fromEntries([...headers].filter(([name]) => visible(name)));
+  return Object.fromEntries([...wanted].filter((name) => visible(name) && headers.has(name)).map((name) => [name, headers.get(name)!]));
 }
 
-function queryTags(query: string): Record<string, string> {
+function queryTags(query: string, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
   const joined = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(query)) {
+    if (wanted !== 'all' && !wanted.has(key)) continue;
     const previous = joined.get(key);
     joined.set(key, previous === undefined ? value : `${previous},${value}`);
   }

@@ -1,0 +1,137 @@
+/**
+ * What a policy set can read of a request, found by scanning the policy texts. Leaving out what
+ * no policy reads makes each Cedar call cheaper (less crosses into wasm) and lets decisions be
+ * cached on what remains: two requests equal in everything policies can read get the same answer.
+ *
+ * The scan is conservative: any use of `context` it does not fully understand (a bare
+ * `context`, `context["…"]`, a tag read whose name is not a string literal) marks that part as
+ * read in full. Comments are skipped: they cannot read anything.
+ */
+export interface PolicyReads {
+  /** Context attributes read by name: path, method, host, scheme, authn. */
+  readonly context: ReadonlySet<string>;
+  /** Header tags read: 'all', or the literal names used with getTag/hasTag. */
+  readonly headers: 'all' | ReadonlySet<string>;
+  readonly query: 'all' | ReadonlySet<string>;
+  readonly sourceIp: boolean;
+  readonly sourcePort: boolean;
+  /** Tags read on anything other than context.headers / context.query: namespace labels. */
+  readonly namespaceTags: boolean;
+}
+
+export const readsEverything: PolicyReads = Object.freeze({
+  context: new Set(['path', 'method', 'host', 'scheme', 'authn']),
+  headers: 'all',
+  query: 'all',
+  sourceIp: true,
+  sourcePort: true,
+  namespaceTags: true,
+});
+
+/** `escaped`: the literal used a backslash escape, so its value is not trusted to be known here. */
+type Token = { kind: 'ident' | 'string' | 'punct'; text: string; escaped?: boolean };
+
+export function policyReads(texts: readonly string[]): PolicyReads {
+  const tokens = texts.flatMap(tokenize);
+  const context = new Set<string>();
+  let headers: 'all' | Set<string> = new Set();
+  let query: 'all' | Set<string> = new Set();
+  let sourceIp = false;
+  let sourcePort = false;
+  let namespaceTags = false;
+  let everything = false;
+  const tagReceivers = new Set<number>();
+
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'ident' && (t.text === 'getTag' || t.text === 'hasTag') && !tagReceivers.has(i)) namespaceTags = true;
+    if (t.kind !== 'ident' || t.text !== 'context') continue;
+    const next = tokens[i + 1];
+    const attr = tokens[i + 2];
+    // `context has path` needs only the attribute; so does `context.path`.
+    const named = next?.text === '.' || (next?.kind === 'ident' && next.text === 'has') ? attr : undefined;
+    if (named?.kind !== 'ident') {
+      everything = true;
+      continue;
+    }
+    switch (named.text) {
+      case 'path':
+      case 'method':
+      case 'host':
+      case 'scheme':
+      case 'authn':
+        context.add(named.text);
+        break;
+      case 'headers':
+      case 'query': {
+        const names = tagRead(tokens, i + 3);
+        if (tokens[i + 3]?.text === '.') tagReceivers.add(i + 4);
+        if (named.text === 'headers') headers = addName(headers, names?.name);
+        else query = addName(query, names?.name);
+        break;
+      }
+      case 'source': {
+        const sub = tokens[i + 3]?.text === '.' || tokens[i + 3]?.text === 'has' ? tokens[i + 4]?.text : undefined;
+        if (sub === 'ip') sourceIp = true;
+        else if (sub === 'port') sourcePort = true;
+        else sourceIp = sourcePort = true;
+        break;
+      }
+      default:
+        everything = true;
+    }
+  }
+  if (everything) return readsEverything;
+  return { context, headers, query, sourceIp, sourcePort, namespaceTags };
+}
+
+/** `. getTag ( "name" )` or `. hasTag ( "name" )` starting at `at`; else undefined (read in full). */
+function tagRead(tokens: readonly Token[], at: number): { name: string } | undefined {
+  const [dot, method, open, arg, close] = tokens.slice(at, at + 5);
+  if (dot?.text !== '.' || (method?.text !== 'getTag' && method?.text !== 'hasTag')) return undefined;
+  if (open?.text !== '(' || arg?.kind !== 'string' || arg.escaped || close?.text !== ')') return undefined;
+  return { name: arg.text };
+}
+
+function addName(current: 'all' | Set<string>, name: string | undefined): 'all' | Set<string> {
+  if (current === 'all' || name === undefined) return 'all';
+  current.add(name);
+  return current;
+}
+
+/** Cedar's lexical structure, enough to tell identifiers, string literals and punctuation apart. */
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (/\s/.test(ch)) {
+      i += 1;
+    } else if (ch === '/' && text[i + 1] === '/') {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if (ch === '"') {
+      let value = '';
+      let escaped = false;
+      i += 1;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\') {
+          escaped = true;
+          i += 1;
+        }
+        value += text[i] ?? '';
+        i += 1;
+      }
+      i += 1;
+      tokens.push({ kind: 'string', text: value, escaped });
+    } else if (/[A-Za-z_]/.test(ch)) {
+      const start = i;
+      while (i < text.length && /[A-Za-z0-9_]/.test(text[i]!)) i += 1;
+      tokens.push({ kind: 'ident', text: text.slice(start, i) });
+    } else {
+      tokens.push({ kind: 'punct', text: ch });
+      i += 1;
+    }
+  }
+  return tokens;
+}

@@ -1,0 +1,31 @@
+import { policyReads, readsEverything } from '../../src/policy/reads.js';
+
+const summary = (texts: string[]) => {
+  const r = policyReads(texts);
+  if (r === readsEverything) return 'everything';
+  const set = (v: 'all' | ReadonlySet<string>) => (v === 'all' ? 'all' : [...v].sort().join(','));
+  return `context=${[...r.context].sort().join(',')} headers=${set(r.headers)} query=${set(r.query)} ip=${r.sourceIp} port=${r.sourcePort} nsTags=${r.namespaceTags}`;
+};
+
+describe('policyReads', () => {
+  test.each([
+    ['nothing', ['permit (principal, action, resource);'], 'context= headers= query= ip=false port=false nsTags=false'],
+    ['the path', ['permit (principal, action, resource) when { context.path like "/a*" };'], 'context=path headers= query= ip=false port=false nsTags=false'],
+    ['`has` on an attribute', ['permit (principal, action, resource) when { context has path };'], 'context=path headers= query= ip=false port=false nsTags=false'],
+    ['literal header names', ['permit (principal, action, resource) when { context.headers.hasTag("x-a") && context.headers.getTag("x-b") == "1" };'], 'context= headers=x-a,x-b query= ip=false port=false nsTags=false'],
+    ['a computed header name', ['permit (principal, action, resource) when { context.headers.hasTag(context.path) };'], 'context=path headers=all query= ip=false port=false nsTags=false'],
+    ['an escaped header name', ['permit (principal, action, resource) when { context.headers.hasTag("x\\u{2d}a") };'], 'context= headers=all query= ip=false port=false nsTags=false'],
+    ['headers compared whole', ['permit (principal, action, resource) when { context.headers == context.headers };'], 'context= headers=all query= ip=false port=false nsTags=false'],
+    ['query names', ['permit (principal, action, resource) when { context.query.hasTag("debug") };'], 'context= headers= query=debug ip=false port=false nsTags=false'],
+    ['the source ip', ['permit (principal, action, resource) when { context.source has ip && context.source.ip.isLoopback() };'], 'context= headers= query= ip=true port=false nsTags=false'],
+    ['the whole source', ['permit (principal, action, resource) when { context.source == {} };'], 'context= headers= query= ip=true port=true nsTags=false'],
+    ['namespace labels', ['permit (principal, action, resource) when { Namespace::"shop".hasTag("tier") };'], 'context= headers= query= ip=false port=false nsTags=true'],
+    ['a bare context', ['permit (principal, action, resource) when { context == {} };'], 'everything'],
+    ['context indexed', ['permit (principal, action, resource) when { context["path"] == "/" };'], 'everything'],
+    ['an unknown attribute', ['permit (principal, action, resource) when { context.other == 1 };'], 'everything'],
+    ['a mention in a comment reads nothing', ['// context.headers.getTag(x)\npermit (principal, action, resource);'], 'context= headers= query= ip=false port=false nsTags=false'],
+    ['`context` inside a string does not', ['permit (principal, action, resource) when { principal.class == "context" };'], 'context= headers= query= ip=false port=false nsTags=false'],
+  ])('%s', (_name, texts, expected) => {
+    expect(summary(texts)).toBe(expected);
+  });
+});

@@ -53,7 +53,8 @@ export const configSchema = z.strictObject({
   policies: z.string().min(1).default('./policies'),
   mode: z.enum(['enforce', 'dry-run']).default('enforce'),
   dryRunNamespaces: z.array(z.string().min(1)).default([]),
-  workers: z.number().int().min(1).max(64).default(1),
+  /** Processes sharing the gRPC port; absent: the cores this container may use. */
+  workers: z.number().int().min(1).max(64).optional(),
   shutdownGraceSeconds: seconds.default(10),
   grpcReflection: z.boolean().default(false),
   identity: z
@@ -162,9 +163,23 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   return parseConfig(doc, overrides);
 }
 
-/** The default worker count: the cores this process may use (a container's CPU limit included). */
-export function defaultWorkers(): number {
-  return Math.max(1, availableParallelism());
+/**
+ * The default worker count: the cores this process may use. availableParallelism() sees the
+ * CPU affinity but not a container's CPU limit, which cgroup v2 states in cpu.max.
+ */
+export function defaultWorkers(cpuMax = readCpuMax()): number {
+  const cores = availableParallelism();
+  const match = /^(\d+)\s+(\d+)/.exec(cpuMax ?? '');
+  const limit = match ? Math.ceil(Number(match[1]) / Number(match[2])) : cores;
+  return Math.max(1, Math.min(cores, limit));
+}
+
+function readCpuMax(): string | undefined {
+  try {
+    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function deepFreeze<T>(value: T): T {

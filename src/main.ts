@@ -5,12 +5,22 @@ import type { CommandResult } from './cli/command.js';
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<CommandResult>>> = {
   serve: async () => (await import('./cli/serve.js')).serve,
   call: async () => (await import('./cli/call.js')).call,
+  report: async () => (await import('./cli/report.js')).report,
+  validate: async () => (await import('./cli/validate.js')).validate,
+  test: async () => (await import('./cli/test.js')).test,
+  check: async () => (await import('./cli/check.js')).check,
+  format: async () => (await import('./cli/format.js')).format,
 };
 
 const help = `usage: gatehouse <command> [options]
 commands:
   serve      run the ext_authz gRPC server and the health/metrics HTTP server
   call       send a CheckRequest to a running server and print the response
+  report     access review: effective access, observed use and findings as JSON, Markdown and HTML
+  validate   parse and strictly validate the policies against the schema (FILE:LINE:COL: message)
+  test       run policy test cases (YAML) through the server's decision code; --coverage
+  check      decide one CheckRequest (Envoy's proto3 JSON) offline and explain the decision
+  format     lay out the *.cedar files with Cedar's formatter; --check lists unformatted files
 run 'gatehouse <command> --help' for a command's options`;
 
 async function main(argv: string[]): Promise<number> {

@@ -21,8 +21,8 @@ interface Retired {
 
 /**
  * The signing key and every public key an upstream may still need: the keys of `publishKeyFiles`,
- * and each former signing key until the last assertion it signed has expired (plus skew). Pure:
- * times are passed in, as epoch seconds.
+ * and each former signing key until the last assertion it signed has expired (plus skew). No I/O
+ * and no clock: times are passed in, as epoch seconds.
  */
 export class KeyRing {
   #signing: SigningKey;

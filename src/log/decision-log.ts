@@ -1,37 +1,33 @@
 import winston from 'winston';
+import Transport from 'winston-transport';
 import type { DecisionRecord } from './decision-record.js';
+import { LineWriter, type LossReport } from './line-writer.js';
 
 export interface DecisionLogOptions {
   readonly stdout: boolean;
   readonly file: string;
 }
 
+/** Where serialized decision lines go: this process's destinations, or (in a worker) the primary. */
+export interface LineSink {
+  write(lines: readonly string[]): void;
+  close(): Promise<void>;
+}
+
 /**
- * Writes decision records as JSON lines through winston. Checks only enqueue; lines are
- * serialized and handed to the transports in batches on a later tick, off the hot path.
+ * Decision records as JSON lines. Checks only enqueue; records are serialized and handed to the
+ * sink in batches on a later tick, off the hot path. JSON escapes every control character, so
+ * no caller-supplied value can break a line or forge another.
  */
 export class DecisionLog {
-  private readonly logger: winston.Logger | undefined;
   private queue: DecisionRecord[] = [];
   private scheduled = false;
   private written = 0;
 
-  constructor(options: DecisionLogOptions) {
-    const transports: winston.transport[] = [];
-    if (options.stdout) transports.push(new winston.transports.Console());
-    if (options.file !== '') transports.push(new winston.transports.File({ filename: options.file }));
-    this.logger =
-      transports.length === 0
-        ? undefined
-        : winston.createLogger({
-            level: 'info',
-            format: winston.format.printf((info) => info.message as string),
-            transports,
-          });
-  }
+  constructor(private readonly sink: LineSink | undefined) {}
 
   record(entry: DecisionRecord): void {
-    if (!this.logger) return;
+    if (!this.sink) return;
     this.queue.push(entry);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -39,6 +35,7 @@ export class DecisionLog {
     }
   }
 
+  /** Records handed to the sink so far. */
   get count(): number {
     return this.written;
   }
@@ -47,18 +44,46 @@ export class DecisionLog {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    for (const entry of batch) this.logger?.info(JSON.stringify(entry));
+    if (batch.length === 0) return;
+    this.sink?.write(batch.map((entry) => JSON.stringify(entry)));
     this.written += batch.length;
   }
 
-  /** Flushes what is queued and waits for the transports to finish writing. */
   async close(): Promise<void> {
     this.flush();
-    const logger = this.logger;
-    if (!logger) return;
-    await new Promise<void>((resolve) => {
-      logger.on('finish', () => resolve());
-      logger.end();
-    });
+    await this.sink?.close();
   }
+}
+
+/** A winston transport over a LineWriter, so a slow or failing destination never blocks or bloats. */
+class LineTransport extends Transport {
+  constructor(readonly writer: LineWriter) {
+    super();
+  }
+
+  override log(info: { message?: unknown }, next: () => void): void {
+    this.writer.write(String(info.message));
+    next();
+  }
+}
+
+/** The sink of a standalone server (or a primary): winston over stdout and/or a file. */
+export function winstonSink(options: DecisionLogOptions, onLoss: (report: LossReport, destination: string) => void): LineSink | undefined {
+  const writers: LineWriter[] = [];
+  if (options.stdout) writers.push(new LineWriter({ kind: 'stdout' }, { onLoss: (r) => onLoss(r, 'stdout') }));
+  if (options.file !== '') writers.push(new LineWriter({ kind: 'file', path: options.file }, { onLoss: (r) => onLoss(r, options.file) }));
+  if (writers.length === 0) return undefined;
+  const logger = winston.createLogger({
+    level: 'info',
+    format: winston.format.printf((info) => String(info.message)),
+    transports: writers.map((writer) => new LineTransport(writer)),
+  });
+  return {
+    write(lines) {
+      for (const line of lines) logger.info(line);
+    },
+    async close() {
+      await Promise.all(writers.map((writer) => writer.close()));
+    },
+  };
 }

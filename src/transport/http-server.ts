@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Metrics } from './metrics.js';
 
 export interface ReadinessReport {
   readonly ready: boolean;
@@ -8,7 +7,8 @@ export interface ReadinessReport {
 }
 
 export interface HttpHandlers {
-  readonly metrics: Metrics;
+  /** Prometheus text: one process's registry, or a primary's merge of its workers'. */
+  readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
   readiness(): ReadinessReport;
   /** Extra routes (the assertion key set) keyed by path. */
   readonly routes?: ReadonlyMap<string, () => { contentType: string; body: string }>;
@@ -42,8 +42,8 @@ async function route(handlers: HttpHandlers, req: IncomingMessage, res: ServerRe
       return;
     }
     case '/metrics': {
-      const body = await handlers.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': handlers.metrics.registry.contentType }).end(body);
+      const body = await handlers.metrics.metrics();
+      res.writeHead(200, { 'content-type': handlers.metrics.contentType }).end(body);
       return;
     }
   }

@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** gatehouse's Prometheus metrics, one registry per process. */
+/**
+ * gatehouse's Prometheus metrics, one registry per process. A worker leaves out what its primary
+ * counts (decision log losses), so that the primary can serve both without duplicate names.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly decisions = new Counter({
@@ -27,11 +30,7 @@ export class Metrics {
     labelNames: ['version'] as const,
     registers: [this.registry],
   });
-  readonly decisionLogDropped = new Counter({
-    name: 'gatehouse_decision_log_dropped_total',
-    help: 'Decision log lines that could not be written.',
-    registers: [this.registry],
-  });
+  readonly decisionLogDropped: Counter;
 
   readonly kubernetesStale = new Gauge({
     name: 'gatehouse_kubernetes_stale',
@@ -39,7 +38,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(role: 'single' | 'worker' = 'single') {
+    this.decisionLogDropped = decisionLogDroppedCounter(role === 'worker' ? [] : [this.registry]);
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }
 
@@ -47,4 +47,12 @@ export class Metrics {
     this.policyVersion.reset();
     this.policyVersion.set({ version }, 1);
   }
+}
+
+export function decisionLogDroppedCounter(registers: Registry[]): Counter {
+  return new Counter({
+    name: 'gatehouse_decision_log_dropped_total',
+    help: 'Decision log lines that could not be written (the destination was failing or too slow).',
+    registers,
+  });
 }

@@ -43,8 +43,9 @@ function turnCounter(): { readonly now: () => number; readonly stop: () => void 
 
 afterAll(cleanup);
 
-test('SIGTERM under load: accepted Checks complete, health goes NOT_SERVING, exit 0, one log line per Check', async () => {
-  const server = await startGatehouse();
+// One process, and a primary whose workers drain on their own while it collects their lines.
+test.each([1, 2])('workers %i: SIGTERM under load: accepted Checks complete, health goes NOT_SERVING, exit 0, one log line per Check', async (workers) => {
+  const server = await startGatehouse({ workers });
   const client = new GatehouseClient(server.grpcTarget);
   const watcher = new GatehouseClient(server.grpcTarget);
   const turns = turnCounter();
@@ -74,7 +75,7 @@ test('SIGTERM under load: accepted Checks complete, health goes NOT_SERVING, exi
         }
       }
     };
-    const workers = Array.from({ length: concurrency }, () => worker());
+    const loaders = Array.from({ length: concurrency }, () => worker());
 
     await new Promise((resolve) => setTimeout(resolve, loadBeforeSignalMs));
     const inFlightAtSignal = calls.filter((call) => call.endedAt === undefined).length;
@@ -85,7 +86,7 @@ test('SIGTERM under load: accepted Checks complete, health goes NOT_SERVING, exi
     expect(await server.stop('SIGTERM', 15000)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, loadAfterExitMs));
     issuing = false;
-    await Promise.all(workers);
+    await Promise.all(loaders);
 
     const logged = new Set(server.decisions.slice(warmUp.length).map((line) => line.requestId));
     const before = calls.filter((call) => call.startedAt < signalAt);
@@ -136,7 +137,7 @@ test('SIGTERM under load: accepted Checks complete, health goes NOT_SERVING, exi
 
     const messages = server.opsLog().map((entry) => entry.message);
     expect(messages).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
-    process.stdout.write(`shutdown under load: ${JSON.stringify(summary)}\n`);
+    process.stdout.write(`shutdown under load, ${workers} worker(s): ${JSON.stringify(summary)}\n`);
   } finally {
     turns.stop();
     client.close();

@@ -50,6 +50,11 @@ export interface StartOptions {
   readonly configYaml?: string;
   /** Passed as `--policies` unless `args` or the config says otherwise. */
   readonly policies?: string;
+  /**
+   * `--workers N`, unless `args` or the config say otherwise. Defaults to 1, the single-process
+   * path, whatever the machine's core count; 2 or more runs a primary with workers.
+   */
+  readonly workers?: number;
   /** How long to wait for the "gatehouse serving" line. */
   readonly readyTimeoutMs?: number;
 }
@@ -255,6 +260,8 @@ async function serveArgs(options: StartOptions): Promise<string[]> {
   if (!args.includes('--listen') && !fromFile('listen')) args.push('--listen', '127.0.0.1:0');
   if (!args.includes('--http-listen') && !fromFile('httpListen')) args.push('--http-listen', '127.0.0.1:0');
   if (options.policies !== undefined && !args.includes('--policies')) args.push('--policies', options.policies);
+  // One process unless a test asks for workers: most tests count per-process metrics.
+  if (!args.includes('--workers') && !fromFile('workers')) args.push('--workers', String(options.workers ?? 1));
   return ['serve', ...args];
 }
 

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../config.js';
+import { decide, noLifecycle, type Authorizer, type AuthorizeResult } from '../core/decide.js';
+import { decodeCheckRequest, type CheckRequestMessage } from '../core/decode.js';
+import type { AuthnResult, Identity } from '../core/identity.js';
+import type { RequestFacts } from '../core/request-facts.js';
+import { ErrorCode, GatehouseError } from '../errors.js';
+import { classifierFromRules } from '../identity/classify.js';
+import { TokenVerifier } from '../identity/jwt.js';
+import { keySourceFor } from '../identity/key-source.js';
+import { bearerToken, IdentityResolver, type TokenVerification } from '../identity/resolve.js';
+import { loadTrustBundles } from '../identity/trust-bundle.js';
+import { CedarAuthorizer } from '../policy/authorizer.js';
+import { tracePermits } from '../policy/engine.js';
+import { buildCedarRequest, type CedarRequest } from '../policy/entities.js';
+import { fromProto3Json } from '../transport/proto-json.js';
+import { authorizationService, CheckRequestType, encodeCheckRequest } from '../transport/protos.js';
+import { usage, type CommandResult } from './command.js';
+import { explain } from './explain.js';
+import { loadEngine } from './policy-set.js';
+
+const help = `gatehouse check [--config FILE] [--policies DIR] --request FILE
+  decides one CheckRequest offline, through the server's own decode → identify → decide, and
+  explains it: the principal, action, resource and context as Cedar saw them, the determining
+  policies, and for a deny the near misses (permits whose principal, action and resource
+  matched, with the condition that stopped each)
+  --request FILE   Envoy's proto3 JSON form of the CheckRequest (lowerCamelCase or .proto
+                   names, as 'gatehouse call --json' and Envoy's logs print it); '-' reads
+                   stdin; a FILE ending in .bin holds the serialized protobuf bytes
+  --config FILE    trust domains, class rules, token issuers and dry-run as the server has them;
+                   without token issuers, every bearer token is refused as from an unknown issuer
+exit 0 allow, 1 deny, 2 usage or input error`;
+
+export async function check(argv: string[]): Promise<CommandResult> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      policies: { type: 'string' },
+      request: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return usage(help, 0);
+  if (values.request === undefined) return usage(`gatehouse check: --request FILE is required\n${help}`, 2);
+  const config = loadConfig(values.config, { policies: values.policies });
+  const message = readCheckRequest(values.request);
+  const loaded = await loadEngine(config.policies);
+  if (!loaded.ok) return { code: 2, err: loaded.err };
+  const engine = loaded.engine;
+
+  const cedar = new CedarAuthorizer(engine, { cacheSize: 0 });
+  const authorizer = new RecordingAuthorizer(cedar);
+  const facts = decodeCheckRequest(message, config.limits);
+  const nowMs = Date.now();
+  const notes = offlineNotes(config, facts);
+  const authn = await resolveOffline(config, facts, Math.floor(nowMs / 1000));
+  const decision = decide({
+    facts,
+    authn,
+    authorizer,
+    lifecycle: noLifecycle,
+    mode: { dryRun: config.mode === 'dry-run', dryRunNamespaces: new Set(config.dryRunNamespaces) },
+    nowMs,
+  });
+
+  // The same pure function, with the same arguments and options the authorizer used, gives the
+  // very request Cedar evaluated.
+  const asked = authorizer.asked;
+  const cedarRequest: CedarRequest | undefined = asked && buildCedarRequest(asked.identity, asked.facts, asked.path, { reads: cedar.reads });
+  const permits = decision.kind === 'deny' && cedarRequest ? tracePermits(engine, cedarRequest) : undefined;
+  const out = explain({ facts, authn, decision, policies: engine.policies, cedarRequest, permits, notes });
+  return { code: decision.kind === 'allow' ? 0 : decision.kind === 'deny' ? 1 : 2, out };
+}
+
+/** Passes every call to the authorizer, keeping what it was asked so the explanation can show it. */
+class RecordingAuthorizer implements Authorizer {
+  asked: { identity: Identity; facts: RequestFacts; path: { path: string; query: string } } | undefined;
+
+  constructor(private readonly inner: CedarAuthorizer) {}
+
+  get version(): string {
+    return this.inner.version;
+  }
+
+  get knownActions(): ReadonlySet<string> {
+    return this.inner.knownActions;
+  }
+
+  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }): AuthorizeResult {
+    this.asked = { identity, facts, path };
+    return this.inner.authorize(identity, facts, path);
+  }
+}
+
+/**
+ * The CheckRequest as grpc-js hands it to the server's handler: JSON is converted to the message
+ * and serialized, and the bytes (read as they are from a .bin file) go through the service
+ * definition's own deserializer.
+ */
+function readCheckRequest(file: string): CheckRequestMessage {
+  let bytes: Buffer;
+  try {
+    if (file !== '-' && file.endsWith('.bin')) {
+      bytes = readFileSync(file);
+    } else {
+      const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        throw new GatehouseError(ErrorCode.badRequest, `not JSON: ${(err as Error).message}`);
+      }
+      bytes = Buffer.from(encodeCheckRequest(fromProto3Json(CheckRequestType, json)));
+    }
+    return authorizationService.Check!.requestDeserialize(bytes) as CheckRequestMessage;
+  } catch (err) {
+    const name = file === '-' ? 'stdin' : file;
+    throw new GatehouseError(ErrorCode.badRequest, `--request ${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+const noIssuers: TokenVerification = {
+  verify: () => Promise.resolve({ ok: false, code: ErrorCode.unknownIssuer, detail: 'no token issuer is configured', authn: 'jwt' }),
+};
+
+/** The server's identity resolution, with key sets fetched once and closed again. */
+async function resolveOffline(config: Config, facts: RequestFacts, nowSeconds: number): Promise<AuthnResult> {
+  const sources = config.identity.jwt.map((issuer) => keySourceFor(issuer));
+  const keySources = new Map(sources.map((source) => [source.issuer, source]));
+  const tokens = sources.length === 0 ? noIssuers : new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
+  const resolver = new IdentityResolver({
+    mtls: {
+      trustDomains: new Set(config.identity.trustDomains),
+      bundles: loadTrustBundles(config.identity.trustBundles),
+      classify: classifierFromRules(config.identity.classes),
+    },
+    trustForwardedClientCert: config.identity.trustForwardedClientCert,
+    tokens,
+  });
+  try {
+    // The server has its keys by the time requests come; here the first fetch is awaited in full.
+    if (bearerToken(facts.headers.get('authorization')) !== undefined) await Promise.all(sources.map((source) => source.refresh()));
+    return await resolver.resolve(facts, nowSeconds);
+  } finally {
+    for (const source of sources) source.close();
+  }
+}
+
+function offlineNotes(config: Config, facts: RequestFacts): string[] {
+  const notes: string[] = [];
+  if (bearerToken(facts.headers.get('authorization')) !== undefined && config.identity.jwt.length === 0) {
+    notes.push('the request carries a bearer token, but no token issuer is configured (identity.jwt, give --config): check refuses every token as from an unknown issuer');
+  }
+  if (facts.headers.has('x-forwarded-client-cert') && !config.identity.trustForwardedClientCert) {
+    notes.push('x-forwarded-client-cert is ignored: identity.trustForwardedClientCert is off');
+  }
+  if (config.kubernetes.enabled) {
+    notes.push('Kubernetes lifecycle (deleted pods and service accounts) and TokenReview are not consulted offline; tokens are verified with the configured keys');
+  }
+  return notes;
+}

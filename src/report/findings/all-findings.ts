@@ -1,0 +1,37 @@
+import type { AccessMatrix } from '../access-matrix.js';
+import type { AnalyzedPolicy } from '../analyzed-policy.js';
+import type { Inventory } from '../inventory.js';
+import type { ObservedSummary } from '../observed-use.js';
+import { sortFindings, type Finding } from './finding.js';
+import { idlePolicies } from './idle-policies.js';
+import { overBroadPolicies } from './over-broad-policies.js';
+import { repeatedDenies } from './repeated-denies.js';
+import { unknownIdentities } from './unknown-identities.js';
+import { unseenIdentities } from './unseen-identities.js';
+import { unusedGrants } from './unused-grants.js';
+
+export interface FindingInputs {
+  readonly inventory: Inventory;
+  readonly policies: readonly AnalyzedPolicy[];
+  readonly matrix: AccessMatrix;
+  /** Undefined when no log was given: findings about use need a log to mean anything. */
+  readonly observed: ObservedSummary | undefined;
+  readonly denyThreshold: number;
+}
+
+export function allFindings(input: FindingInputs): Finding[] {
+  const { inventory, policies, matrix, observed } = input;
+  const builds = new Set(inventory.workloads.filter((workload) => workload.class === 'build').map((workload) => workload.principal));
+  const findings = overBroadPolicies(policies, matrix.cells, builds);
+  if (observed !== undefined) {
+    const known = new Set(inventory.workloads.map((workload) => workload.principal));
+    findings.push(
+      ...repeatedDenies(observed.principals, observed.uses, known, input.denyThreshold),
+      ...unknownIdentities(inventory.workloads, observed.principals),
+      ...unusedGrants(matrix.cells, observed.uses),
+      ...unseenIdentities(inventory.workloads, observed.principals),
+      ...idlePolicies(policies, observed.policyDecisions),
+    );
+  }
+  return sortFindings(findings);
+}

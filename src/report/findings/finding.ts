@@ -1,0 +1,93 @@
+/** How soon a finding wants a look: `high` may be an open door, `low` is tidying. */
+export type Severity = 'high' | 'medium' | 'low';
+
+export type OverBroadReason = 'any-principal' | 'any-resource' | 'build-namespace-access';
+
+/** Every finding carries `kind`, `severity` and a one-line `message`; the other fields depend on the kind. */
+export type Finding =
+  | {
+      /** A grant (allow or conditional cell) no allowed decision used in the window: a least-privilege candidate. */
+      readonly kind: 'unused-grant';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly principal: string;
+      readonly service: string;
+      readonly unusedActions: readonly string[];
+      /** Actions of the same grant that were used; empty when none was. */
+      readonly usedActions: readonly string[];
+      /** The permits that grant the unused actions. */
+      readonly policies: readonly string[];
+    }
+  | {
+      /** An inventory workload with no decision in the window. */
+      readonly kind: 'unseen-identity';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly principal: string;
+      readonly class: string;
+      readonly namespace: string | null;
+    }
+  | {
+      /** A workload that made requests but is not in the inventory. */
+      readonly kind: 'unknown-identity';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly principal: string;
+      readonly allow: number;
+      readonly deny: number;
+      readonly error: number;
+      readonly firstSeen: string;
+      readonly lastSeen: string;
+    }
+  | {
+      /** A principal denied at least the threshold number of times: misconfiguration or probing. */
+      readonly kind: 'repeated-denies';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly principal: string;
+      readonly denies: number;
+      readonly allows: number;
+      readonly threshold: number;
+      readonly inInventory: boolean;
+      readonly denyReasons: Readonly<Record<string, number>>;
+      /** The (service, action) pairs denied most, at most five. */
+      readonly topTargets: readonly { service: string; action: string; denies: number }[];
+      readonly firstSeen: string;
+      readonly lastSeen: string;
+    }
+  | {
+      /** A policy that determined no decision in the window. */
+      readonly kind: 'idle-policy';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly policy: string;
+      readonly effect: 'permit' | 'forbid';
+      readonly file: string;
+      readonly line: number;
+    }
+  | {
+      /** A permit whose scope leaves the principal or the resource open, or that gives a build identity a whole namespace. */
+      readonly kind: 'over-broad-policy';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly policy: string;
+      readonly file: string;
+      readonly line: number;
+      readonly reasons: readonly OverBroadReason[];
+      /** For `build-namespace-access`: the build-class identities the permit grants to. */
+      readonly buildIdentities: readonly string[];
+    };
+
+export type FindingKind = Finding['kind'];
+
+export const findingKinds: readonly FindingKind[] = ['over-broad-policy', 'repeated-denies', 'unknown-identity', 'unused-grant', 'unseen-identity', 'idle-policy'];
+
+const severityRank: Readonly<Record<Severity, number>> = { high: 0, medium: 1, low: 2 };
+
+/** Most severe first, then by kind in `findingKinds` order; within a kind the finder's order is kept. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  return findings
+    .map((finding, index) => ({ finding, index }))
+    .sort((a, b) => severityRank[a.finding.severity] - severityRank[b.finding.severity] || findingKinds.indexOf(a.finding.kind) - findingKinds.indexOf(b.finding.kind) || a.index - b.index)
+    .map(({ finding }) => finding);
+}

@@ -1,0 +1,200 @@
+import { LineCounter, parseDocument } from 'yaml';
+import { workloadClasses, type WorkloadClass } from '../core/identity.js';
+import { serviceFromRequest } from '../core/resource.js';
+import { SpiffeId } from '../identity/spiffe-id.js';
+
+/** One workload the access review covers (DESIGN.md, "Access review inventory"). */
+export interface InventoryWorkload {
+  readonly spiffeId: SpiffeId;
+  /** As logged and as Cedar names it: `Workload::"spiffe://…"`. */
+  readonly principal: string;
+  readonly class: WorkloadClass;
+  /** From the SPIFFE ID's Kubernetes form, else as the inventory gave it (a label for grouping only). */
+  readonly namespace: string | undefined;
+  readonly serviceAccount: string | undefined;
+}
+
+export interface InventoryService {
+  /** `orders.shop`, as `Service::"orders.shop"`. */
+  readonly name: string;
+  /** Only the Kubernetes form `NAME.NAMESPACE` names a namespace, as for requests. */
+  readonly namespace: string | undefined;
+}
+
+export interface Inventory {
+  readonly workloads: readonly InventoryWorkload[];
+  readonly services: readonly InventoryService[];
+}
+
+export type InventoryResult = { ok: true; inventory: Inventory } | { ok: false; problems: string[] };
+
+type Path = readonly (string | number)[];
+type Report = (path: Path, message: string) => void;
+
+const workloadKeys: ReadonlySet<string> = new Set(['spiffeId', 'class', 'namespace', 'serviceAccount']);
+const topKeys: ReadonlySet<string> = new Set(['workloads', 'services']);
+// DNS names are at most 253 characters; a service uid is a name as a host gives it.
+const maxServiceName = 253;
+
+/**
+ * Inventory YAML → a frozen Inventory, or every problem at once as `FILE:LINE: PATH: message`.
+ * All or nothing: a review over a half-read inventory would report wrong findings.
+ */
+export function parseInventory(text: string, file: string): InventoryResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, problems: doc.errors.map((error) => `${file}:${error.linePos?.[0].line ?? 0}:${error.linePos?.[0].col ?? 0}: ${syntaxMessage(error.message)}`) };
+  }
+  const problems: string[] = [];
+  const problem: Report = (path, message) => {
+    problems.push(`${file}:${lineOf(doc, lineCounter, path)}: ${formatPath(path)}${message}`);
+  };
+  const root: unknown = doc.toJS();
+  if (!isRecord(root)) {
+    problem([], 'the inventory must be a mapping with the keys workloads and services');
+    return { ok: false, problems };
+  }
+  for (const key of Object.keys(root)) if (!topKeys.has(key)) problem([key], 'unknown key (expected workloads or services)');
+  const workloads = readList(root, 'workloads', problem).flatMap((entry, index) => readWorkload(entry, ['workloads', index], problem));
+  const services = readList(root, 'services', problem).flatMap((entry, index) => readService(entry, ['services', index], problem));
+  reportDuplicates(workloads.map((workload) => workload.principal), 'workloads', 'spiffeId', problem);
+  reportDuplicates(services.map((service) => service.name), 'services', undefined, problem);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, inventory: Object.freeze({ workloads: Object.freeze(workloads), services: Object.freeze(services) }) };
+}
+
+function readList(root: Record<string, unknown>, key: 'workloads' | 'services', problem: Report): unknown[] {
+  const value = root[key];
+  if (value === undefined) {
+    problem([key], 'is missing (an empty list is allowed)');
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    problem([key], 'must be a list');
+    return [];
+  }
+  return value;
+}
+
+function readWorkload(entry: unknown, path: Path, problem: Report): InventoryWorkload[] {
+  if (!isRecord(entry)) {
+    problem(path, 'must be a mapping with spiffeId and class');
+    return [];
+  }
+  let found = 0;
+  const report: Report = (at, message) => {
+    found += 1;
+    problem(at, message);
+  };
+  for (const key of Object.keys(entry)) if (!workloadKeys.has(key)) report([...path, key], 'unknown key (expected spiffeId, class, namespace or serviceAccount)');
+
+  let spiffeId: SpiffeId | undefined;
+  if (typeof entry.spiffeId !== 'string') report([...path, 'spiffeId'], entry.spiffeId === undefined ? 'is missing' : 'must be a string');
+  else {
+    const parsed = SpiffeId.parse(entry.spiffeId);
+    if (parsed.ok) spiffeId = parsed.value;
+    else report([...path, 'spiffeId'], `${parsed.reason} (got ${quote(entry.spiffeId)})`);
+  }
+
+  const workloadClass = entry.class;
+  if (!isWorkloadClass(workloadClass)) {
+    const got = workloadClass === undefined ? 'missing' : `got ${quote(workloadClass)}`;
+    report([...path, 'class'], `must be one of ${workloadClasses.join(', ')} (${got})`);
+  }
+  const namespace = optionalName(entry, 'namespace', path, report);
+  const serviceAccount = optionalName(entry, 'serviceAccount', path, report);
+
+  const kubernetes = spiffeId?.kubernetesParts();
+  if (kubernetes !== undefined && namespace !== undefined && namespace !== kubernetes.namespace) {
+    report([...path, 'namespace'], `${quote(namespace)} disagrees with the SPIFFE ID's namespace ${quote(kubernetes.namespace)}`);
+  }
+  if (kubernetes !== undefined && serviceAccount !== undefined && serviceAccount !== kubernetes.serviceAccount) {
+    report([...path, 'serviceAccount'], `${quote(serviceAccount)} disagrees with the SPIFFE ID's service account ${quote(kubernetes.serviceAccount)}`);
+  }
+  if (spiffeId === undefined || !isWorkloadClass(workloadClass) || found > 0) return [];
+  return [
+    Object.freeze({
+      spiffeId,
+      principal: `Workload::"${spiffeId.toString()}"`,
+      class: workloadClass,
+      namespace: kubernetes?.namespace ?? namespace,
+      serviceAccount: kubernetes?.serviceAccount ?? serviceAccount,
+    }),
+  ];
+}
+
+function readService(entry: unknown, path: Path, problem: Report): InventoryService[] {
+  if (typeof entry !== 'string') {
+    problem(path, `must be a service name such as "orders.shop" (got ${describe(entry)})`);
+    return [];
+  }
+  if (entry === '' || entry.length > maxServiceName || /[\s\p{Cc}"]/u.test(entry)) {
+    problem(path, `must be a service name such as "orders.shop", without spaces or quotes, at most ${maxServiceName} characters (got ${quote(entry)})`);
+    return [];
+  }
+  return [Object.freeze(serviceFromRequest(new Map([['service', entry]]), ''))];
+}
+
+function optionalName(entry: Record<string, unknown>, key: string, path: Path, problem: Report): string | undefined {
+  const value = entry[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && value !== '') return value;
+  problem([...path, key], `must be a non-empty string (got ${describe(value)})`);
+  return undefined;
+}
+
+function reportDuplicates(names: readonly string[], list: string, field: string | undefined, problem: Report): void {
+  const first = new Map<string, number>();
+  names.forEach((name, index) => {
+    const seen = first.get(name);
+    if (seen === undefined) first.set(name, index);
+    else problem(field === undefined ? [list, index] : [list, index, field], `duplicate of ${list}[${seen}]`);
+  });
+}
+
+// Problems are counted through the closure's array; a tiny indirection keeps readWorkload's signature plain.
+const counts = new WeakMap<(path: Path, message: string) => void, number>();
+function problemCount(problem: Report): number {
+  return counts.get(problem) ?? 0;
+}
+
+function isWorkloadClass(value: unknown): value is WorkloadClass {
+  return typeof value === 'string' && (workloadClasses as readonly string[]).includes(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function formatPath(path: Path): string {
+  if (path.length === 0) return '';
+  const text = path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+  return `${text}: `;
+}
+
+/** The line of the deepest node of `path` that exists, so a missing key points at its parent. */
+function lineOf(doc: ReturnType<typeof parseDocument>, lineCounter: LineCounter, path: Path): number {
+  for (let depth = path.length; depth > 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return quote(value);
+}
+
+/** The yaml library's message without its own position and source excerpt, which the prefix already gives. */
+function syntaxMessage(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}

@@ -1,0 +1,55 @@
+import type { ParseResult } from '../core/result.js';
+
+/** The fields of one decision log line (DESIGN.md, "Decision log") that an access review reads. */
+export interface LoggedDecision {
+  readonly timeMs: number;
+  /** `Workload::"spiffe://…"`, `User::"…"`, `Anonymous::"anonymous"`, or '' when no identity was established. */
+  readonly principal: string;
+  /** The destination service, as `Service::"…"` names it. */
+  readonly service: string;
+  readonly action: string;
+  readonly decision: 'allow' | 'deny' | 'error';
+  /** The determining policies: the permits of an allow, the forbids of a deny. */
+  readonly policies: readonly string[];
+  /** `policy_denied`, a credential or request error code; '' for an allow. */
+  readonly reason: string;
+  readonly policyVersion: string;
+}
+
+/** One line of text → the decision it records, or why it is not a decision log line. Never throws. */
+export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return fail('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
+  const record = value as Record<string, unknown>;
+  const { time, principal, action, resource, decision, policies, reason, policyVersion } = record;
+  if (typeof time !== 'string') return fail('"time" is missing or not a string');
+  const timeMs = Date.parse(time);
+  if (!Number.isFinite(timeMs)) return fail('"time" is not a date and time');
+  if (typeof principal !== 'string') return fail('"principal" is missing or not a string');
+  if (typeof action !== 'string') return fail('"action" is missing or not a string');
+  if (typeof resource !== 'string') return fail('"resource" is missing or not a string');
+  if (decision !== 'allow' && decision !== 'deny' && decision !== 'error') return fail('"decision" is not allow, deny or error');
+  if (policies !== undefined && !(Array.isArray(policies) && policies.every((id) => typeof id === 'string'))) return fail('"policies" is not a list of policy ids');
+  return {
+    ok: true,
+    value: {
+      timeMs,
+      principal,
+      service: resource,
+      action,
+      decision,
+      policies: (policies as string[] | undefined) ?? [],
+      reason: typeof reason === 'string' ? reason : '',
+      policyVersion: typeof policyVersion === 'string' ? policyVersion : '',
+    },
+  };
+}
+
+function fail(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}

@@ -1,0 +1,137 @@
+import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { PolicyEngine } from '../policy/engine.js';
+import { loadPolicies } from '../policy/loader.js';
+import { formatProblem } from '../policy/problem.js';
+import { computeAccessMatrix } from './access-matrix.js';
+import { analyzePolicies } from './analyzed-policy.js';
+import { allFindings } from './findings/all-findings.js';
+import { parseInventory, type Inventory } from './inventory.js';
+import { UseAggregator } from './observed-use.js';
+import { readDecisionLogs, type LogInput, type Progress } from './read-logs.js';
+import { renderHtml } from './render-html.js';
+import { renderMarkdown } from './render-markdown.js';
+import { buildReport, type ReportJson } from './report.js';
+import { reviewIdentities } from './review-identity.js';
+import type { TimeWindow } from './window.js';
+
+export interface ReportOptions {
+  readonly policyDir: string;
+  readonly inventoryFile: string;
+  /** Decision log files; `-` is standard input. */
+  readonly logFiles: readonly string[];
+  readonly window: TimeWindow;
+  /** The `--since` text, for the report's own description of the window. */
+  readonly since: string | undefined;
+  readonly outDir: string;
+  readonly denyThreshold: number;
+  readonly sourceIp: string;
+  readonly generatedAt: Date;
+  readonly stdin: Readable;
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+export type ReportOutcome = { ok: true; report: ReportJson; files: readonly string[] } | { ok: false; problems: readonly string[] };
+
+export const outputNames = ['report.json', 'report.md', 'report.html'] as const;
+
+/** Reads every input (failing with every problem at once), computes the review, writes the three files. */
+export async function runReport(options: ReportOptions): Promise<ReportOutcome> {
+  const inputs = await loadInputs(options);
+  if (!inputs.ok) return inputs;
+  const { engine, inventory, logs } = inputs;
+
+  const policies = analyzePolicies(engine);
+  const identities = reviewIdentities(inventory);
+  const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: options.sourceIp });
+  let observedLogs: Parameters<typeof buildReport>[0]['logs'];
+  if (logs.length > 0) {
+    const aggregator = new UseAggregator();
+    const read = await readDecisionLogs(logs, options.window, aggregator, { onProgress: options.onProgress });
+    observedLogs = { read, observed: aggregator.summary() };
+  }
+  const findings = allFindings({ inventory, policies, matrix, observed: observedLogs?.observed, denyThreshold: options.denyThreshold });
+  const report = buildReport({
+    generatedAt: options.generatedAt,
+    window: options.window,
+    since: options.since,
+    policyDir: options.policyDir,
+    policyVersion: engine.version,
+    policies,
+    inventoryFile: options.inventoryFile,
+    inventory,
+    identities,
+    matrix,
+    sourceIp: options.sourceIp,
+    logs: observedLogs,
+    findings,
+  });
+  const files = await writeOutputs(options.outDir, report);
+  return { ok: true, report, files };
+}
+
+type Inputs = { ok: true; engine: PolicyEngine; inventory: Inventory; logs: LogInput[] } | { ok: false; problems: string[] };
+
+async function loadInputs(options: ReportOptions): Promise<Inputs> {
+  const [policies, inventory, logs] = await Promise.all([loadPolicies(options.policyDir), readInventory(options.inventoryFile), openLogs(options.logFiles, options.stdin)]);
+  const problems = [
+    ...(policies.ok ? [] : policies.problems.filter((problem) => problem.severity === 'error').map(formatProblem)),
+    ...(inventory.ok ? [] : inventory.problems),
+    ...(logs.ok ? [] : logs.problems),
+  ];
+  if (!policies.ok || !inventory.ok || !logs.ok) {
+    // Destroying a file's stream closes its handle; standard input is not ours to close.
+    if (logs.ok) for (const input of logs.inputs) if (input.stream !== options.stdin) input.stream.destroy();
+    return { ok: false, problems };
+  }
+  return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs };
+}
+
+async function readInventory(file: string): Promise<ReturnType<typeof parseInventory>> {
+  try {
+    return parseInventory(await readFile(file, 'utf8'), file);
+  } catch (err) {
+    return { ok: false, problems: [`${file}: cannot read the inventory: ${messageOf(err)}`] };
+  }
+}
+
+/** Every log is opened before any is read, so a wrong name fails the run at once rather than after minutes of reading. */
+async function openLogs(names: readonly string[], stdin: Readable): Promise<{ ok: true; inputs: LogInput[] } | { ok: false; problems: string[] }> {
+  const problems: string[] = [];
+  const opened: { name: string; handle: FileHandle | undefined }[] = [];
+  if (names.filter((name) => name === '-').length > 1) problems.push('--logs: standard input (-) can be read only once');
+  for (const name of names) {
+    if (name === '-') {
+      opened.push({ name, handle: undefined });
+      continue;
+    }
+    try {
+      const handle = await open(name, 'r');
+      opened.push({ name, handle });
+      if ((await handle.stat()).isDirectory()) problems.push(`${name}: is a directory, not a decision log`);
+    } catch (err) {
+      problems.push(`${name}: cannot open the decision log: ${messageOf(err)}`);
+    }
+  }
+  if (problems.length > 0) {
+    await Promise.all(opened.map(({ handle }) => handle?.close()));
+    return { ok: false, problems };
+  }
+  const inputs = opened.map(({ name, handle }): LogInput =>
+    handle === undefined ? { name: '(stdin)', stream: stdin } : { name, stream: handle.createReadStream({ encoding: 'utf8', highWaterMark: 256 * 1024 }) },
+  );
+  return { ok: true, inputs };
+}
+
+async function writeOutputs(dir: string, report: ReportJson): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const [json, markdown, html] = outputNames.map((name) => join(dir, name));
+  await Promise.all([writeFile(json!, `${JSON.stringify(report, null, 2)}\n`), writeFile(markdown!, renderMarkdown(report)), writeFile(html!, renderHtml(report))]);
+  return [json!, markdown!, html!];
+}
+
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
+}

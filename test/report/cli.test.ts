@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReportJson } from '../../src/report/report.js';
+import { examplePolicyDir, mainScript } from '../support/server-process.js';
+import { exampleInventoryYaml, ids, logLine, principal, scratch } from './fixtures.js';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `gatehouse report …` as a process, from dist/ (npm test builds first). */
+function gatehouse(args: readonly string[], stdin = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [mainScript, 'report', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+const now = '2025-01-31T12:00:00.000Z';
+const hoursAgo = (hours: number) => new Date(Date.parse(now) - hours * 3_600_000).toISOString();
+const stranger = 'Workload::"spiffe://cluster.local/ns/shop/sa/scraper"';
+
+const firstLog = [
+  logLine({ time: hoursAgo(1), principal: principal(ids.frontend), resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'], path: '/api/orders/1' }),
+  logLine({ time: hoursAgo(2), principal: principal(ids.frontend), resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'], path: '/api/orders/2' }),
+  logLine({ time: hoursAgo(3), principal: stranger, resource: 'catalog.shop', action: 'GET', decision: 'deny' }),
+  'this is not a decision',
+  logLine({ time: hoursAgo(48), principal: principal(ids.checkout), resource: 'payments.shop', action: 'POST', decision: 'allow', policies: ['checkout-charges-payments'] }),
+].join('\n');
+const secondLog = Array.from({ length: 4 }, (_, i) =>
+  logLine({ time: hoursAgo(5 + i), principal: principal(ids.builder), resource: 'orders.shop', action: 'POST', decision: 'deny', policies: ['no-build-jobs-in-shop'] }),
+).join('\n');
+
+describe('gatehouse report (process)', () => {
+  let dir: Awaited<ReturnType<typeof scratch>>;
+  beforeAll(async () => {
+    if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run npm run build first`);
+    dir = await scratch('cli');
+    await dir.write('inventory.yaml', `${exampleInventoryYaml.replace('services:', `  - spiffeId: "${ids.retired}"\n    class: service\nservices:`)}`);
+    await dir.write('first.jsonl', `${firstLog}\n`);
+    await dir.write('second.jsonl', secondLog);
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  test('writes the three files; report.json holds the matrix, the use and the findings', async () => {
+    const out = join(dir.dir, 'out');
+    const run = await gatehouse([
+      '--policies', examplePolicyDir,
+      '--inventory', join(dir.dir, 'inventory.yaml'),
+      '--logs', join(dir.dir, 'first.jsonl'), join(dir.dir, 'second.jsonl'),
+      '--since', '24h', '--now', now, '--deny-threshold', '3',
+      '--out', out,
+    ]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(join(out, 'report.html'));
+    for (const name of ['report.json', 'report.md', 'report.html']) expect(existsSync(join(out, name))).toBe(true);
+
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
+    expect(report.window).toEqual({ since: '24h', from: '2025-01-30T12:00:00.000Z', to: now });
+    expect(report.logs?.files).toEqual([
+      { name: join(dir.dir, 'first.jsonl'), lines: 5, inWindow: 3, outsideWindow: 1, malformed: 1 },
+      { name: join(dir.dir, 'second.jsonl'), lines: 4, inWindow: 4, outsideWindow: 0, malformed: 0 },
+    ]);
+    expect(report.logs?.malformed.examples).toEqual([{ file: join(dir.dir, 'first.jsonl'), line: 4, reason: 'not JSON', sample: 'this is not a decision' }]);
+    expect(report.matrix.cells.find((cell) => cell.principal === principal(ids.frontend) && cell.service === 'orders.shop' && cell.action === 'GET')).toMatchObject({
+      access: 'conditional',
+      policies: ['frontend-reads-orders'],
+    });
+    expect(report.logs?.uses.find((use) => use.principal === principal(ids.frontend))).toEqual({
+      principal: principal(ids.frontend), service: 'orders.shop', action: 'GET', allow: 2, deny: 0, error: 0, firstSeen: hoursAgo(2), lastSeen: hoursAgo(1),
+    });
+
+    const subjects = (kind: string) => report.findings.filter((finding) => finding.kind === kind).map((finding) => ('principal' in finding ? finding.principal : 'policy' in finding ? finding.policy : ''));
+    expect(subjects('repeated-denies')).toEqual([principal(ids.builder)]);
+    expect(subjects('unknown-identity')).toEqual([stranger]);
+    expect(subjects('unseen-identity')).toEqual([principal(ids.checkout), principal(ids.orders), principal(ids.reconciler), principal(ids.prometheus), principal(ids.retired)]);
+    expect(subjects('over-broad-policy')).toEqual(['monitoring-scrapes-metrics', 'anonymous-reads-health', 'sre-reads-admin']);
+    expect(subjects('idle-policy')).not.toContain('frontend-reads-orders');
+    expect(subjects('idle-policy')).not.toContain('no-build-jobs-in-shop');
+    expect(subjects('idle-policy')).toContain('checkout-charges-payments');
+    const frontendUnused = report.findings.find((finding) => finding.kind === 'unused-grant' && finding.principal === principal(ids.frontend) && finding.service === 'orders.shop');
+    expect(frontendUnused).toMatchObject({ severity: 'low', unusedActions: ['HEAD', 'OPTIONS'], usedActions: ['GET'], policies: ['frontend-reads-orders'] });
+
+    const markdown = await readFile(join(out, 'report.md'), 'utf8');
+    expect(markdown).toContain('# gatehouse access review');
+    expect(markdown).toContain('| decisions read | 7 in the window; 1 outside it; 1 malformed lines |');
+  });
+
+  test('reads a log from standard input', async () => {
+    const out = join(dir.dir, 'stdin-out');
+    const run = await gatehouse(['--policies', examplePolicyDir, '--inventory', join(dir.dir, 'inventory.yaml'), '--logs', '-', '--now', now, '--out', out], `${firstLog}\n`);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
+    expect(report.logs?.files).toEqual([{ name: '(stdin)', lines: 5, inWindow: 4, outsideWindow: 0, malformed: 1 }]);
+  });
+
+  test('without logs: the matrix and the policy findings only', async () => {
+    const out = join(dir.dir, 'no-logs');
+    const run = await gatehouse(['--policies', examplePolicyDir, '--inventory', join(dir.dir, 'inventory.yaml'), '--now', now, '--out', out]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
+    expect(report.logs).toBeNull();
+    expect(new Set(report.findings.map((finding) => finding.kind))).toEqual(new Set(['over-broad-policy']));
+  });
+
+  test('every input problem at once, exit 1, nothing written', async () => {
+    const bad = await dir.write('bad-inventory.yaml', 'workloads:\n  - spiffeId: nope\n    class: service\nservices: [orders.shop]\n');
+    const out = join(dir.dir, 'never');
+    const run = await gatehouse(['--policies', examplePolicyDir, '--inventory', bad, '--logs', join(dir.dir, 'missing.jsonl'), '--out', out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `gatehouse report: ${bad}:2: workloads[0].spiffeId: SPIFFE ID must start with spiffe:// (got "nope")\n` +
+        `gatehouse report: ${join(dir.dir, 'missing.jsonl')}: cannot open the decision log: ENOENT: no such file or directory, open '${join(dir.dir, 'missing.jsonl')}'\n`,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test.each([
+    ['no --out', ['--inventory', 'x.yaml'], 'gatehouse report: --out DIR is required\n'],
+    ['no --inventory', ['--out', 'x'], 'gatehouse report: --inventory FILE is required\n'],
+    ['a bad --since', ['--inventory', 'x', '--out', 'y', '--since', '1 day'], 'gatehouse report: --since: expected a duration such as 30m, 24h or 7d (got "1 day")\n'],
+    ['a bad --now', ['--inventory', 'x', '--out', 'y', '--now', 'noon'], 'gatehouse report: --now: expected an ISO 8601 time such as 2025-01-31T12:00:00Z (got "noon")\n'],
+    ['a bad --deny-threshold', ['--inventory', 'x', '--out', 'y', '--deny-threshold', '0'], 'gatehouse report: --deny-threshold: expected a whole number of at least 1 (got "0")\n'],
+    ['a stray argument', ['stray', '--inventory', 'x', '--out', 'y'], 'gatehouse report: unexpected argument "stray"\n'],
+  ])('usage error: %s → exit 2', async (_name, args, stderr) => {
+    expect(await gatehouse(args)).toEqual({ code: 2, stdout: '', stderr });
+  });
+});

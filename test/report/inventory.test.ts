@@ -1,0 +1,73 @@
+import { parseInventory } from '../../src/report/inventory.js';
+import { exampleInventoryYaml, ids } from './fixtures.js';
+
+describe('parseInventory', () => {
+  test('the example inventory: workloads with their Kubernetes parts, services with their namespaces', () => {
+    const parsed = parseInventory(exampleInventoryYaml, 'inv.yaml');
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const frontend = parsed.inventory.workloads[0]!;
+    expect({ principal: frontend.principal, class: frontend.class, namespace: frontend.namespace, serviceAccount: frontend.serviceAccount }).toEqual({
+      principal: `Workload::"${ids.frontend}"`,
+      class: 'service',
+      namespace: 'shop',
+      serviceAccount: 'frontend',
+    });
+    expect(parsed.inventory.services).toEqual([
+      { name: 'orders.shop', namespace: 'shop' },
+      { name: 'catalog.shop', namespace: 'shop' },
+      { name: 'payments.shop', namespace: 'shop' },
+      { name: 'artifacts.registry', namespace: 'registry' },
+    ]);
+    expect(Object.isFrozen(parsed.inventory)).toBe(true);
+  });
+
+  test('a non-Kubernetes SPIFFE ID keeps the namespace given as a label; a one-label service has no namespace', () => {
+    const parsed = parseInventory('workloads:\n  - spiffeId: spiffe://example.org/billing\n    class: automation\n    namespace: finance\nservices: [ledger]\n', 'inv.yaml');
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    expect(parsed.inventory.workloads[0]).toMatchObject({ principal: 'Workload::"spiffe://example.org/billing"', namespace: 'finance', serviceAccount: undefined });
+    expect(parsed.inventory.services).toEqual([{ name: 'ledger', namespace: undefined }]);
+  });
+
+  test('empty lists are a valid (if pointless) inventory', () => {
+    expect(parseInventory('workloads: []\nservices: []\n', 'inv.yaml')).toEqual({ ok: true, inventory: { workloads: [], services: [] } });
+  });
+
+  const table: { name: string; yaml: string; problems: string[] }[] = [
+    { name: 'not YAML', yaml: 'workloads: [\n', problems: ['inv.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+    { name: 'not a mapping', yaml: '- a\n- b\n', problems: ['inv.yaml:1: the inventory must be a mapping with the keys workloads and services'] },
+    { name: 'both keys missing', yaml: 'hosts: []\n', problems: ['inv.yaml:1: hosts: unknown key (expected workloads or services)', 'inv.yaml:1: workloads: is missing (an empty list is allowed)', 'inv.yaml:1: services: is missing (an empty list is allowed)'] },
+    { name: 'lists of the wrong type', yaml: 'workloads: {}\nservices: orders.shop\n', problems: ['inv.yaml:1: workloads: must be a list', 'inv.yaml:2: services: must be a list'] },
+    {
+      name: 'a bad SPIFFE ID and a bad class, on their own lines',
+      yaml: 'workloads:\n  - spiffeId: "spiffe://Cluster.local/ns/a/sa/b"\n    class: bild\nservices: []\n',
+      problems: ['inv.yaml:2: workloads[0].spiffeId: trust domain must be lower case (got "spiffe://Cluster.local/ns/a/sa/b")', 'inv.yaml:3: workloads[0].class: must be one of service, build, automation, unknown (got "bild")'],
+    },
+    { name: 'missing fields point at the entry', yaml: 'workloads:\n  - namespace: shop\nservices: []\n', problems: ['inv.yaml:2: workloads[0].spiffeId: is missing', 'inv.yaml:2: workloads[0].class: must be one of service, build, automation, unknown (missing)'] },
+    { name: 'an unknown workload key', yaml: 'workloads:\n  - spiffeId: spiffe://td/ns/a/sa/b\n    class: service\n    team: x\nservices: []\n', problems: ['inv.yaml:4: workloads[0].team: unknown key (expected spiffeId, class, namespace or serviceAccount)'] },
+    {
+      name: 'namespace and service account that contradict the ID',
+      yaml: 'workloads:\n  - spiffeId: spiffe://td/ns/a/sa/b\n    class: service\n    namespace: other\n    serviceAccount: c\nservices: []\n',
+      problems: ['inv.yaml:4: workloads[0].namespace: "other" disagrees with the SPIFFE ID\'s namespace "a"', 'inv.yaml:5: workloads[0].serviceAccount: "c" disagrees with the SPIFFE ID\'s service account "b"'],
+    },
+    { name: 'an entry that is not a mapping', yaml: 'workloads:\n  - spiffe://td/ns/a/sa/b\nservices: []\n', problems: ['inv.yaml:2: workloads[0]: must be a mapping with spiffeId and class'] },
+    {
+      name: 'duplicates',
+      yaml: 'workloads:\n  - {spiffeId: "spiffe://td/ns/a/sa/b", class: service}\n  - {spiffeId: "spiffe://td/ns/a/sa/b", class: build}\nservices: [a.b, a.b]\n',
+      problems: ['inv.yaml:3: workloads[1].spiffeId: duplicate of workloads[0]', 'inv.yaml:4: services[1]: duplicate of services[0]'],
+    },
+    {
+      name: 'services that are not names',
+      yaml: 'workloads: []\nservices:\n  - 42\n  - "orders shop"\n  - ""\n  - {name: x}\n',
+      problems: [
+        'inv.yaml:3: services[0]: must be a service name such as "orders.shop" (got "42")',
+        'inv.yaml:4: services[1]: must be a service name such as "orders.shop", without spaces or quotes, at most 253 characters (got "orders shop")',
+        'inv.yaml:5: services[2]: must be a service name such as "orders.shop", without spaces or quotes, at most 253 characters (got "")',
+        'inv.yaml:6: services[3]: must be a service name such as "orders.shop" (got a mapping)',
+      ],
+    },
+    { name: 'a duplicate key', yaml: 'workloads: []\nworkloads: []\nservices: []\n', problems: ['inv.yaml:2:1: Map keys must be unique'] },
+  ];
+  test.each(table)('$name', ({ yaml, problems }) => {
+    expect(parseInventory(yaml, 'inv.yaml')).toEqual({ ok: false, problems });
+  });
+});

@@ -1,0 +1,86 @@
+import { computeAccessMatrix } from '../../src/report/access-matrix.js';
+import { analyzePolicies } from '../../src/report/analyzed-policy.js';
+import { allFindings } from '../../src/report/findings/all-findings.js';
+import { UseAggregator } from '../../src/report/observed-use.js';
+import { renderHtml } from '../../src/report/render-html.js';
+import { renderMarkdown } from '../../src/report/render-markdown.js';
+import { buildReport, type ReportJson } from '../../src/report/report.js';
+import { reviewIdentities } from '../../src/report/review-identity.js';
+import { exampleEngine, exampleInventoryYaml, ids, inventoryOf, principal } from './fixtures.js';
+
+const hostile = 'Workload::"spiffe://evil/<script>alert(1)</script>|`x`"';
+
+async function exampleReport(): Promise<ReportJson> {
+  const engine = await exampleEngine();
+  const inventory = inventoryOf(exampleInventoryYaml);
+  const policies = analyzePolicies(engine);
+  const identities = reviewIdentities(inventory);
+  const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: '10.0.0.1' });
+  const aggregator = new UseAggregator();
+  const t = Date.UTC(2025, 0, 31, 11);
+  aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'], reason: '', policyVersion: engine.version });
+  for (let i = 0; i < 3; i++) aggregator.add({ timeMs: t, principal: hostile, service: 'orders.shop', action: 'DELETE', decision: 'deny', policies: [], reason: '<b>bold</b>', policyVersion: engine.version });
+  const observed = aggregator.summary();
+  const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };
+  const findings = allFindings({ inventory, policies, matrix, observed, denyThreshold: 2 });
+  return buildReport({
+    generatedAt: new Date(Date.UTC(2025, 0, 31, 12)),
+    window: { fromMs: Date.UTC(2025, 0, 30, 12), toMs: Date.UTC(2025, 0, 31, 12) },
+    since: '24h',
+    policyDir: 'policies',
+    policyVersion: engine.version,
+    policies,
+    inventoryFile: 'inventory.yaml',
+    inventory,
+    identities,
+    matrix,
+    sourceIp: '10.0.0.1',
+    logs: { read, observed },
+    findings,
+  });
+}
+
+describe('rendering', () => {
+  let report: ReportJson;
+  beforeAll(async () => {
+    report = await exampleReport();
+  });
+
+  test('the JSON summary counts what the report holds', () => {
+    expect(report.format).toBe('gatehouse-access-review/v1');
+    expect(report.window).toEqual({ since: '24h', from: '2025-01-30T12:00:00.000Z', to: '2025-01-31T12:00:00.000Z' });
+    expect(report.summary.identities).toBe(7);
+    expect(report.summary.services).toBe(4);
+    expect(report.summary.cells).toEqual({ allow: 0, conditional: report.matrix.cells.length });
+    expect(report.summary.findings.byKind['repeated-denies']).toBe(1);
+    expect(report.summary.findings.high + report.summary.findings.medium + report.summary.findings.low).toBe(report.findings.length);
+    expect(report.policySet.policies.find((policy) => policy.id === 'frontend-reads-orders')?.decisions).toBe(1);
+  });
+
+  test('HTML: log text never becomes markup, and the page loads nothing from outside', () => {
+    const html = renderHtml(report);
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('<b>bold');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain("default-src 'none'");
+    expect(html).not.toMatch(/\b(src|href)="(https?:)?\/\//);
+    expect(html.match(/<script>/g)).toHaveLength(1);
+  });
+
+  test('HTML: the graph, the matrix and the filters are there', () => {
+    const html = renderHtml(report);
+    expect(html).toContain('<svg xmlns="http://www.w3.org/2000/svg" id="graph-svg"');
+    expect(html.match(/<path class="edge /g)?.length).toBe(17);
+    expect(html).toContain('<table id="matrix-table">');
+    for (const id of ['f-cns', 'f-cls', 'f-sns', 'f-act', 'f-reset']) expect(html).toContain(`id="${id}"`);
+  });
+
+  test('Markdown: log text cannot break a table or inject HTML', () => {
+    const markdown = renderMarkdown(report);
+    expect(markdown).not.toContain('<script>');
+    expect(markdown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;\\|\\`x\\`');
+    expect(markdown).toContain('## Findings');
+    expect(markdown).toContain('| Workload::"spiffe://cluster.local/ns/shop/sa/frontend" | orders.shop | GET, HEAD, OPTIONS: only for path like "/api/orders\\*" | frontend-reads-orders |');
+  });
+});

@@ -4,7 +4,7 @@ import type { Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import type { PolicyEngine } from './engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
-import { policyReads, type PolicyReads } from './reads.js';
+import { likeToRegExp, policyReads, type PolicyReads } from './reads.js';
 
 export interface AuthorizerOptions extends Omit<EntityOptions, 'reads'> {
   /** Decisions remembered per policy-set version; 0 turns the cache off. */
@@ -13,14 +13,17 @@ export interface AuthorizerOptions extends Omit<EntityOptions, 'reads'> {
 
 /**
  * The core's Authorizer over one Cedar policy-set version. Requests carry only what the set can
- * read (see reads.ts), and decisions are cached on exactly that request: Cedar is deterministic,
- * so an equal request under the same version gets the same answer.
+ * read (see reads.ts), and decisions are cached on exactly that request, with the path replaced
+ * by the results of the only tests policies apply to it: Cedar is deterministic, so requests
+ * that no policy can tell apart get the same answer.
  */
 export class CedarAuthorizer implements Authorizer {
   readonly knownActions = knownActions;
   readonly reads: PolicyReads;
   private readonly cache: LRUCache<string, AuthorizeResult> | undefined;
   private readonly entityOptions: EntityOptions;
+  /** The path tests of the set, when the path is read only through them (see reads.ts). */
+  private readonly pathTests: readonly ((path: string) => boolean)[] | undefined;
 
   constructor(
     readonly engine: PolicyEngine,
@@ -30,6 +33,15 @@ export class CedarAuthorizer implements Authorizer {
     this.entityOptions = { ...options, reads: this.reads };
     const size = options.cacheSize ?? 10_000;
     this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
+    const tests = this.reads.pathTests;
+    this.pathTests =
+      tests === 'opaque'
+        ? undefined
+        : tests.map((test) => {
+            if (test.kind === 'eq') return (path: string) => path === test.value;
+            const re = likeToRegExp(test.pattern);
+            return (path: string) => re.test(path);
+          });
   }
 
   get version(): string {
@@ -39,7 +51,11 @@ export class CedarAuthorizer implements Authorizer {
   authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }): AuthorizeResult {
     const request = buildCedarRequest(identity, facts, path, this.entityOptions);
     if (!this.cache) return this.engine.authorize(request);
-    const key = JSON.stringify(request);
+    // Keyed on the path's test results rather than the path, when policies see no more of it:
+    // /api/orders/1 and /api/orders/2 then share one entry.
+    const key = this.pathTests
+      ? JSON.stringify({ ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(path.path) ? '1' : '0')).join('') } })
+      : JSON.stringify(request);
     const cached = this.cache.get(key);
     if (cached) return cached;
     const result = Object.freeze(this.engine.authorize(request));

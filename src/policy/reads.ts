@@ -17,7 +17,14 @@ export interface PolicyReads {
   readonly sourcePort: boolean;
   /** Tags read on anything other than context.headers / context.query: namespace labels. */
   readonly namespaceTags: boolean;
+  /**
+   * How policies look at the path: when only through `like "pattern"` and `==`/`!=` against
+   * literals, these tests, and two paths that pass the same tests decide alike; else 'opaque'.
+   */
+  readonly pathTests: 'opaque' | readonly PathTest[];
 }
+
+export type PathTest = { readonly kind: 'like'; readonly pattern: string } | { readonly kind: 'eq'; readonly value: string };
 
 export const readsEverything: PolicyReads = Object.freeze({
   context: new Set(['path', 'method', 'host', 'scheme', 'authn']),
@@ -26,6 +33,7 @@ export const readsEverything: PolicyReads = Object.freeze({
   sourceIp: true,
   sourcePort: true,
   namespaceTags: true,
+  pathTests: 'opaque',
 });
 
 /** `escaped`: the literal used a backslash escape, so its value is not trusted to be known here. */
@@ -41,6 +49,12 @@ export function policyReads(texts: readonly string[]): PolicyReads {
   let namespaceTags = false;
   let everything = false;
   const tagReceivers = new Set<number>();
+  let pathTests: 'opaque' | PathTest[] = [];
+  const addPathTest = (test: PathTest | undefined): void => {
+    if (pathTests === 'opaque') return;
+    if (test === undefined) pathTests = 'opaque';
+    else if (!pathTests.some((t) => t.kind === test.kind && (t.kind === 'like' ? t.pattern : t.value) === (test.kind === 'like' ? test.pattern : test.value))) pathTests.push(test);
+  };
 
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
@@ -56,6 +70,9 @@ export function policyReads(texts: readonly string[]): PolicyReads {
     }
     switch (named.text) {
       case 'path':
+        context.add('path');
+        if (next?.text === '.') addPathTest(pathTest(tokens, i));
+        break;
       case 'method':
       case 'host':
       case 'scheme':
@@ -82,7 +99,37 @@ export function policyReads(texts: readonly string[]): PolicyReads {
     }
   }
   if (everything) return readsEverything;
-  return { context, headers, query, sourceIp, sourcePort, namespaceTags };
+  return { context, headers, query, sourceIp, sourcePort, namespaceTags, pathTests };
+}
+
+/**
+ * `context.path like "p"`, `context.path == "v"`, `context.path != "v"` or `"v" == context.path`
+ * at `at` (the `context` token); undefined for any other use. A literal with an escape is not
+ * trusted to be read right here, so it makes the path opaque.
+ */
+function pathTest(tokens: readonly Token[], at: number): PathTest | undefined {
+  const after = tokens.slice(at + 3, at + 6);
+  const before = tokens.slice(Math.max(0, at - 3), at);
+  const literal = (t: Token | undefined): string | undefined => (t?.kind === 'string' && !t.escaped ? t.text : undefined);
+  if (after[0]?.text === 'like') {
+    const pattern = literal(after[1]);
+    return pattern === undefined ? undefined : { kind: 'like', pattern };
+  }
+  const isEqOp = (a: Token | undefined, b: Token | undefined): boolean => (a?.text === '=' || a?.text === '!') && b?.text === '=';
+  if (isEqOp(after[0], after[1]) && after[2]?.kind === 'string') {
+    const value = literal(after[2]);
+    return value === undefined ? undefined : { kind: 'eq', value };
+  }
+  if (isEqOp(before[1], before[2]) && before[0]?.kind === 'string') {
+    const value = literal(before[0]);
+    return value === undefined ? undefined : { kind: 'eq', value };
+  }
+  return undefined;
+}
+
+/** Cedar's `like`: `*` matches any run of characters, the rest literally, over the whole string. */
+export function likeToRegExp(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*')}$`);
 }
 
 /** `. getTag ( "name" )` or `. hasTag ( "name" )` starting at `at`; else undefined (read in full). */

@@ -3,6 +3,7 @@
  * plain full-request evaluation of the whole set, for every policy set and request. Seeded, so a
  * failure reproduces.
  */
+import { jest } from '@jest/globals';
 import type { Identity } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
@@ -22,7 +23,7 @@ const namespaces = ['shop', 'ci', 'ops', 'billing'];
 const accounts = ['frontend', 'orders', 'builder', 'reconciler'];
 const services = ['orders.shop', 'payments.shop', 'artifacts.registry', 'ledger.billing', 'single'];
 const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
-const paths = ['/', '/api/orders', '/api/orders/42', '/admin/flags', '/healthz', '/v2/lib/blobs', '/metrics'];
+const paths = ['/', '/api', '/api/', '/api/orders', '/api/orders/42', '/api/orders/43', '/admin', '/admin/flags', '/healthz', '/healthzz', '/v2/', '/v2/lib/blobs', '/metrics', '/*'];
 const tenants = ['acme', 'globex', undefined];
 const ips = ['10.1.2.3', '192.168.1.9', '127.0.0.1', '::ffff:10.9.9.9'];
 
@@ -37,6 +38,8 @@ const templates: ((pick: <T>(xs: readonly T[]) => T) => string)[] = [
   (p) => `permit (principal, action, resource in Namespace::"${p(namespaces)}") when { resource has namespace && Namespace::"${p(namespaces)}".hasTag("tier") };`,
   (p) => `permit (principal, action, resource) when { context.authn.method == "${p(['mtls', 'jwt', 'none'])}" && context.host like "*${p(['shop', 'billing'])}*" };`,
   (p) => `forbid (principal, action == Action::"${p(methods)}", resource) when { context.source has port && context.source.port > ${p([1000, 50000])} };`,
+  (p) => `permit (principal, action, resource) when { ["/healthz", "${p(['/metrics', '/admin'])}"].contains(context.path) };`,
+  (p) => `forbid (principal is User, action, resource) when { context.path != "${p(['/healthz', '/'])}" && context.path like "${p(['/a*', '*/*', '/api/orders/4*'])}" };`,
 ];
 
 function policySet(seed: number, count: number, only: readonly number[]): string[] {
@@ -89,6 +92,8 @@ describe('CedarAuthorizer decides exactly as a full evaluation', () => {
     [5, 12, [0, 3, 6], 'one header'],
     [6, 12, [1, 4, 5], 'query and source ip'],
     [7, 12, [2, 7, 9], 'namespace tags and port'],
+    [8, 16, [0, 6, 11], 'the path only through tests'],
+    [9, 16, [0, 10, 11], 'the path opaquely'],
   ])('policy set seed %i with %i policies (%j, reads %s)', (seed, count, only) => {
     const texts = policySet(seed, count, only);
     const prepared = PolicyEngine.prepare({ files: [{ name: 'generated.cedar', text: texts.join('\n') }], schemaText: exampleSchema, schemaFile: 'schema.cedarschema' });
@@ -107,4 +112,23 @@ describe('CedarAuthorizer decides exactly as a full evaluation', () => {
     expect(allows).toBeGreaterThan(0);
     expect(allows).toBeLessThan(600);
   });
+});
+
+test('paths that pass the same path tests share one cache entry', async () => {
+  const { loadPolicies } = await import('../../src/policy/loader.js');
+  const { decodeCheckRequest } = await import('../../src/core/decode.js');
+  const loaded = await loadPolicies(new URL('../../policies/', import.meta.url).pathname);
+  if (!loaded.ok) throw new Error('example policies do not load');
+  const authorizer = new CedarAuthorizer(loaded.engine);
+  expect(authorizer.reads.pathTests).not.toBe('opaque');
+  const calls = jest.spyOn(loaded.engine, 'authorize');
+  const identity = workload('spiffe://cluster.local/ns/shop/sa/frontend');
+  for (let i = 0; i < 200; i++) {
+    const facts = decodeCheckRequest(
+      { attributes: { request: { http: { method: 'GET', path: `/api/orders/${i}`, host: 'orders.shop', headers: { 'x-request-id': `r${i}` } } } } },
+      { maxHeaders: 100, maxHeaderBytes: 65536 },
+    );
+    expect(authorizer.authorize(identity, facts, { path: `/api/orders/${i}`, query: '' }).decision).toBe('allow');
+  }
+  expect(calls).toHaveBeenCalledTimes(1);
 });

@@ -1,4 +1,4 @@
-import { policyReads, readsEverything } from '../../src/policy/reads.js';
+import { likeToRegExp, policyReads, readsEverything } from '../../src/policy/reads.js';
 
 const summary = (texts: string[]) => {
   const r = policyReads(texts);
@@ -6,6 +6,30 @@ const summary = (texts: string[]) => {
   const set = (v: 'all' | ReadonlySet<string>) => (v === 'all' ? 'all' : [...v].sort().join(','));
   return `context=${[...r.context].sort().join(',')} headers=${set(r.headers)} query=${set(r.query)} ip=${r.sourceIp} port=${r.sourcePort} nsTags=${r.namespaceTags}`;
 };
+
+describe('path tests', () => {
+  const tests = (texts: string[]) => JSON.stringify(policyReads(texts).pathTests);
+  test.each([
+    ['like and ==', ['permit (principal, action, resource) when { context.path like "/api/*" || context.path == "/healthz" };'], '[{"kind":"like","pattern":"/api/*"},{"kind":"eq","value":"/healthz"}]'],
+    ['!= and a literal on the left', ['permit (principal, action, resource) when { context.path != "/a" && "/b" == context.path };'], '[{"kind":"eq","value":"/a"},{"kind":"eq","value":"/b"}]'],
+    ['an escaped like pattern', ['permit (principal, action, resource) when { context.path like "/a\\*" };'], '"opaque"'],
+    ['the path inside a set', ['permit (principal, action, resource) when { ["/a"].contains(context.path) };'], '"opaque"'],
+    ['`has` alone', ['permit (principal, action, resource) when { context has path };'], '[]'],
+  ])('%s', (_name, texts, expected) => {
+    expect(tests(texts)).toBe(expected);
+  });
+
+  test.each([
+    ['/api/*', '/api/x', true],
+    ['/api/*', '/api', false],
+    ['*', '', true],
+    ['/a.b', '/aXb', false],
+    ['/a*b*c', '/a--b--c', true],
+    ['/(x)', '/(x)', true],
+  ])('like %j on %j is %j', (pattern, path, expected) => {
+    expect(likeToRegExp(pattern).test(path)).toBe(expected);
+  });
+});
 
 describe('policyReads', () => {
   test.each([

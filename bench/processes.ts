@@ -1,0 +1,104 @@
+/** Child processes of the benchmark: servers that announce their ports, and load generators. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Served {
+  readonly child: ChildProcess;
+  readonly grpc: string;
+  stop(): Promise<void>;
+  /** Resident memory of the process and its workers, in MB. */
+  rssMb(): number;
+}
+
+/** Starts a server and waits for its `… serving` JSON line on stderr. */
+export function startServed(args: readonly string[], stdoutFile?: number): Promise<Served> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', stdoutFile ?? 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no serving line within 20 s\n${buffered}`)), 20_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const match = /"grpc":"([^"]+)"/.exec(buffered);
+      if (!match || !/serving/.test(buffered)) return;
+      clearTimeout(timer);
+      child.stderr!.removeAllListeners('data');
+      child.stderr!.resume();
+      resolve({
+        child,
+        grpc: match[1]!,
+        rssMb: () => treeRss(child.pid!),
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}\n${buffered}`)));
+  });
+}
+
+function treeRss(pid: number): number {
+  const pids = [pid];
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    if (children) pids.push(...children.split(/\s+/).map(Number));
+  } catch {
+    // the process is gone
+  }
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly failures: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly checkStatus?: Record<string, number>;
+}
+
+export async function loadgen(script: string, options: { target: string; bodies: string; concurrency: number; seconds: number; rate?: number }): Promise<LoadResult> {
+  const args = { warmupSeconds: 1, rate: 0, ...options };
+  const { stdout } = await run(process.execPath, [script, JSON.stringify(args)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as LoadResult;
+}
+
+/**
+ * h2load with one repeated request. It counts any HTTP 200 as a success, so the gRPC status is
+ * checked separately by the caller; latencies come from its per-request log.
+ */
+export async function h2load(target: string, body: string, seconds: number, connections: number, logFile: string): Promise<LoadResult> {
+  const { stdout } = await run(
+    'h2load',
+    [
+      '-c', String(connections), '-m', '64', '-D', String(seconds), '--warm-up-time=1',
+      `--data=${body}`, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
+      `--log-file=${logFile}`, `http://${target}/envoy.service.auth.v3.Authorization/Check`,
+    ],
+    { maxBuffer: 16 << 20 },
+  );
+  const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? 0);
+  const failed = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0);
+  const errored = Number(/(\d+) errored/.exec(stdout)?.[1] ?? 0);
+  const elapsed = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => Number(line.split('\t')[2]) / 1000)
+    .sort((a, b) => a - b);
+  const pct = (p: number): number => elapsed[Math.min(elapsed.length - 1, Math.floor((p / 100) * elapsed.length))] ?? 0;
+  return { requests: elapsed.length, failures: failed + errored, rps, p50: pct(50), p99: pct(99), p999: pct(99.9) };
+}

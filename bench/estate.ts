@@ -11,14 +11,13 @@ export const frontend = 'spiffe://cluster.local/ns/shop/sa/frontend';
 
 export function policyDir(examples: string, total: number): string {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${total}-`));
-  let count = 0;
+  const examplePolicies = 15;
   for (const name of readdirSync(examples)) {
     if (!name.endsWith('.cedar') && !name.endsWith('.cedarschema')) continue;
     copyFileSync(join(examples, name), join(dir, name));
   }
-  count = 15;
   const filler: string[] = [];
-  for (let i = 0; count < total; i++, count++) {
+  for (let i = 0; examplePolicies + i < total; i++) {
     filler.push(
       `@id("team${i}-reads-api")\npermit (\n  principal == Workload::"spiffe://cluster.local/ns/team${i}/sa/client${i}",\n  action in Action::"read",\n  resource == Service::"api${i}.team${i}"\n) when { context.path like "/api/*" };\n`,
     );

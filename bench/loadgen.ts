@@ -41,7 +41,6 @@ session.on('error', (err) => {
 });
 
 let next = 0;
-let sent = 0;
 let done = 0;
 let failures = 0;
 let measuring = false;
@@ -52,7 +51,6 @@ function one(): Promise<void> {
   return new Promise((resolve) => {
     const body = frames[next++ % frames.length]!;
     const start = performance.now();
-    sent += 1;
     const stream = session.request({
       [constants.HTTP2_HEADER_METHOD]: 'POST',
       [constants.HTTP2_HEADER_PATH]: path,

@@ -18,13 +18,15 @@ export interface MtlsTrust {
  */
 export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: number): AuthnResult | undefined {
   if (peer.principal === '') return undefined;
+  const bundle = trust.bundles.get(peer.principal.slice(9).split('/')[0] ?? '');
+  // Without a certificate to check, the answer depends on the principal alone: remember it.
+  if (peer.certificate === '' && bundle === undefined) return principalOnly(peer.principal, trust);
   const parsed = SpiffeId.parse(peer.principal);
   if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `peer principal: ${parsed.reason}`);
   const id = parsed.value;
   if (!trust.trustDomains.has(id.trustDomain)) {
     return fail(ErrorCode.untrustedTrustDomain, `trust domain ${id.trustDomain} is not trusted`);
   }
-  const bundle = trust.bundles.get(id.trustDomain);
   if (peer.certificate !== '') {
     const problem = checkCertificate(peer.certificate, id, bundle, nowMs);
     if (problem) return problem;
@@ -32,6 +34,23 @@ export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: numbe
     return fail(ErrorCode.certificateInvalid, 'a trust bundle is configured but Envoy sent no peer certificate (set include_peer_certificate)');
   }
   return workloadResult(id, trust);
+}
+
+const remembered = new WeakMap<MtlsTrust, Map<string, AuthnResult>>();
+const maxRemembered = 10_000;
+
+function principalOnly(principal: string, trust: MtlsTrust): AuthnResult {
+  let results = remembered.get(trust);
+  if (!results) remembered.set(trust, (results = new Map()));
+  let result = results.get(principal);
+  if (result === undefined) {
+    result = workloadFromSpiffeUri(principal, trust);
+    if (result.ok) {
+      if (results.size >= maxRemembered) results.clear();
+      results.set(principal, result);
+    }
+  }
+  return result;
 }
 
 /** A SPIFFE ID from a trusted source (XFCC from a sanitizing proxy) → a workload, trust domain checked. */

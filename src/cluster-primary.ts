@@ -75,14 +75,16 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     });
   });
   for (let i = 0; i < workers; i++) cluster.fork();
+  let httpPort: number;
   try {
     await serving;
+    httpPort = await listenHttp(httpServer, config.httpListen);
   } catch (err) {
+    // Workers left running would keep a server up that cannot report its health.
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     throw err;
   }
-  const httpPort = await listenHttp(httpServer, config.httpListen);
   opsLog.info('gatehouse serving', { grpc: `${hostOf(config.listen)}:${grpcPort}`, http: `${hostOf(config.httpListen)}:${httpPort}`, workers });
 
   await new Promise<void>((resolve) => {

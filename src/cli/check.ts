@@ -25,9 +25,9 @@ const help = `gatehouse check [--config FILE] [--policies DIR] --request FILE
   explains it: the principal, action, resource and context as Cedar saw them, the determining
   policies, and for a deny the near misses (permits whose principal, action and resource
   matched, with the condition that stopped each)
-  --request FILE   Envoy's proto3 JSON form of the CheckRequest (lowerCamelCase or .proto
-                   names, as 'gatehouse call --json' and Envoy's logs print it); '-' reads
-                   stdin; a FILE ending in .bin holds the serialized protobuf bytes
+  --request FILE   the CheckRequest in Envoy's proto3 JSON form (lowerCamelCase or .proto
+                   names; the file 'gatehouse call --request' sends); '-' reads stdin; a FILE
+                   ending in .bin holds the serialized protobuf bytes
   --config FILE    trust domains, class rules, token issuers and dry-run as the server has them;
                    without token issuers, every bearer token is refused as from an unknown issuer
 exit 0 allow, 1 deny, 2 usage or input error`;

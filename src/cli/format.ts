@@ -37,8 +37,8 @@ export async function format(argv: string[]): Promise<CommandResult> {
   let refused = 0;
   for (const name of names) {
     const file = join(dir, name);
-    const text = await readFile(file, 'utf8');
-    const result = formatPolicyFile(text);
+    const text = await readFile(file, 'utf8').catch((error: unknown) => error as Error);
+    const result = typeof text === 'string' ? formatPolicyFile(text) : { ok: false as const, problems: [{ where: '', message: `cannot read: ${text.message}` }] };
     if (!result.ok) {
       refused += 1;
       err.push(...result.problems.map((problem) => `${file}${problem.where ? `:${problem.where}` : ''}: ${problem.message}`));

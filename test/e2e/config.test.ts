@@ -45,7 +45,7 @@ describe('a config file that is wrong stops the start with exit 2 and names the 
     ['a JWT issuer without keys', 'identity:\n  jwt:\n    - issuer: "https://issuer.example"\n      kind: oidc\n      audiences: ["gatehouse"]\n', [/identity\.jwt\.0/]],
   ])('%s', async (_name, yaml, messages) => {
     const result = await serveWith(yaml);
-    expect(result.code).toBe(2);
+    expect(result).toMatchObject({ code: 2, timedOut: false });
     for (const message of messages) expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /); // a message for an operator, not a stack trace
     expect(result.stdout).toBe('');
@@ -89,9 +89,8 @@ describe('a config file that is wrong stops the start with exit 2 and names the 
     expect(result.stderr).toContain('--listne');
   });
 
-  // Known bug (src/config.ts hostPort accepts any 1-5 digit port): the start fails later, in
-  // bind, with a stack trace and exit 1. Remove `.failing` once the schema checks the range.
-  test.failing('a port above 65535 names the key', async () => {
+  // Regression: the schema took any 1-5 digit port, so the start failed later in bind with a stack trace.
+  test('a port above 65535 names the key', async () => {
     const result = await serveWith('listen: "127.0.0.1:99999"\n', ['--http-listen', '127.0.0.1:0', '--workers', '1']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/\blisten\b/);
@@ -107,19 +106,21 @@ describe('a port that cannot be bound', () => {
   }
 
   // Regression: a failed HTTP bind left the gRPC listener up, so the process never exited.
-  test.each(['--listen', '--http-listen'])('one process: %s on a port in use exits non-zero instead of running on', async (flag) => {
-    const result = await bindInUse(flag, '1');
-    expect(result.signal).toBeNull(); // it exited by itself: runGatehouse kills with SIGKILL on timeout
+  test.each<[string, string]>([
+    ['--listen', '1'],
+    ['--http-listen', '1'],
+    ['--listen', '2'],
+  ])('%s on a port in use, %s worker(s): exits non-zero instead of running on', async (flag, workers) => {
+    const result = await bindInUse(flag, workers);
+    expect(result).toMatchObject({ timedOut: false, signal: null });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/EADDRINUSE/);
   });
 
-  // Known bug (src/cluster-primary.ts, src/cli/serve.ts): a worker that fails to start stays
-  // alive on its IPC channel and the primary waits for it; an HTTP bind failure in the primary
-  // leaves the workers running. Remove `.failing` once the process exits.
-  test.failing.each(['--listen', '--http-listen'])('workers: %s on a port in use exits non-zero instead of running on', async (flag) => {
-    const result = await bindInUse(flag, '2');
-    expect(result.signal).toBeNull();
+  // Regression: a primary that could not bind the HTTP port threw without stopping its workers.
+  test('--http-listen on a port in use, 2 workers: exits non-zero instead of running on', async () => {
+    const result = await bindInUse('--http-listen', '2');
+    expect(result).toMatchObject({ timedOut: false, signal: null });
     expect(result.code).not.toBe(0);
   });
 });

@@ -11,6 +11,7 @@ import { cleanup, startGatehouse, waitFor } from '../support/server-process.js';
 
 const concurrency = 200;
 const loadBeforeSignalMs = 1000;
+const maxLoadBeforeSignalMs = 10_000;
 const loadAfterExitMs = 200;
 /** A hard cap whatever the timings, so the loop is bounded by count as well as time. */
 const maxCalls = 50_000;
@@ -77,7 +78,13 @@ test.each([1, 2])('workers %i: SIGTERM under load: accepted Checks complete, hea
     };
     const loaders = Array.from({ length: concurrency }, () => worker());
 
-    await new Promise((resolve) => setTimeout(resolve, loadBeforeSignalMs));
+    // A while of steady load, and at least one full window completed, however slow the machine.
+    const loadStarted = performance.now();
+    await waitFor(
+      'load to run',
+      () => (performance.now() - loadStarted >= loadBeforeSignalMs && calls.filter((call) => call.endedAt !== undefined).length >= concurrency ? true : undefined),
+      maxLoadBeforeSignalMs,
+    );
     const inFlightAtSignal = calls.filter((call) => call.endedAt === undefined).length;
     const completedBeforeSignal = calls.filter((call) => call.endedAt !== undefined).length;
     const signalAt = performance.now();

@@ -8,7 +8,6 @@ import * as grpc from '@grpc/grpc-js';
 import { authorizationService, CheckResponseType, healthService } from '../../src/transport/protos.js';
 
 export const checkMethod = '/envoy.service.auth.v3.Authorization/Check';
-export const healthCheckMethod = '/grpc.health.v1.Health/Check';
 
 /** A header mutation as the server's responses carry it. */
 export interface HeaderOption {

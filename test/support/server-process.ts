@@ -280,6 +280,8 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Server
 export interface RunResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** It was still running after the timeout and was killed. */
+  readonly timedOut: boolean;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -290,9 +292,10 @@ export interface RunResult {
  */
 export async function runGatehouse(args: readonly string[], timeoutMs = 10000): Promise<RunResult> {
   const server = new ServerProcess(spawnGatehouse(args));
-  const exit = await server.waitForExit(timeoutMs);
-  if (exit === undefined) await server.kill();
-  return { code: exit?.code ?? null, signal: exit?.signal ?? 'SIGKILL', stdout: server.stdoutLines.join('\n'), stderr: server.stderr };
+  const exited = await server.waitForExit(timeoutMs);
+  if (exited === undefined) await server.kill();
+  const exit = exited ?? server.exitInfo;
+  return { code: exit?.code ?? null, signal: exit?.signal ?? null, timedOut: exited === undefined, stdout: server.stdoutLines.join('\n'), stderr: server.stderr };
 }
 
 /** A config file with the given YAML in a scratch directory; returns its path. */

@@ -1,3 +1,5 @@
+import { stringValue, tokenize } from './cedar-tokens.js';
+
 /**
  * What a policy set can read of a request, found by scanning the policy texts. Leaving out what
  * no policy reads makes each Cedar call cheaper (less crosses into wasm) and lets decisions be
@@ -36,11 +38,23 @@ export const readsEverything: PolicyReads = Object.freeze({
   pathTests: 'opaque',
 });
 
-/** `escaped`: the literal used a backslash escape, so its value is not trusted to be known here. */
+/**
+ * A token as this scan needs it: a string literal's value, and whether it was written with an
+ * escape (then its value is not relied on and the read counts as unknown).
+ */
 type Token = { kind: 'ident' | 'string' | 'punct'; text: string; escaped?: boolean };
 
+function scan(text: string): Token[] {
+  return tokenize(text)
+    .filter((token) => token.kind !== 'comment')
+    .map((token): Token => {
+      if (token.kind !== 'string') return { kind: token.kind === 'ident' ? 'ident' : 'punct', text: token.text };
+      return { kind: 'string', text: stringValue(token.text) ?? '', escaped: token.text.includes('\\') };
+    });
+}
+
 export function policyReads(texts: readonly string[]): PolicyReads {
-  const tokens = texts.flatMap(tokenize);
+  const tokens = texts.flatMap(scan);
   const context = new Set<string>();
   let headers: 'all' | Set<string> = new Set();
   let query: 'all' | Set<string> = new Set();
@@ -144,41 +158,4 @@ function addName(current: 'all' | Set<string>, name: string | undefined): 'all' 
   if (current === 'all' || name === undefined) return 'all';
   current.add(name);
   return current;
-}
-
-/** Cedar's lexical structure, enough to tell identifiers, string literals and punctuation apart. */
-export function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (/\s/.test(ch)) {
-      i += 1;
-    } else if (ch === '/' && text[i + 1] === '/') {
-      const end = text.indexOf('\n', i);
-      i = end < 0 ? text.length : end;
-    } else if (ch === '"') {
-      let value = '';
-      let escaped = false;
-      i += 1;
-      while (i < text.length && text[i] !== '"') {
-        if (text[i] === '\\') {
-          escaped = true;
-          i += 1;
-        }
-        value += text[i] ?? '';
-        i += 1;
-      }
-      i += 1;
-      tokens.push({ kind: 'string', text: value, escaped });
-    } else if (/[A-Za-z_]/.test(ch)) {
-      const start = i;
-      while (i < text.length && /[A-Za-z0-9_]/.test(text[i]!)) i += 1;
-      tokens.push({ kind: 'ident', text: text.slice(start, i) });
-    } else {
-      tokens.push({ kind: 'punct', text: ch });
-      i += 1;
-    }
-  }
-  return tokens;
 }

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
+import { startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
 import { opsLog } from './log/ops-log.js';
 import type { LineSink } from './log/decision-log.js';
@@ -27,12 +28,16 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
   const reports = new Map<number, ReadinessReport>();
   let stopping = false;
   let grpcPort = 0;
+  // Workers sign; the primary serves the key set. A generated key is handed to every worker.
+  const assertions = await startAssertions(config.response.assertion, { log: (level, message, meta) => opsLog.log(level, message, meta) });
+  const workerEnv = assertions?.workerEnv() ?? {};
 
   const httpServer = createHttpServer({
     metrics: {
       contentType: own.contentType,
       metrics: async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`,
     },
+    routes: assertions?.routes,
     readiness: () => {
       const all = [...reports.values()];
       const ready = !stopping && all.length === workers && all.every((r) => r.ready);
@@ -71,10 +76,10 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
         return;
       }
       opsLog.error('worker exited; starting another', { worker: worker.id, code, signal });
-      cluster.fork();
+      cluster.fork(workerEnv);
     });
   });
-  for (let i = 0; i < workers; i++) cluster.fork();
+  for (let i = 0; i < workers; i++) cluster.fork(workerEnv);
   let httpPort: number;
   try {
     await serving;
@@ -106,6 +111,7 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  assertions?.close();
   await new Promise<void>((resolve) => httpServer.close(() => resolve()));
   await sink?.close();
   opsLog.info('stopped');

@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import { AggregatorRegistry } from 'prom-client';
+import { generatedKeyEnv, startAssertions } from './assertion/index.js';
 import { loadConfig, type Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
 import { classifierFromRules } from './identity/classify.js';
@@ -48,6 +49,12 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   }
   const log = new DecisionLog(role.kind === 'worker' ? role.sink : decisionSink(config, metrics));
   const health = new HealthState();
+  // Before anything that keeps the process alive: a bad key file stops the start.
+  const assertions = await startAssertions(config.response.assertion, {
+    log: (level, message, meta) => opsLog.log(level, message, meta),
+    generatedKeyPem: role.kind === 'worker' ? process.env[generatedKeyEnv] : undefined,
+  });
+  delete process.env[generatedKeyEnv];
   // Loaded only when enabled: client-node takes about half a second to import.
   const kube: KubernetesRuntime | undefined = config.kubernetes.enabled
     ? await (await import('./kubernetes/index.js')).startKubernetes(config.kubernetes, {
@@ -99,6 +106,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     limits: config.limits,
     log,
     metrics,
+    assertions: assertions?.minter,
   });
 
   let draining = false;
@@ -119,7 +127,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     };
   };
   // A worker reports readiness to its primary, which serves HTTP for all of them.
-  const httpServer = role.kind === 'single' ? createHttpServer({ metrics: metrics.registry, readiness }) : undefined;
+  const httpServer = role.kind === 'single' ? createHttpServer({ metrics: metrics.registry, readiness, routes: assertions?.routes }) : undefined;
   const report = role.kind === 'worker' ? () => role.onReadiness(readiness()) : () => undefined;
   store.on('reloaded', report);
   store.on('reloadFailed', report);
@@ -150,6 +158,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
       clearInterval(reportTimer);
       store.stop();
       for (const source of keySources.values()) source.close();
+      assertions?.close();
       kube?.stop();
       // An open Watch stream keeps its session open, so tryShutdown would wait out the grace period.
       health.endWatches();

@@ -15,7 +15,8 @@ export interface IdentityResolver {
 }
 
 export interface AssertionMinter {
-  mint(decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowSeconds: number): Promise<string> | string;
+  /** The signed assertion for an allowed request; undefined when its destination gets none. */
+  mint(decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowSeconds: number): Promise<string | undefined> | string | undefined;
 }
 
 export interface CheckDeps {

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import { AggregatorRegistry } from 'prom-client';
 import { generatedKeyEnv, startAssertions } from './assertion/index.js';
-import { loadConfig, type Config } from './config.js';
+import type { Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
 import { classifierFromRules } from './identity/classify.js';
 import { TokenVerifier } from './identity/jwt.js';

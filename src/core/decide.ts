@@ -80,7 +80,7 @@ export function decide(input: DecideInput): Decision {
   }
   const result = authorizer.authorize(identity, facts, normalized.value);
   if (result.decision === 'allow') {
-    return { kind: 'allow', identity, subject, policies: result.determining, errors: result.errors, version: authorizer.version };
+    return { kind: 'allow', identity, subject, policies: result.determining, errors: result.errors, version: authorizer.version, dryRun };
   }
   const status = identity.kind === 'anonymous' ? 'unauthenticated' : 'forbidden';
   const reason = result.determining.length > 0 ? 'denied by a forbid policy' : 'no policy permits the request';

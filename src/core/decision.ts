@@ -26,6 +26,8 @@ export type Decision =
       readonly policies: readonly string[];
       readonly errors: readonly PolicyError[];
       readonly version: string;
+      /** The destination is in dry-run (logged with `mode: dry-run`); an allow is an allow either way. */
+      readonly dryRun?: boolean;
     }
   | {
       readonly kind: 'deny';

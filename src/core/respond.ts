@@ -22,7 +22,7 @@ export interface HeaderOption {
 /** A `CheckResponse` in the proto-loader shape (field names as in the .proto). */
 export interface CheckResponseMessage {
   status: { code: number; message: string };
-  ok_response?: { headers: HeaderOption[]; headers_to_remove: string[] };
+  ok_response?: { headers: HeaderOption[]; headers_to_remove: string[]; response_headers_to_add: HeaderOption[] };
   denied_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
   error_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
   dynamic_metadata?: { fields: Record<string, StructValue> };
@@ -91,7 +91,8 @@ function allowed(
   if (dryRunDeny) fields.dryRunDeny = { bool_value: true };
   return {
     status: { code: GrpcCode.ok, message: '' },
-    ok_response: { headers, headers_to_remove: remove },
+    // The decision id also goes back to the client, so a caller can quote it when asking why.
+    ok_response: { headers, headers_to_remove: remove, response_headers_to_add: [set(options.decisionHeader, decisionId)] },
     dynamic_metadata: { fields },
   };
 }

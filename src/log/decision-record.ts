@@ -35,7 +35,7 @@ export function toDecisionRecord(
   meta: { time: Date; decisionId: string; requestId: string; durationMs: number },
 ): DecisionRecord {
   const identity = decision.kind === 'unavailable' ? undefined : decision.identity;
-  const dryRun = decision.kind === 'deny' && decision.dryRun;
+  const dryRun = decision.kind !== 'unavailable' && decision.dryRun === true;
   return {
     time: meta.time.toISOString(),
     decisionId: meta.decisionId,

@@ -63,6 +63,11 @@ describe('decide', () => {
     expect(decision).toMatchObject({ kind: 'deny', status: 'unauthenticated', code: 'credential_revoked' });
   });
 
+  test('an allow in a dry-run namespace is an allow, marked for the log', () => {
+    const decision = decide({ facts: request('GET', '/api/x'), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: { dryRun: false, dryRunNamespaces: new Set(['shop']) }, nowMs: 0 });
+    expect(decision).toMatchObject({ kind: 'allow', dryRun: true });
+  });
+
   test.each([
     ['global dry-run', { dryRun: true, dryRunNamespaces: new Set<string>() }, 'orders.shop', true],
     ['dry-run for the destination namespace', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, 'orders.shop', true],

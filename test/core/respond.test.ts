@@ -17,6 +17,7 @@ describe('toCheckResponse', () => {
     expect(response.ok_response).toEqual({
       headers: [overwrite('x-gatehouse-decision-id', 'D1'), overwrite('x-gatehouse-principal', 'Workload::"spiffe://cluster.local/ns/shop/sa/frontend"')],
       headers_to_remove: ['x-gatehouse-dry-run', 'x-gatehouse-assertion', 'authorization'],
+      response_headers_to_add: [overwrite('x-gatehouse-decision-id', 'D1')],
     });
     expect(response.dynamic_metadata?.fields.policies).toEqual({ list_value: { values: [{ string_value: 'p1' }] } });
   });

@@ -4,11 +4,9 @@ import { AggregatorRegistry } from 'prom-client';
 import { generatedKeyEnv, startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
-import { classifierFromRules } from './identity/classify.js';
 import { TokenVerifier } from './identity/jwt.js';
 import { IssuerKeySource, keySourceFor } from './identity/key-source.js';
-import { IdentityResolver } from './identity/resolve.js';
-import { loadTrustBundles } from './identity/trust-bundle.js';
+import { resolverFromConfig } from './identity/resolver-from-config.js';
 import type { KubernetesRuntime } from './kubernetes/index.js';
 import { DecisionLog, winstonSink, type LineSink } from './log/decision-log.js';
 import { opsLog } from './log/ops-log.js';
@@ -87,15 +85,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
       kube && issuer.kind === 'kubernetes' && issuer.discovery ? new IssuerKeySource(issuer.issuer, kube.clusterKeys(issuer.issuer)) : keySourceFor(issuer),
     ]),
   );
-  const resolver = new IdentityResolver({
-    mtls: {
-      trustDomains: new Set(config.identity.trustDomains),
-      bundles: loadTrustBundles(config.identity.trustBundles),
-      classify: classifierFromRules(config.identity.classes),
-    },
-    trustForwardedClientCert: config.identity.trustForwardedClientCert,
-    tokens: kube?.tokenReview ?? new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources),
-  });
+  const resolver = resolverFromConfig(config, kube?.tokenReview ?? new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources));
 
   const handler = new CheckHandler({
     resolver,

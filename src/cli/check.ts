@@ -6,11 +6,10 @@ import { decodeCheckRequest, type CheckRequestMessage } from '../core/decode.js'
 import type { AuthnResult, Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
-import { classifierFromRules } from '../identity/classify.js';
 import { TokenVerifier } from '../identity/jwt.js';
 import { keySourceFor } from '../identity/key-source.js';
-import { bearerToken, IdentityResolver, type TokenVerification } from '../identity/resolve.js';
-import { loadTrustBundles } from '../identity/trust-bundle.js';
+import { bearerToken, type TokenVerification } from '../identity/resolve.js';
+import { resolverFromConfig } from '../identity/resolver-from-config.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
 import { tracePermits } from '../policy/engine.js';
 import { buildCedarRequest, type CedarRequest } from '../policy/entities.js';
@@ -130,15 +129,7 @@ async function resolveOffline(config: Config, facts: RequestFacts, nowSeconds: n
   const sources = config.identity.jwt.map((issuer) => keySourceFor(issuer));
   const keySources = new Map(sources.map((source) => [source.issuer, source]));
   const tokens = sources.length === 0 ? noIssuers : new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
-  const resolver = new IdentityResolver({
-    mtls: {
-      trustDomains: new Set(config.identity.trustDomains),
-      bundles: loadTrustBundles(config.identity.trustBundles),
-      classify: classifierFromRules(config.identity.classes),
-    },
-    trustForwardedClientCert: config.identity.trustForwardedClientCert,
-    tokens,
-  });
+  const resolver = resolverFromConfig(config, tokens);
   try {
     // The server has its keys by the time requests come; here the first fetch is awaited in full.
     if (bearerToken(facts.headers.get('authorization')) !== undefined) await Promise.all(sources.map((source) => source.refresh()));

@@ -70,7 +70,7 @@ export function stringValue(token: string): string | undefined {
 }
 
 /** The index after the closing quote of the string that opens at `index`, or the end of text. */
-function endOfString(text: string, index: number): number {
+export function endOfString(text: string, index: number): number {
   let position = index + 1;
   while (position < text.length) {
     const char = text[position];

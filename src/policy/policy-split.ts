@@ -1,3 +1,5 @@
+import { endOfString } from './cedar-tokens.js';
+
 /** One policy's text as written, and where it starts in its file (a UTF-16 index). */
 export interface PolicySource {
   readonly text: string;
@@ -41,14 +43,3 @@ function endOfLine(text: string, index: number): number {
   return newline === -1 ? text.length : newline + 1;
 }
 
-/** The index after the closing quote of the string that opens at `index`, or the end of text. */
-function endOfString(text: string, index: number): number {
-  let position = index + 1;
-  while (position < text.length) {
-    const char = text[position];
-    if (char === '\\') position += 2;
-    else if (char === '"') return position + 1;
-    else position += 1;
-  }
-  return text.length;
-}

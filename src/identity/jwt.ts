@@ -63,7 +63,8 @@ export class TokenVerifier {
     this.#cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
   }
 
-  async verify(token: string, nowSeconds: number): Promise<AuthnResult> {
+  /** Synchronous for a cache hit (the steady state of a mesh), a promise when a signature must be checked. */
+  verify(token: string, nowSeconds: number): AuthnResult | Promise<AuthnResult> {
     if (Buffer.byteLength(token, 'utf8') > this.limits.maxTokenBytes) {
       return refuse(ErrorCode.tokenTooLarge, `token is larger than ${this.limits.maxTokenBytes} bytes`);
     }
@@ -74,6 +75,10 @@ export class TokenVerifier {
       if (stale) this.#cache.delete(cacheKey);
       return stale ?? { ok: true, identity: cached.identity };
     }
+    return this.#verifyAndRemember(token, cacheKey, nowSeconds);
+  }
+
+  async #verifyAndRemember(token: string, cacheKey: string, nowSeconds: number): Promise<AuthnResult> {
     const result = await this.#verifyUncached(token, nowSeconds);
     if ('code' in result) return result;
     const ttlMs = (result.expiresAt + result.clockSkewSeconds - nowSeconds) * 1000;

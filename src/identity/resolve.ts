@@ -5,7 +5,8 @@ import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.
 import { parseXfcc } from './xfcc.js';
 
 export interface TokenVerification {
-  verify(token: string, nowSeconds: number): Promise<AuthnResult>;
+  /** May answer synchronously (a cached token); a promise only when work must wait. */
+  verify(token: string, nowSeconds: number): AuthnResult | Promise<AuthnResult>;
 }
 
 export interface ResolverOptions {
@@ -23,15 +24,23 @@ const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
 export class IdentityResolver {
   constructor(private readonly options: ResolverOptions) {}
 
-  async resolve(facts: RequestFacts, nowSeconds: number): Promise<AuthnResult> {
+  /**
+   * Synchronous unless a token needs a signature check: most Checks in a mesh (mTLS, or a token
+   * seen before) then cost no promise and no timer.
+   */
+  resolve(facts: RequestFacts, nowSeconds: number): AuthnResult | Promise<AuthnResult> {
     const peer = this.peerIdentity(facts, nowSeconds * 1000);
     if (peer && !peer.ok) return peer;
     const token = bearerToken(facts.headers.get('authorization'));
-    const bearer = token === undefined ? undefined : await this.options.tokens.verify(token, nowSeconds);
-    if (bearer && !bearer.ok) return bearer;
-    if (!peer) return bearer ?? anonymous;
-    if (!bearer) return peer;
-    return combine(peer.identity, bearer.identity);
+    if (token === undefined) return peer ?? anonymous;
+    const bearer = this.options.tokens.verify(token, nowSeconds);
+    return bearer instanceof Promise ? bearer.then((b) => withBearer(peer, this.classified(b))) : withBearer(peer, this.classified(bearer));
+  }
+
+  /** A token's workload gets its class from the same rules as an mTLS peer, so one policy covers both. */
+  private classified(result: AuthnResult): AuthnResult {
+    if (!result.ok || result.identity.kind !== 'workload' || result.identity.class !== 'unknown') return result;
+    return { ok: true, identity: Object.freeze({ ...result.identity, class: this.options.mtls.classify(result.identity.spiffeId) }) };
   }
 
   private peerIdentity(facts: RequestFacts, nowMs: number): AuthnResult | undefined {
@@ -49,6 +58,11 @@ export class IdentityResolver {
     }
     return workloadFromPeer(facts.source, this.options.mtls, nowMs);
   }
+}
+
+function withBearer(peer: AuthnResult | undefined, bearer: AuthnResult): AuthnResult {
+  if (!bearer.ok || !peer) return bearer;
+  return peer.ok ? combine(peer.identity, bearer.identity) : peer;
 }
 
 /**

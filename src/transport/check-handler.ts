@@ -11,7 +11,7 @@ import { newDecisionId } from './decision-id.js';
 import type { Metrics } from './metrics.js';
 
 export interface IdentityResolver {
-  resolve(facts: RequestFacts, nowSeconds: number): Promise<AuthnResult>;
+  resolve(facts: RequestFacts, nowSeconds: number): AuthnResult | Promise<AuthnResult>;
 }
 
 export interface AssertionMinter {
@@ -60,7 +60,9 @@ export class CheckHandler {
       if (this.inFlight > this.deps.limits.maxConcurrentChecks) {
         decision = unavailable(ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`);
       } else {
-        authn = await this.withDeadline(this.deps.resolver.resolve(facts, Math.floor(nowMs / 1000)));
+        const resolving = this.deps.resolver.resolve(facts, Math.floor(nowMs / 1000));
+        // Only waiting work needs a deadline; a synchronous answer is already in time.
+        authn = resolving instanceof Promise ? await this.withDeadline(resolving) : resolving;
         decision = decide({
           facts,
           authn,

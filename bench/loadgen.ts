@@ -46,6 +46,8 @@ let failures = 0;
 let measuring = false;
 const latencies: number[] = [];
 const statusCodes = new Map<number, number>();
+// Warm-up included: what the server saw, so a test can match it against the decision log.
+const total = { requests: 0, failures: 0, checkStatus: new Map<number, number>() };
 
 function one(): Promise<void> {
   return new Promise((resolve) => {
@@ -68,6 +70,9 @@ function one(): Promise<void> {
       const response = Buffer.concat(chunks);
       // CheckResponse.status (field 1) → google.rpc.Status.code (field 1): bytes 0a LEN 08 CODE when set.
       const code = response.length > 7 && response[5] === 0x0a && response[7] === 0x08 ? response[8]! : 0;
+      total.requests += 1;
+      if (grpcStatus !== 0) total.failures += 1;
+      else total.checkStatus.set(code, (total.checkStatus.get(code) ?? 0) + 1);
       if (measuring) {
         done += 1;
         latencies.push(elapsed);
@@ -124,6 +129,7 @@ async function main(): Promise<void> {
       p99: pct(99),
       p999: pct(99.9),
       checkStatus: Object.fromEntries(statusCodes),
+      total: { ...total, checkStatus: Object.fromEntries(total.checkStatus) },
     })}\n`,
   );
 }

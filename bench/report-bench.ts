@@ -133,7 +133,7 @@ async function runReport(args: readonly string[]): Promise<{ seconds: number; rs
     let err = '';
     child.stderr.on('data', (data: Buffer) => {
       err += data.toString();
-      process.stderr.write(data);
+      process.stderr.write(data.toString().replace(/\n?bench-maxrss-kb=\d+\n/, ''));
     });
     child.on('error', reject);
     child.on('close', (exit) => resolve({ code: exit, stderr: err }));

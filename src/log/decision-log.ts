@@ -45,7 +45,7 @@ export class DecisionLog {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    this.sink?.write(batch.map((entry) => JSON.stringify(entry)));
+    this.sink?.write(batch.map(decisionLine));
     this.written += batch.length;
   }
 
@@ -53,6 +53,16 @@ export class DecisionLog {
     this.flush();
     await this.sink?.close();
   }
+}
+
+// JSON.stringify leaves DEL, the C1 controls (NEL, CSI…) and U+2028/U+2029 raw, and log tools
+// and terminals may break lines or act on them. They can only occur inside strings, where the
+// \u escape is the same value, so a line stays one line of the same JSON.
+const rawInJson = /[\u007f-\u009f\u2028\u2029]/g;
+
+/** One decision record as one line of JSON, free of every control or line-breaking character. */
+export function decisionLine(entry: DecisionRecord): string {
+  return JSON.stringify(entry).replace(rawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A winston transport over a LineWriter, so a slow or failing destination never blocks or bloats. */

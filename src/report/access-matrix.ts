@@ -123,7 +123,7 @@ export function computeAccessMatrix(
   return { cells, evaluations, errors };
 }
 
-/** The representative requests of one cell. */
+/** The representative requests of a cell whose scope-matching policies are `relevant`. */
 export function probesFor(relevant: readonly AnalyzedPolicy[]): Probe[] {
   const paths = new Map<string, PathProbe>([[neutralPath.path, neutralPath]]);
   const tags = new Map<string, TagProbe>();

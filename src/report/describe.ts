@@ -14,7 +14,7 @@ export function describeConditions(cell: MatrixCell): string {
   return `only for ${allowed.join('; ')}`;
 }
 
-/** `[{path, condition}]` of a (principal, service) pair grouped by action: `GET, HEAD: only for path like "/a*"`. */
+/** The cells of one (principal, service) pair, actions with the same access grouped: `GET, HEAD: only for path like "/a*"`. */
 export function describePair(cells: readonly MatrixCell[]): string[] {
   const groups = new Map<string, string[]>();
   for (const cell of cells) {

@@ -56,12 +56,15 @@ export function parseInventory(text: string, file: string): InventoryResult {
     return { ok: false, problems };
   }
   for (const key of Object.keys(root)) if (!topKeys.has(key)) problem([key], 'unknown key (expected workloads or services)');
-  const workloads = readList(root, 'workloads', problem).flatMap((entry, index) => readWorkload(entry, ['workloads', index], problem));
-  const services = readList(root, 'services', problem).flatMap((entry, index) => readService(entry, ['services', index], problem));
-  reportDuplicates(workloads.map((workload) => workload.principal), 'workloads', 'spiffeId', problem);
-  reportDuplicates(services.map((service) => service.name), 'services', undefined, problem);
+  const workloads = readList(root, 'workloads', problem).flatMap((entry, index) => readWorkload(entry, ['workloads', index], problem).map((value) => ({ index, value })));
+  const services = readList(root, 'services', problem).flatMap((entry, index) => readService(entry, ['services', index], problem).map((value) => ({ index, value })));
+  reportDuplicates(workloads.map(({ index, value }) => ({ index, name: value.principal })), 'workloads', 'spiffeId', problem);
+  reportDuplicates(services.map(({ index, value }) => ({ index, name: value.name })), 'services', undefined, problem);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, inventory: Object.freeze({ workloads: Object.freeze(workloads), services: Object.freeze(services) }) };
+  return {
+    ok: true,
+    inventory: Object.freeze({ workloads: Object.freeze(workloads.map(({ value }) => value)), services: Object.freeze(services.map(({ value }) => value)) }),
+  };
 }
 
 function readList(root: Record<string, unknown>, key: 'workloads' | 'services', problem: Report): unknown[] {
@@ -144,19 +147,14 @@ function optionalName(entry: Record<string, unknown>, key: string, path: Path, p
   return undefined;
 }
 
-function reportDuplicates(names: readonly string[], list: string, field: string | undefined, problem: Report): void {
+/** Entries carry their index in the file's list, so a message points at the right entry even when others were refused. */
+function reportDuplicates(entries: readonly { index: number; name: string }[], list: string, field: string | undefined, problem: Report): void {
   const first = new Map<string, number>();
-  names.forEach((name, index) => {
+  for (const { index, name } of entries) {
     const seen = first.get(name);
     if (seen === undefined) first.set(name, index);
     else problem(field === undefined ? [list, index] : [list, index, field], `duplicate of ${list}[${seen}]`);
-  });
-}
-
-// Problems are counted through the closure's array; a tiny indirection keeps readWorkload's signature plain.
-const counts = new WeakMap<(path: Path, message: string) => void, number>();
-function problemCount(problem: Report): number {
-  return counts.get(problem) ?? 0;
+  }
 }
 
 function isWorkloadClass(value: unknown): value is WorkloadClass {

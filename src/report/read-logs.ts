@@ -78,51 +78,61 @@ export async function readDecisionLogs(inputs: readonly LogInput[], window: Time
     let inside = 0;
     let outside = 0;
     let malformed = 0;
-    let onError: (err: Error) => void = () => undefined;
-    const failure = new Promise<never>((_, reject) => {
-      onError = (err) => reject(new Error(`${input.name}: ${err.message}`));
-      input.stream.once('error', onError);
-    });
-    // Marked handled: after a finished read nothing awaits it, and a late error must not crash the run.
-    failure.catch(() => undefined);
-    const reader = createInterface({ input: input.stream, crlfDelay: Infinity });
-    const consume = async (): Promise<void> => {
-      for await (const line of reader) {
-        lines += 1;
-        total += 1;
-        if (options.onProgress && total % clockEveryLines === 0) {
-          const now = clock();
-          if (now - lastReport >= every) {
-            lastReport = now;
-            options.onProgress({ file: input.name, lines: total, elapsedMs: now - started });
-          }
+    await forEachLine(input, (line) => {
+      lines += 1;
+      total += 1;
+      if (options.onProgress && total % clockEveryLines === 0) {
+        const now = clock();
+        if (now - lastReport >= every) {
+          lastReport = now;
+          options.onProgress({ file: input.name, lines: total, elapsedMs: now - started });
         }
-        if (isBlank(line)) continue;
-        const parsed = parseDecisionLine(line);
-        if (!parsed.ok) {
-          malformed += 1;
-          byReason.set(parsed.reason, (byReason.get(parsed.reason) ?? 0) + 1);
-          if (examples.length < maxExamples) examples.push({ file: input.name, line: lines, reason: parsed.reason, sample: line.slice(0, 120) });
-          continue;
-        }
-        if (!inWindow(window, parsed.value.timeMs)) {
-          outside += 1;
-          continue;
-        }
-        inside += 1;
-        aggregator.add(parsed.value);
       }
-    };
-    try {
-      await Promise.race([consume(), failure]);
-    } finally {
-      input.stream.off('error', onError);
-      reader.close();
-    }
+      if (isBlank(line)) return;
+      const parsed = parseDecisionLine(line);
+      if (!parsed.ok) {
+        malformed += 1;
+        byReason.set(parsed.reason, (byReason.get(parsed.reason) ?? 0) + 1);
+        if (examples.length < maxExamples) examples.push({ file: input.name, line: lines, reason: parsed.reason, sample: line.slice(0, 120) });
+        return;
+      }
+      if (!inWindow(window, parsed.value.timeMs)) {
+        outside += 1;
+        return;
+      }
+      inside += 1;
+      aggregator.add(parsed.value);
+    });
     files.push({ name: input.name, lines, inWindow: inside, outsideWindow: outside, malformed });
   }
   const count = files.reduce((sum, file) => sum + file.malformed, 0);
   return { files, malformed: { count, byReason: Object.fromEntries(byReason), examples } };
+}
+
+/**
+ * Calls `onLine` for every line, synchronously as readline splits each chunk: nothing queues
+ * between reading and counting (as it would behind an async iterator), so memory stays flat.
+ * Resolves at the end of the stream; rejects, naming the log, when the stream fails.
+ */
+function forEachLine(input: LogInput, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const reader = createInterface({ input: input.stream, crlfDelay: Infinity });
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      reader.close();
+      reject(new Error(`${input.name}: ${err.message}`));
+    };
+    // readline passes its input's errors on as its own; without a listener they would be thrown.
+    reader.on('error', fail);
+    reader.on('line', onLine);
+    reader.once('close', () => {
+      if (settled) return;
+      settled = true;
+      resolve();
+    });
+  });
 }
 
 function isBlank(line: string): boolean {

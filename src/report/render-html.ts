@@ -11,6 +11,9 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; sc
 
 const noNamespace = '(none)';
 
+// Denied-only pairs can be as many as identities × services; a page stays usable with the worst few.
+const maxDeniedOnlyRows = 500;
+
 /** One matrix row: an identity and a service with access or observed traffic between them. */
 interface PairRow {
   readonly identity: ReportIdentity;
@@ -23,7 +26,7 @@ interface PairRow {
 
 /** report.html: one self-contained page with the graph, the filterable matrix and the findings. */
 export function renderHtml(report: ReportJson): string {
-  const rows = pairRows(report);
+  const { rows, deniedOnlyLeftOut } = pairRows(report);
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -34,7 +37,7 @@ export function renderHtml(report: ReportJson): string {
     header(report),
     filters(report),
     graph(rows),
-    matrix(rows),
+    matrix(rows, deniedOnlyLeftOut),
     findings(report),
     logs(report),
     policies(report),
@@ -44,25 +47,38 @@ export function renderHtml(report: ReportJson): string {
   ].join('\n');
 }
 
-function pairRows(report: ReportJson): PairRow[] {
+/**
+ * Pairs with access or with allowed requests, all of them; pairs with only denied requests, the
+ * most denied first up to a limit (report.json keeps every one).
+ */
+function pairRows(report: ReportJson): { rows: PairRow[]; deniedOnlyLeftOut: number } {
   const identityIndex = new Map(report.identities.map((identity, index) => [identity.principal, index]));
   const serviceIndex = new Map(report.services.map((service, index) => [service.name, index]));
-  const rows = new Map<string, PairRow>();
+  const pairs = new Map<string, PairRow>();
   const row = (principal: string, service: string): PairRow | undefined => {
     const i = identityIndex.get(principal);
     const s = serviceIndex.get(service);
     if (i === undefined || s === undefined) return undefined;
     const key = `${i}:${s}`;
-    let found = rows.get(key);
+    let found = pairs.get(key);
     if (found === undefined) {
       found = { identity: report.identities[i]!, identityIndex: i, service: report.services[s]!, serviceIndex: s, cells: new Map(), uses: new Map() };
-      rows.set(key, found);
+      pairs.set(key, found);
     }
     return found;
   };
   for (const cell of report.matrix.cells) row(cell.principal, cell.service)?.cells.set(cell.action, cell);
   for (const use of report.logs?.uses ?? []) row(use.principal, use.service)?.uses.set(use.action, use);
-  return [...rows.values()].sort((a, b) => a.identityIndex - b.identityIndex || a.serviceIndex - b.serviceIndex);
+  const all = [...pairs.values()];
+  const denies = (pair: PairRow): number => [...pair.uses.values()].reduce((sum, use) => sum + use.deny, 0);
+  const isDeniedOnly = (pair: PairRow): boolean => pair.cells.size === 0 && [...pair.uses.values()].every((use) => use.allow === 0);
+  const deniedOnly = all.filter(isDeniedOnly);
+  const kept = new Set(deniedOnly.sort((a, b) => denies(b) - denies(a)).slice(0, maxDeniedOnlyRows));
+  const rows = all.filter((pair) => kept.has(pair) || !isDeniedOnly(pair));
+  return {
+    rows: rows.sort((a, b) => a.identityIndex - b.identityIndex || a.serviceIndex - b.serviceIndex),
+    deniedOnlyLeftOut: deniedOnly.length - kept.size,
+  };
 }
 
 function filterData(row: PairRow): Record<string, string> {
@@ -151,7 +167,7 @@ function graph(rows: readonly PairRow[]): string {
   ].join('\n');
 }
 
-function matrix(rows: readonly PairRow[]): string {
+function matrix(rows: readonly PairRow[], deniedOnlyLeftOut: number): string {
   const head = `<tr><th>identity</th><th>class</th><th>service</th>${matrixActions.map((action) => `<th data-col="${action}">${action}</th>`).join('')}<th>granted by</th></tr>`;
   const body = rows.map((row) => {
     const cells = matrixActions.map((action) => actionCell(action, row.cells.get(action), row.uses.get(action))).join('');
@@ -164,6 +180,7 @@ function matrix(rows: readonly PairRow[]): string {
     `<table id="matrix-table"><thead>${head}</thead><tbody>`,
     ...body,
     '</tbody></table>',
+    deniedOnlyLeftOut === 0 ? '' : `<p class="legend">${deniedOnlyLeftOut} more pairs with only denied requests are left out here; report.json lists every (principal, service, action) seen.</p>`,
   ].join('\n');
 }
 

@@ -129,16 +129,16 @@ export function buildReport(parts: ReportParts): ReportJson {
     services: parts.inventory.services.map((service) => ({ name: service.name, namespace: service.namespace ?? null })),
     matrix: { actions: [...matrixActions], sourceIp: parts.sourceIp, evaluations: parts.matrix.evaluations, cells: parts.matrix.cells, errors: parts.matrix.errors },
     logs:
-      parts.logs === undefined || observed === undefined
+      parts.logs === undefined
         ? null
         : {
             files: parts.logs.read.files,
-            decisions: observed.decisions,
-            dropped: observed.dropped,
+            decisions: parts.logs.observed.decisions,
+            dropped: parts.logs.observed.dropped,
             malformed: parts.logs.read.malformed,
-            policyVersions: observed.policyVersions,
-            uses: observed.uses,
-            principals: observed.principals,
+            policyVersions: parts.logs.observed.policyVersions,
+            uses: parts.logs.observed.uses,
+            principals: parts.logs.observed.principals,
           },
     findings: parts.findings,
     summary: {

@@ -9,10 +9,10 @@ import { analyzePolicies } from './analyzed-policy.js';
 import { allFindings } from './findings/all-findings.js';
 import { parseInventory, type Inventory } from './inventory.js';
 import { UseAggregator } from './observed-use.js';
-import { readDecisionLogs, type LogInput, type Progress } from './read-logs.js';
+import { readDecisionLogs, type LogInput, type LogReadResult, type Progress } from './read-logs.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
-import { buildReport, type ReportJson } from './report.js';
+import { buildReport, type ReportJson, type ReportParts } from './report.js';
 import { reviewIdentities } from './review-identity.js';
 import type { TimeWindow } from './window.js';
 
@@ -45,10 +45,17 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const policies = analyzePolicies(engine);
   const identities = reviewIdentities(inventory);
   const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: options.sourceIp });
-  let observedLogs: Parameters<typeof buildReport>[0]['logs'];
+  let observedLogs: ReportParts['logs'];
   if (logs.length > 0) {
     const aggregator = new UseAggregator();
-    const read = await readDecisionLogs(logs, options.window, aggregator, { onProgress: options.onProgress });
+    let read: LogReadResult;
+    try {
+      read = await readDecisionLogs(logs, options.window, aggregator, { onProgress: options.onProgress });
+    } catch (err) {
+      // A log that fails half way (an I/O error) leaves no sound count; nothing is written.
+      for (const input of logs) if (input.stream !== options.stdin) input.stream.destroy();
+      return { ok: false, problems: [`cannot read the decision log ${messageOf(err)}`] };
+    }
     observedLogs = { read, observed: aggregator.summary() };
   }
   const findings = allFindings({ inventory, policies, matrix, observed: observedLogs?.observed, denyThreshold: options.denyThreshold });
@@ -119,7 +126,7 @@ async function openLogs(names: readonly string[], stdin: Readable): Promise<{ ok
     return { ok: false, problems };
   }
   const inputs = opened.map(({ name, handle }): LogInput =>
-    handle === undefined ? { name: '(stdin)', stream: stdin } : { name, stream: handle.createReadStream({ encoding: 'utf8', highWaterMark: 256 * 1024 }) },
+    handle === undefined ? { name: '(stdin)', stream: stdin } : { name, stream: handle.createReadStream({ encoding: 'utf8' }) },
   );
   return { ok: true, inputs };
 }

@@ -1,8 +1,10 @@
 import type { PolicyEngine } from '../../src/policy/engine.js';
-import { cellKey, computeAccessMatrix, matrixActions, type AccessMatrix, type MatrixCell } from '../../src/report/access-matrix.js';
+import { cellKey, computeAccessMatrix, matrixActions, probesFor, type AccessMatrix, type MatrixCell } from '../../src/report/access-matrix.js';
 import { analyzePolicies } from '../../src/report/analyzed-policy.js';
 import type { Inventory } from '../../src/report/inventory.js';
-import { reviewIdentities } from '../../src/report/review-identity.js';
+import { actionScopeMatches, entityScopeMatches } from '../../src/report/policy-scope.js';
+import { reviewIdentities, serviceTarget } from '../../src/report/review-identity.js';
+import { cedarRequest } from '../policy/policy-fixtures.js';
 import { engineOf, exampleEngine, exampleInventoryYaml, ids, inventoryOf, principal } from './fixtures.js';
 
 function matrixOf(engine: PolicyEngine, inventory: Inventory, sourceIp = '10.0.0.1'): AccessMatrix {
@@ -148,5 +150,52 @@ services: [orders.shop, catalog.shop]
     const engine = engineOf({ 'p.cedar': `@id("sre") permit (principal in Group::"sre", action, resource);` });
     const matrix = matrixOf(engine, inventory);
     expect(matrix).toEqual({ cells: [], evaluations: 0, errors: [] });
+  });
+});
+
+describe('pruning by scope is exact', () => {
+  test('on the example estate, Cedar over the policies whose scope reaches a request answers as Cedar over the whole set', async () => {
+    const engine = await exampleEngine();
+    const policies = analyzePolicies(engine);
+    const inventory = inventoryOf(exampleInventoryYaml);
+    let compared = 0;
+    for (const identity of reviewIdentities(inventory)) {
+      for (const service of inventory.services) {
+        for (const action of matrixActions) {
+          const relevant = policies.filter(
+            (policy) =>
+              entityScopeMatches(policy.scope.principal, identity.target) &&
+              entityScopeMatches(policy.scope.resource, serviceTarget(service)) &&
+              actionScopeMatches(policy.scope.action, action),
+          );
+          // A cell the matrix skips is tried on the paths of the permits its principal has elsewhere.
+          const hasPermit = relevant.some((policy) => policy.effect === 'permit');
+          const probes = hasPermit ? probesFor(relevant) : probesFor(policies.filter((policy) => policy.effect === 'permit' && entityScopeMatches(policy.scope.principal, identity.target)));
+          for (const probe of probes) {
+            const headers = Object.fromEntries(probe.tags.filter((tag) => tag.on === 'headers').map((tag) => [tag.name, tag.value]));
+            const request = cedarRequest(identity.identity, { method: action, service: service.name, path: probe.path, headers, sourceIp: '10.0.0.1' });
+            const whole = engine.authorize(request);
+            expect({ action, service: service.name, who: identity.principal, path: probe.path, ...engine.authorizeAmong(relevant.map((policy) => policy.id), request) }).toEqual({
+              action,
+              service: service.name,
+              who: identity.principal,
+              path: probe.path,
+              ...whole,
+            });
+            if (!hasPermit) expect(whole.decision).toBe('deny');
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(300);
+  });
+
+  test('authorizeAmong ignores ids not in the set, and an empty subset denies', async () => {
+    const engine = await exampleEngine();
+    const frontend = reviewIdentities(inventoryOf(exampleInventoryYaml))[0]!.identity;
+    const request = cedarRequest(frontend, { method: 'GET', service: 'orders.shop', path: '/api/orders' });
+    expect(engine.authorizeAmong(['frontend-reads-orders', 'no-such-policy'], request)).toEqual({ decision: 'allow', determining: ['frontend-reads-orders'], errors: [] });
+    expect(engine.authorizeAmong([], request)).toEqual({ decision: 'deny', determining: [], errors: [] });
   });
 });

@@ -65,6 +65,11 @@ describe('parseInventory', () => {
         'inv.yaml:6: services[3]: must be a service name such as "orders.shop" (got a mapping)',
       ],
     },
+    {
+      name: 'duplicate after a refused entry: indexes are the file\'s own',
+      yaml: 'workloads:\n  - {spiffeId: nope, class: service}\n  - {spiffeId: "spiffe://td/a", class: service}\n  - {spiffeId: "spiffe://td/a", class: build}\nservices: []\n',
+      problems: ['inv.yaml:2: workloads[0].spiffeId: SPIFFE ID must start with spiffe:// (got "nope")', 'inv.yaml:4: workloads[2].spiffeId: duplicate of workloads[1]'],
+    },
     { name: 'a duplicate key', yaml: 'workloads: []\nworkloads: []\nservices: []\n', problems: ['inv.yaml:2:1: Map keys must be unique'] },
   ];
   test.each(table)('$name', ({ yaml, problems }) => {

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Authorizer, AuthorizeResult } from '../core/decide.js';
 import type { Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import type { PolicyEngine } from './engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
-import { likeToRegExp, policyReads, type PolicyReads } from './reads.js';
+import { likeMatcher, policyReads, type PolicyReads } from './reads.js';
 
 export interface AuthorizerOptions extends Omit<EntityOptions, 'reads'> {
   /** Decisions remembered per policy-set version; 0 turns the cache off. */
@@ -39,8 +40,7 @@ export class CedarAuthorizer implements Authorizer {
         ? undefined
         : tests.map((test) => {
             if (test.kind === 'eq') return (path: string) => path === test.value;
-            const re = likeToRegExp(test.pattern);
-            return (path: string) => re.test(path);
+            return likeMatcher(test.pattern);
           });
   }
 
@@ -53,9 +53,11 @@ export class CedarAuthorizer implements Authorizer {
     if (!this.cache) return this.engine.authorize(request);
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.
-    const key = this.pathTests
-      ? JSON.stringify({ ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(path.path) ? '1' : '0')).join('') } })
-      : JSON.stringify(request);
+    const keyed = this.pathTests
+      ? { ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(path.path) ? '1' : '0')).join('') } }
+      : request;
+    // A digest keeps every entry small whatever the caller sent (headers read in full can be 64 KiB).
+    const key = createHash('sha256').update(JSON.stringify(keyed)).digest('base64');
     const cached = this.cache.get(key);
     if (cached) return cached;
     const result = Object.freeze(this.engine.authorize(request));

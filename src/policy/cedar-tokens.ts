@@ -22,8 +22,7 @@ export function tokenize(text: string): Token[] {
     }
     const start = index;
     if (char === '/' && text[index + 1] === '/') {
-      const newline = text.indexOf('\n', index);
-      index = newline === -1 ? text.length : newline;
+      index = endOfComment(text, index);
       tokens.push({ kind: 'comment', text: text.slice(start, index).trimEnd(), start });
     } else if (char === '"') {
       index = endOfString(text, index);
@@ -40,6 +39,18 @@ export function tokenize(text: string): Token[] {
     }
   }
   return tokens;
+}
+
+/**
+ * Where a `//` comment that starts at `index` ends: Cedar's lexer ends it at a CR as well as an LF,
+ * and so must we, or code after a lone CR would be taken for comment (a policy condition hidden
+ * from every tool that reads the text).
+ */
+export function endOfComment(text: string, index: number): number {
+  for (let i = index; i < text.length; i++) {
+    if (text[i] === '\n' || text[i] === '\r') return i;
+  }
+  return text.length;
 }
 
 /** The value of a Cedar string literal token (its quotes removed, escapes decoded); undefined if an escape is not one Cedar knows. */

@@ -1,4 +1,5 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PolicyEngine, type PrepareResult } from './engine.js';
 import type { PolicyProblem } from './problem.js';
@@ -30,7 +31,7 @@ export async function readPolicyDir(dir: string): Promise<ReadResult> {
   const problems: PolicyProblem[] = [];
   const read = async (name: string): Promise<{ name: string; text: string }> => {
     try {
-      return { name: join(dir, name), text: await readFile(join(root, name), 'utf8') };
+      return { name: join(dir, name), text: await readRegularFile(join(root, name)) };
     } catch (err) {
       const missing = name === schemaFileName && (err as NodeJS.ErrnoException).code === 'ENOENT';
       problems.push(wholeFile(join(dir, name), missing ? 'the schema is missing' : `cannot read: ${reason(err)}`));
@@ -40,6 +41,21 @@ export async function readPolicyDir(dir: string): Promise<ReadResult> {
   const [schema, files] = await Promise.all([read(schemaFileName), Promise.all(names.map(read))]);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, input: { files, schemaText: schema.text, schemaFile: schema.name } };
+}
+
+/**
+ * Opening a FIFO for reading blocks until a writer comes, holding a libuv thread, every later
+ * reload and even the process's exit. Opened without blocking, anything but a regular file is
+ * refused instead.
+ */
+async function readRegularFile(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

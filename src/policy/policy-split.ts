@@ -1,4 +1,4 @@
-import { endOfString } from './cedar-tokens.js';
+import { endOfComment, endOfString } from './cedar-tokens.js';
 
 /** One policy's text as written, and where it starts in its file (a UTF-16 index). */
 export interface PolicySource {
@@ -39,7 +39,6 @@ export function splitPolicies(text: string): PolicySource[] {
 }
 
 function endOfLine(text: string, index: number): number {
-  const newline = text.indexOf('\n', index);
-  return newline === -1 ? text.length : newline + 1;
+  return Math.min(text.length, endOfComment(text, index) + 1);
 }
 

@@ -60,7 +60,6 @@ export function policyReads(texts: readonly string[]): PolicyReads {
   let query: 'all' | Set<string> = new Set();
   let sourceIp = false;
   let sourcePort = false;
-  let namespaceTags = false;
   let everything = false;
   const tagReceivers = new Set<number>();
   let pathTests: 'opaque' | PathTest[] = [];
@@ -70,9 +69,13 @@ export function policyReads(texts: readonly string[]): PolicyReads {
     else if (!pathTests.some((t) => t.kind === test.kind && (t.kind === 'like' ? t.pattern : t.value) === (test.kind === 'like' ? test.pattern : test.value))) pathTests.push(test);
   };
 
+  let otherTags = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (t.kind === 'ident' && (t.text === 'getTag' || t.text === 'hasTag') && !tagReceivers.has(i)) namespaceTags = true;
+    // A tag read on anything but context.headers / context.query may be on any entity, the
+    // request's Headers and Query included (`Headers::"request".hasTag(…)`): all tags count as read.
+    if (t.kind === 'ident' && (t.text === 'getTag' || t.text === 'hasTag') && !tagReceivers.has(i)) otherTags = true;
+    if (t.kind === 'ident' && (t.text === 'Headers' || t.text === 'Query') && tokens[i + 1]?.text === '::') otherTags = true;
     if (t.kind !== 'ident' || t.text !== 'context') continue;
     const next = tokens[i + 1];
     const attr = tokens[i + 2];
@@ -113,7 +116,8 @@ export function policyReads(texts: readonly string[]): PolicyReads {
     }
   }
   if (everything) return readsEverything;
-  return { context, headers, query, sourceIp, sourcePort, namespaceTags, pathTests };
+  if (otherTags) return { context, headers: 'all', query: 'all', sourceIp, sourcePort, namespaceTags: true, pathTests };
+  return { context, headers, query, sourceIp, sourcePort, namespaceTags: false, pathTests };
 }
 
 /**
@@ -141,9 +145,28 @@ function pathTest(tokens: readonly Token[], at: number): PathTest | undefined {
   return undefined;
 }
 
-/** Cedar's `like`: `*` matches any run of characters, the rest literally, over the whole string. */
-export function likeToRegExp(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*')}$`);
+/**
+ * Cedar's `like`: `*` matches any run of characters, the rest literally, over the whole string.
+ * Matched greedily piece by piece in linear time: a regular expression with several `.*` can
+ * backtrack for seconds on a long hostile path.
+ */
+export function likeMatcher(pattern: string): (value: string) => boolean {
+  const pieces = pattern.split('*');
+  const first = pieces[0]!;
+  if (pieces.length === 1) return (value) => value === first;
+  const last = pieces[pieces.length - 1]!;
+  const middle = pieces.slice(1, -1);
+  return (value) => {
+    if (value.length < first.length + last.length || !value.startsWith(first) || !value.endsWith(last)) return false;
+    let at = first.length;
+    const end = value.length - last.length;
+    for (const piece of middle) {
+      const found = value.indexOf(piece, at);
+      if (found < 0 || found + piece.length > end) return false;
+      at = found + piece.length;
+    }
+    return true;
+  };
 }
 
 /** `. getTag ( "name" )` or `. hasTag ( "name" )` starting at `at`; else undefined (read in full). */

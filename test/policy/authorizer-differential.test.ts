@@ -40,6 +40,8 @@ const templates: ((pick: <T>(xs: readonly T[]) => T) => string)[] = [
   (p) => `forbid (principal, action == Action::"${p(methods)}", resource) when { context.source has port && context.source.port > ${p([1000, 50000])} };`,
   (p) => `permit (principal, action, resource) when { ["/healthz", "${p(['/metrics', '/admin'])}"].contains(context.path) };`,
   (p) => `forbid (principal is User, action, resource) when { context.path != "${p(['/healthz', '/'])}" && context.path like "${p(['/a*', '*/*', '/api/orders/4*'])}" };`,
+  (p) => `forbid (principal is Workload, action, resource) when { Headers::"request".hasTag("x-tenant") && principal.class == "${p(['build', 'service'])}" };`,
+  (p) => `forbid (principal, action, resource) when { // a comment ended by CR\r context.path like "${p(['/admin*', '/v2/*'])}" };`,
 ];
 
 function policySet(seed: number, count: number, only: readonly number[]): string[] {
@@ -94,6 +96,8 @@ describe('CedarAuthorizer decides exactly as a full evaluation', () => {
     [7, 12, [2, 7, 9], 'namespace tags and port'],
     [8, 16, [0, 6, 11], 'the path only through tests'],
     [9, 16, [0, 10, 11], 'the path opaquely'],
+    [10, 16, [3, 6, 12], 'headers through an entity literal'],
+    [11, 16, [0, 1, 13], 'a condition after a CR-ended comment'],
   ])('policy set seed %i with %i policies (%j, reads %s)', (seed, count, only) => {
     const texts = policySet(seed, count, only);
     const prepared = PolicyEngine.prepare({ files: [{ name: 'generated.cedar', text: texts.join('\n') }], schemaText: exampleSchema, schemaFile: 'schema.cedarschema' });

@@ -6,6 +6,7 @@ export const ErrorCode = {
   // request shape
   badRequest: 'bad_request',
   badPath: 'bad_path',
+  destinationMismatch: 'destination_mismatch',
   limitExceeded: 'limit_exceeded',
   // credentials
   malformedCredential: 'malformed_credential',

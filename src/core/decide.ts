@@ -3,7 +3,7 @@ import { policyDenied, type Decision, type PolicyError, type Subject } from './d
 import type { AuthnResult, Identity } from './identity.js';
 import { normalizePath } from './path.js';
 import type { RequestFacts } from './request-facts.js';
-import { serviceFromRequest } from './resource.js';
+import { namespaceOfPrincipal, serviceFromRequest } from './resource.js';
 
 /** The policy set as the core sees it; implemented over Cedar in src/policy. */
 export interface Authorizer {
@@ -53,7 +53,10 @@ export function decide(input: DecideInput): Decision {
   if (!authorizer) {
     return { kind: 'unavailable', code: ErrorCode.noPolicySet, reason: 'no valid policy set is loaded', subject };
   }
-  const dryRun = input.mode.dryRun || (service.namespace !== undefined && input.mode.dryRunNamespaces.has(service.namespace));
+  // The caller chooses the Host header, so it never chooses dry-run: the namespace comes from the
+  // operator's route, or from Envoy's own certificate (the destination workload's SPIFFE ID).
+  const trustedNamespace = service.from === 'route' ? service.namespace : namespaceOfPrincipal(facts.destination.principal);
+  const dryRun = input.mode.dryRun || (trustedNamespace !== undefined && input.mode.dryRunNamespaces.has(trustedNamespace));
   const deny = (status: 'forbidden' | 'unauthenticated', code: string, reason: string, identity?: Identity, extra?: Partial<Pick<Extract<Decision, { kind: 'deny' }>, 'policies' | 'errors'>>): Decision => ({
     kind: 'deny',
     status,
@@ -69,6 +72,10 @@ export function decide(input: DecideInput): Decision {
 
   if (facts.problems.length > 0) return deny('forbidden', ErrorCode.badRequest, facts.problems.join('; '));
   if (!normalized.ok) return deny('forbidden', ErrorCode.badPath, normalized.reason);
+  const destination = namespaceOfPrincipal(facts.destination.principal);
+  if (service.from === 'host' && destination !== undefined && service.namespace !== undefined && service.namespace !== destination) {
+    return deny('forbidden', ErrorCode.destinationMismatch, `host names namespace ${service.namespace} but the destination workload is in ${destination}`);
+  }
   if (!authn.ok) return deny('unauthenticated', authn.code, authn.detail);
 
   const live = input.lifecycle.check(authn.identity, input.nowMs);

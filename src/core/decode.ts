@@ -91,7 +91,7 @@ function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: s
   let bytes = 0;
   const add = (rawKey: string, value: string): boolean => {
     count += 1;
-    bytes += rawKey.length + value.length;
+    bytes += utf8Length(rawKey) + utf8Length(value);
     if (count > limits.maxHeaders) {
       problems.push(`more than ${limits.maxHeaders} headers`);
       return false;
@@ -123,6 +123,17 @@ function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: s
     if (!add(entry.key ?? '', value)) return out;
   }
   return out;
+}
+
+/** Bytes of `text` in UTF-8, as it was on the wire, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // Two more bytes below U+0800 would be one; a surrogate half is two of a pair's four.
+    if (code >= 0x80) bytes += code < 0x800 || (code >= 0xd800 && code <= 0xdfff) ? 1 : 2;
+  }
+  return bytes;
 }
 
 function headerValue(entry: { value?: string; raw_value?: Uint8Array | null }): string | undefined {

@@ -5,26 +5,35 @@
 export interface ServiceName {
   readonly name: string;
   readonly namespace: string | undefined;
+  /** 'route' when the operator's route named it; 'host' when it comes from the caller's Host header. */
+  readonly from: 'route' | 'host';
 }
 
 export function serviceFromRequest(contextExtensions: ReadonlyMap<string, string>, host: string): ServiceName {
   const named = contextExtensions.get('service');
-  return parseServiceName(named !== undefined && named !== '' ? named : serviceNameFromHost(host));
+  if (named !== undefined && named !== '') return { ...parseServiceName(named), from: 'route' };
+  return { ...parseServiceName(serviceNameFromHost(host)), from: 'host' };
+}
+
+/** The namespace of a Kubernetes-form SPIFFE ID (`spiffe://TD/ns/NS/sa/SA`), else undefined. */
+export function namespaceOfPrincipal(principal: string): string | undefined {
+  return /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/i.exec(principal)?.[1];
 }
 
 /**
  * `orders.shop.svc.cluster.local:8080` and `orders.shop.svc` → `orders.shop`. Any other host is
- * kept whole, so `orders.shop.example.com` can never pass for a service of namespace `shop`.
+ * kept whole, so neither `orders.shop.example.com` nor `orders.shop.svc.evil.example` can pass for
+ * a service of namespace `shop`. Clusters with another domain name services in context_extensions.
  */
 export function serviceNameFromHost(host: string): string {
   const withoutPort = host.startsWith('[') ? host : host.replace(/:\d*$/, '');
-  const labels = withoutPort.toLowerCase().replace(/\.$/, '').split('.');
-  const svc = labels.indexOf('svc');
-  return svc === 2 ? labels.slice(0, 2).join('.') : labels.join('.');
+  const name = withoutPort.toLowerCase().replace(/\.$/, '');
+  const match = /^([^.]+\.[^.]+)\.svc(?:\.cluster\.local)?$/.exec(name);
+  return match ? match[1]! : name;
 }
 
 /** Only the Kubernetes form `NAME.NAMESPACE` names a namespace. */
-function parseServiceName(name: string): ServiceName {
+function parseServiceName(name: string): Omit<ServiceName, 'from'> {
   const labels = name.split('.');
   const namespace = labels.length === 2 && labels[0] !== '' && labels[1] !== '' ? labels[1] : undefined;
   return { name, namespace };

@@ -136,7 +136,8 @@ function readService(entry: unknown, path: Path, problem: Report): InventoryServ
     problem(path, `must be a service name such as "orders.shop", without spaces or quotes, at most ${maxServiceName} characters (got ${quote(entry)})`);
     return [];
   }
-  return [Object.freeze(serviceFromRequest(new Map([['service', entry]]), ''))];
+  const { name, namespace } = serviceFromRequest(new Map([['service', entry]]), '');
+  return [Object.freeze({ name, namespace })];
 }
 
 function optionalName(entry: Record<string, unknown>, key: string, path: Path, problem: Report): string | undefined {

@@ -21,8 +21,17 @@ const authorizer: Authorizer & { asked: string[] } = {
   },
 };
 
-const request = (method: string, path: string, host = 'orders.shop.svc.cluster.local:8080') =>
-  decodeCheckRequest({ attributes: { request: { http: { method, path, host, headers: {} } } } }, limits);
+const request = (method: string, path: string, host = 'orders.shop.svc.cluster.local:8080', extra: { service?: string; destination?: string } = {}) =>
+  decodeCheckRequest(
+    {
+      attributes: {
+        request: { http: { method, path, host, headers: {} } },
+        ...(extra.destination ? { destination: { principal: extra.destination } } : {}),
+        ...(extra.service ? { context_extensions: { service: extra.service } } : {}),
+      },
+    },
+    limits,
+  );
 
 const mode = { dryRun: false, dryRunNamespaces: new Set<string>() };
 
@@ -64,16 +73,33 @@ describe('decide', () => {
   });
 
   test('an allow in a dry-run namespace is an allow, marked for the log', () => {
-    const decision = decide({ facts: request('GET', '/api/x'), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: { dryRun: false, dryRunNamespaces: new Set(['shop']) }, nowMs: 0 });
+    const facts = request('GET', '/api/x', 'orders.shop', { service: 'orders.shop' });
+    const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: { dryRun: false, dryRunNamespaces: new Set(['shop']) }, nowMs: 0 });
     expect(decision).toMatchObject({ kind: 'allow', dryRun: true });
   });
 
+  const ordersWorkload = 'spiffe://cluster.local/ns/shop/sa/orders';
   test.each([
-    ['global dry-run', { dryRun: true, dryRunNamespaces: new Set<string>() }, 'orders.shop', true],
-    ['dry-run for the destination namespace', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, 'orders.shop', true],
-    ['dry-run for another namespace', { dryRun: false, dryRunNamespaces: new Set(['billing']) }, 'orders.shop', false],
-  ])('%s', (_name, dryMode, host, dryRun) => {
-    const decision = decide({ facts: request('POST', '/api/x', host), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: dryMode, nowMs: 0 });
+    ['global dry-run', { dryRun: true, dryRunNamespaces: new Set<string>() }, {}, true],
+    ['dry-run for the namespace the route names', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, { service: 'orders.shop' }, true],
+    ['dry-run for the destination workload namespace', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, { destination: ordersWorkload }, true],
+    ['dry-run for another namespace', { dryRun: false, dryRunNamespaces: new Set(['billing']) }, { service: 'orders.shop' }, false],
+    // Regression: a caller could put any namespace in the Host header and be let through as a dry-run.
+    ['dry-run named only by the caller-controlled host', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, {}, false],
+  ])('%s', (_name, dryMode, extra, dryRun) => {
+    const decision = decide({ facts: request('POST', '/api/x', 'orders.shop', extra), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: dryMode, nowMs: 0 });
     expect(decision).toMatchObject({ kind: 'deny', dryRun });
+  });
+
+  // Regression: in a sidecar, the Host header chose which service's policies judged the request.
+  test('a host in another namespace than the destination workload is refused', () => {
+    const facts = request('GET', '/api/x', 'public.billing', { destination: ordersWorkload });
+    const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    expect(decision).toMatchObject({ kind: 'deny', code: 'destination_mismatch' });
+  });
+
+  test('a route-named service is not second-guessed by the destination', () => {
+    const facts = request('GET', '/api/x', 'anything', { destination: 'spiffe://cluster.local/ns/edge/sa/gateway', service: 'orders.shop' });
+    expect(decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 }).kind).toBe('allow');
   });
 });

@@ -275,7 +275,8 @@ const entityOf = (request: CedarRequest, type: string): CedarEntity | undefined 
 describe('resource', () => {
   test.each([
     { name: 'Kubernetes FQDN with port', host: 'orders.shop.svc.cluster.local:8080', service: 'orders.shop', namespace: 'shop' },
-    { name: 'other cluster domain', host: 'orders.shop.svc.corp.internal', service: 'orders.shop', namespace: 'shop' },
+    // Only cluster.local is taken apart; other cluster domains name the service in context_extensions.
+    { name: 'other cluster domain', host: 'orders.shop.svc.corp.internal', service: 'orders.shop.svc.corp.internal', namespace: undefined },
     { name: 'NAME.NS.svc', host: 'orders.shop.svc', service: 'orders.shop', namespace: 'shop' },
     { name: 'NAME.NS', host: 'orders.shop', service: 'orders.shop', namespace: 'shop' },
     { name: 'NAME.NS with port, upper case, trailing dot', host: 'Orders.Shop.:443', service: 'orders.shop', namespace: 'shop' },

@@ -20,6 +20,8 @@ const jwtIssuer = z
     discovery: z.boolean().default(false),
     maxLifetimeSeconds: seconds.default(86400),
     clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+    /** The trust domain this issuer's workload identities belong to (default: the first of identity.trustDomains). */
+    trustDomain: z.string().min(1).optional(),
     /** OIDC: the claim holding the user's groups. */
     groupsClaim: z.string().min(1).default('groups'),
     algorithms: z
@@ -68,6 +70,13 @@ export const configSchema = z.strictObject({
       trustBundles: z.record(z.string(), z.string().min(1)).default({}),
       jwt: z.array(jwtIssuer).default([]),
       classes: z.array(classRule).default([]),
+    })
+    .superRefine((identity, ctx) => {
+      identity.jwt.forEach((issuer, index) => {
+        if (issuer.trustDomain !== undefined && !identity.trustDomains.includes(issuer.trustDomain)) {
+          ctx.addIssue({ code: 'custom', path: ['jwt', index, 'trustDomain'], message: 'must be one of identity.trustDomains' });
+        }
+      });
     })
     .prefault({}),
   response: z

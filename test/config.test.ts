@@ -40,6 +40,7 @@ describe('config', () => {
     ['a jwt issuer with no key source', { identity: { jwt: [{ issuer: 'https://i', kind: 'oidc', audiences: ['a'] }] } }, 'identity.jwt.0'],
     ['a jwt issuer with two key sources', { identity: { jwt: [{ issuer: 'https://i', kind: 'oidc', audiences: ['a'], jwksFile: '/k', discovery: true }] } }, 'identity.jwt.0'],
     ['an HMAC algorithm', { identity: { jwt: [{ issuer: 'https://i', kind: 'oidc', audiences: ['a'], jwksFile: '/k', algorithms: ['HS256'] }] } }, 'identity.jwt.0.algorithms.0'],
+    ['an issuer trust domain that is not trusted', { identity: { jwt: [{ issuer: 'https://i', kind: 'spiffe', audiences: ['a'], jwksFile: '/k', trustDomain: 'other.example' }] } }, 'identity.jwt.0.trustDomain'],
     ['a negative limit', { limits: { maxHeaders: -1 } }, 'limits.maxHeaders'],
   ])('%s is refused with a message naming the key', (_name, input, key) => {
     expect(problem(input)).toContain(key);

@@ -234,9 +234,9 @@ function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number,
   if (typeof sub !== 'string' || sub === '') return refuse(ErrorCode.badClaims, 'token has no sub');
   switch (issuer.kind) {
     case 'kubernetes':
-      return serviceAccountWorkload(issuer.issuer, sub, claims['kubernetes.io'], expiresAt, trustDomains[0]!);
+      return serviceAccountWorkload(issuer.issuer, sub, claims['kubernetes.io'], expiresAt, issuerTrustDomain(issuer, trustDomains));
     case 'spiffe':
-      return svidWorkload(issuer.issuer, sub, expiresAt, trustDomains);
+      return svidWorkload(issuer.issuer, sub, expiresAt, issuerTrustDomain(issuer, trustDomains));
     case 'oidc':
       return oidcUser(issuer, sub, claims[issuer.groupsClaim], expiresAt);
     default: {
@@ -276,13 +276,21 @@ function serviceAccountWorkload(issuer: string, sub: string, bound: unknown, exp
   return Object.freeze({ kind: 'workload', spiffeId: spiffeId.value, class: 'unknown', authn: 'jwt', issuer, kubernetes, expiresAt });
 }
 
-/** A JWT-SVID: `sub` is the workload's SPIFFE ID, in one of our trust domains. */
-function svidWorkload(issuer: string, sub: string, expiresAt: number, trustDomains: readonly string[]): Identity | Refusal {
+/**
+ * The one trust domain an issuer speaks for: its `trustDomain`, else the first configured one.
+ * A partner's SPIRE server or a second cluster must not mint identities in ours.
+ */
+function issuerTrustDomain(issuer: JwtIssuerConfig, trustDomains: readonly string[]): string {
+  return issuer.trustDomain ?? trustDomains[0]!;
+}
+
+/** A JWT-SVID: `sub` is the workload's SPIFFE ID, in the issuer's own trust domain. */
+function svidWorkload(issuer: string, sub: string, expiresAt: number, trustDomain: string): Identity | Refusal {
   const parsed = SpiffeId.parse(sub);
   if (!parsed.ok) return refuse(ErrorCode.malformedSpiffeId, `sub: ${parsed.reason}`);
   const spiffeId = parsed.value;
-  if (!trustDomains.includes(spiffeId.trustDomain)) {
-    return refuse(ErrorCode.untrustedTrustDomain, `trust domain ${quote(spiffeId.trustDomain)} is not trusted`);
+  if (spiffeId.trustDomain !== trustDomain) {
+    return refuse(ErrorCode.untrustedTrustDomain, `trust domain ${quote(spiffeId.trustDomain)} is not the issuer's (${quote(trustDomain)})`);
   }
   if (spiffeId.path === '') return refuse(ErrorCode.badClaims, 'sub names a trust domain, not a workload');
   return Object.freeze({ kind: 'workload', spiffeId, class: 'unknown', authn: 'jwt', issuer, expiresAt });

@@ -158,7 +158,7 @@ beforeAll(async () => {
       trustDomains: ['cluster.local', 'partner.example'],
       jwt: [
         { issuer: K8S, kind: 'kubernetes', audiences: ['gatehouse'], jwksUri: `${keys.url}/k8s/jwks`, maxLifetimeSeconds: 3600 },
-        { issuer: spiffeIssuer, kind: 'spiffe', audiences: ['gatehouse'], discovery: true, algorithms: ['ES256'] },
+        { issuer: spiffeIssuer, kind: 'spiffe', audiences: ['gatehouse'], discovery: true, algorithms: ['ES256'], trustDomain: 'partner.example' },
         { issuer: OIDC, kind: 'oidc', audiences: ['gatehouse', 'portal'], jwksFile },
       ],
     },
@@ -417,6 +417,12 @@ const cases: Case[] = [
     expected: () => refused(ErrorCode.untrustedTrustDomain),
   },
   { name: 'JWT-SVID sub that is not a SPIFFE ID', token: () => sign(svidKey, { ...svidClaims(), sub: 'frontend' }), expected: () => refused(ErrorCode.malformedSpiffeId) },
+  // Regression: an issuer could mint identities in any configured trust domain, not just its own.
+  {
+    name: "JWT-SVID for a workload of another configured trust domain than the issuer's",
+    token: () => sign(svidKey, { ...svidClaims(), sub: 'spiffe://cluster.local/ns/shop/sa/frontend' }),
+    expected: () => refused(ErrorCode.untrustedTrustDomain),
+  },
   { name: 'JWT-SVID naming a trust domain only', token: () => sign(svidKey, { ...svidClaims(), sub: 'spiffe://partner.example' }), expected: () => refused(ErrorCode.badClaims) },
   { name: 'OIDC groups not an array', token: () => sign(oidcKey, { ...oidcClaims(), groups: 'admins' }), expected: () => refused(ErrorCode.badClaims) },
   { name: 'OIDC groups with a non-string', token: () => sign(oidcKey, { ...oidcClaims(), groups: ['admins', 7] }), expected: () => refused(ErrorCode.badClaims) },

@@ -7,6 +7,7 @@ import { noLifecycle } from './core/decide.js';
 import { TokenVerifier } from './identity/jwt.js';
 import { IssuerKeySource, keySourceFor } from './identity/key-source.js';
 import { resolverFromConfig } from './identity/resolver-from-config.js';
+import { TokenRouter } from './identity/token-router.js';
 import type { KubernetesRuntime } from './kubernetes/index.js';
 import { DecisionLog, winstonSink, type LineSink } from './log/decision-log.js';
 import { opsLog } from './log/ops-log.js';
@@ -85,7 +86,10 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
       kube && issuer.kind === 'kubernetes' && issuer.discovery ? new IssuerKeySource(issuer.issuer, kube.clusterKeys(issuer.issuer)) : keySourceFor(issuer),
     ]),
   );
-  const resolver = resolverFromConfig(config, kube?.tokenReview ?? new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources));
+  const localTokens = new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
+  const clusterIssuers = new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').map((issuer) => issuer.issuer));
+  const tokens = kube?.tokenReview ? new TokenRouter(clusterIssuers, kube.tokenReview, localTokens) : localTokens;
+  const resolver = resolverFromConfig(config, tokens);
 
   const handler = new CheckHandler({
     resolver,
@@ -179,16 +183,35 @@ function drainGrpc(server: grpc.Server, graceMs: number): Promise<void> {
   });
 }
 
-/** Decision lines of a standalone server or a primary; losses are counted and said on stderr, at most every 10 s. */
+/**
+ * Decision lines of a standalone server or a primary. Losses are counted, and said on stderr at
+ * most every 10 s per destination with every line lost since the last message; what is still
+ * unsaid when the sink closes (lines lost at shutdown) is said then.
+ */
 export function decisionSink(config: Config, metrics: { decisionLogDropped: { inc(n: number): void } }): LineSink | undefined {
-  let lastSaid = 0;
-  return winstonSink(config.decisionLog, (loss, destination) => {
+  const said = new Map<string, { at: number; unsaid: number; reason: string }>();
+  const say = (destination: string, state: { at: number; unsaid: number; reason: string }): void => {
+    opsLog.error('decision log lines not written', { destination, lost: state.unsaid, reason: state.reason });
+    state.at = Date.now();
+    state.unsaid = 0;
+  };
+  const sink = winstonSink(config.decisionLog, (loss, destination) => {
     if (loss.lost > 0) metrics.decisionLogDropped.inc(loss.lost);
-    const now = Date.now();
-    if (now - lastSaid < 10_000) return;
-    lastSaid = now;
-    opsLog.error('decision log lines not written', { destination, lost: loss.lost, reason: loss.reason });
+    const state = said.get(destination) ?? { at: 0, unsaid: 0, reason: '' };
+    said.set(destination, state);
+    state.unsaid += loss.lost;
+    state.reason = loss.reason;
+    if (Date.now() - state.at >= 10_000) say(destination, state);
   });
+  return (
+    sink && {
+      write: (lines) => sink.write(lines),
+      async close() {
+        await sink.close();
+        for (const [destination, state] of said) if (state.unsaid > 0) say(destination, state);
+      },
+    }
+  );
 }
 
 export function listenHttp(server: HttpServer, hostPort: string): Promise<number> {

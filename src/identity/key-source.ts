@@ -201,6 +201,8 @@ export function fileOrigin(path: string, maxBytes: number, checkIntervalMs: numb
   return {
     async fetch(signal) {
       const info = await stat(path);
+      // Reading a FIFO would block a libuv thread, every later refresh and the exit until someone writes to it.
+      if (!info.isFile()) throw new Error('jwksFile is not a regular file');
       if (info.size > maxBytes) throw new Error(`jwksFile is larger than ${maxBytes} bytes`);
       return parseJson(await readFile(path, { encoding: 'utf8', signal }), 'jwksFile');
     },

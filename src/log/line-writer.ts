@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 
 export interface LossReport {
   readonly lost: number;
@@ -100,7 +100,21 @@ export class LineWriter {
       await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
       return;
     }
+    if (this.handle && !(await this.stillAtPath(this.handle, this.target.path))) {
+      await this.handle.close().catch(() => undefined);
+      this.handle = undefined;
+    }
     this.handle ??= await open(this.target.path, 'a');
     await this.handle.appendFile(text);
+  }
+
+  /**
+   * Whether the open file is still the one at `path`. Once it was removed or replaced (its
+   * directory deleted and made again, a rotation), appending to it would succeed and nobody
+   * would ever read the lines: the file is opened afresh instead, or the write fails and retries.
+   */
+  private async stillAtPath(handle: FileHandle, path: string): Promise<boolean> {
+    const [opened, named] = await Promise.all([handle.stat(), stat(path).catch(() => undefined)]);
+    return named !== undefined && named.ino === opened.ino && named.dev === opened.dev;
   }
 }

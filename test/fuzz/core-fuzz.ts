@@ -8,7 +8,7 @@ import type { Decision } from '../../src/core/decision.js';
 import { decodeCheckResponse, encodeCheckResponse } from '../../src/transport/protos.js';
 import { examplePolicyDir } from '../support/server-process.js';
 import { lineProblem, responseProblem } from './invariants.js';
-import { judgeAllow } from './oracle.js';
+import { judgeAllow, type OracleContext } from './oracle.js';
 import { DecisionPipeline, type Outcome } from './pipeline.js';
 import { Random } from './random.js';
 import { allowedShapes, encodeShape, forbiddenShapes, randomShape, vectorSeeds } from './requests.js';
@@ -46,7 +46,7 @@ export interface FuzzReport {
 const maxFindings = 25;
 
 /** Checks every answer against the oracle and invariants; the first problem found, or undefined. */
-function problemOf(outcome: Extract<Outcome, { kind: 'decided' }>, ctx: Parameters<typeof judgeAllow>[2]): string | undefined {
+function problemOf(outcome: Extract<Outcome, { kind: 'decided' }>, ctx: OracleContext): string | undefined {
   const { decision, uncached, facts, response, line } = outcome;
   if (decision.kind === 'unavailable') return `unavailable in process: ${decision.code} ${decision.reason}`;
   const summary = (d: Decision): string => `${d.kind}:${d.kind === 'allow' ? '' : d.code}:${d.kind === 'unavailable' ? '' : d.policies.join('+')}`;
@@ -60,7 +60,8 @@ function problemOf(outcome: Extract<Outcome, { kind: 'decided' }>, ctx: Paramete
   const expected = decision.kind === 'allow' ? 0 : decision.status === 'unauthenticated' ? 16 : 7;
   if (response.status.code !== expected) return `response status ${response.status.code} for a ${decision.kind}`;
   try {
-    decodeCheckResponse(encodeCheckResponse({ ...response }));
+    const decoded = decodeCheckResponse(encodeCheckResponse({ ...response })) as { status?: { code?: number } };
+    if ((decoded.status?.code ?? 0) !== expected) return `response status ${decoded.status?.code} after encoding`;
   } catch (err) {
     return `response does not encode: ${String(err)}`;
   }

@@ -86,15 +86,18 @@ export const modelForbids: Readonly<Record<string, (r: ModelRequest) => boolean>
   'orders-writes-need-tenant': (r) => write.has(r.method) && r.resource === 'orders.shop' && !r.headers.has('x-tenant'),
 };
 
-/** The destination service as DESIGN.md defines it, derived here without src/core/resource.ts. */
+/**
+ * The destination service as DESIGN.md defines it, derived here without src/core/resource.ts:
+ * the route's `context_extensions["service"]`, else the Host, where only the Kubernetes forms
+ * `NAME.NS.svc` and `NAME.NS.svc.cluster.local` (any port, a trailing dot) shorten to `NAME.NS`.
+ */
 export function modelResource(facts: RequestFacts): { name: string; namespace: string | undefined } {
   const named = facts.contextExtensions.get('service');
   let name: string;
   if (named !== undefined && named !== '') name = named;
   else {
-    const host = facts.host.startsWith('[') ? facts.host : facts.host.replace(/:\d*$/, '');
-    const labels = host.toLowerCase().replace(/\.$/, '').split('.');
-    name = labels[2] === 'svc' ? `${labels[0]}.${labels[1]}` : labels.join('.');
+    const host = (facts.host.startsWith('[') ? facts.host : facts.host.replace(/:\d*$/, '')).toLowerCase().replace(/\.$/, '');
+    name = /^([^.]+\.[^.]+)\.svc(\.cluster\.local)?$/.exec(host)?.[1] ?? host;
   }
   const labels = name.split('.');
   return { name, namespace: labels.length === 2 && labels[0] !== '' && labels[1] !== '' ? labels[1] : undefined };

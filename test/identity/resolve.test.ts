@@ -65,8 +65,10 @@ describe('IdentityResolver', () => {
     ['a build job classified by namespace', { principal: 'spiffe://cluster.local/ns/ci/sa/builder' }, 'mtls:spiffe://cluster.local/ns/ci/sa/builder:build'],
     ['a foreign trust domain', { principal: 'spiffe://evil.example/ns/shop/sa/frontend' }, 'refused:untrusted_trust_domain'],
     ['a malformed SPIFFE ID', { principal: 'spiffe://cluster.local/ns/../sa/x' }, 'refused:malformed_spiffe_id'],
-    ['a token only', { headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:unknown`],
-    ['mTLS and a token for the same workload', { principal: frontendUri, headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:unknown`],
+    // A token's workload is classified by the same rules as an mTLS peer (it used to stay
+    // "unknown": see test/fuzz/regressions.test.ts).
+    ['a token only', { headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:service`],
+    ['mTLS and a token for the same workload', { principal: frontendUri, headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:service`],
     ['mTLS and a token naming different workloads', { principal: frontendUri, headers: { authorization: 'Bearer orders-token' } }, 'refused:identity_mismatch'],
     ['a valid mTLS peer with an invalid token', { principal: frontendUri, headers: { authorization: 'Bearer forged' } }, 'refused:signature_invalid'],
     ['a person carried by a workload', { principal: frontendUri, headers: { authorization: 'Bearer alice-token' } }, 'user:alice'],

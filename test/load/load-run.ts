@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { frontend, writeBodies, type RequestShape } from '../../bench/estate.js';
-import { examplePolicyDir, httpGet, projectRoot, scratchDir, startGatehouse, type ServerProcess } from '../support/server-process.js';
+import { examplePolicyDir, httpGet, projectRoot, scratchDir, startGatehouse, waitFor, type ServerProcess } from '../support/server-process.js';
 
 const run = promisify(execFile);
 const loadgenScript = join(projectRoot, 'dist', 'bench', 'loadgen.js');
@@ -50,12 +50,15 @@ export interface LoadgenResult {
 
 export interface LoadRun {
   readonly server: ServerProcess;
+  /** The decision log file's lines, read once the server had written one per request. */
+  readonly lines: readonly string[];
   readonly result: LoadgenResult;
   /** Resident memory of the server (and its V8 heap in use), MB, with seconds since the load started. */
   readonly rss: readonly Sample[];
   /** The expected CheckResponse status per request, in cycle order. */
   readonly expectedStatuses: readonly number[];
   readonly droppedMetric: number;
+  readonly logFile: string;
 }
 
 export interface Sample {
@@ -69,10 +72,17 @@ export function rssMb(pid: number): number {
   return Number(kb ?? 0) / 1024;
 }
 
-/** Starts a server, runs the load, and waits until every decision line is in. The caller stops the server. */
+/**
+ * Starts a server, runs the load, and waits until every decision line is in. The caller stops
+ * the server. Decision lines go to a file rather than to stdout: a pipe to this test process
+ * would make the server's memory depend on how fast jest reads it on a busy machine (the log
+ * writer holds up to 64 MiB of lines for a slow reader), which is not what is measured here.
+ */
 export async function runLoad(options: LoadOptions): Promise<LoadRun> {
-  const bodies = writeBodies(join(await scratchDir('load'), 'bodies.bin'), mix);
-  const server = await startGatehouse({ policies: examplePolicyDir });
+  const dir = await scratchDir('load');
+  const bodies = writeBodies(join(dir, 'bodies.bin'), mix);
+  const logFile = join(dir, 'decisions.log');
+  const server = await startGatehouse({ policies: examplePolicyDir, configYaml: `decisionLog:\n  stdout: false\n  file: "${logFile}"\n` });
   const pid = server.child.pid!;
   const rss: Sample[] = [];
   const started = performance.now();
@@ -96,8 +106,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     clearInterval(sampler);
   }
   await sample();
-  await server.waitForDecisions(result.total.requests, 30_000).catch(() => undefined);
+  const readLines = (): string[] => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(0, -1);
+    } catch {
+      return [];
+    }
+  };
+  const lines = await waitFor('a decision line per request', () => {
+    const now = readLines();
+    return now.length >= result.total.requests ? now : undefined;
+  }, 30_000, 200).catch(() => readLines());
   const metrics = (await httpGet(server, '/metrics')).body;
   const droppedMetric = Number(/^gatehouse_decision_log_dropped_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);
-  return { server, result, rss, expectedStatuses: mix.map((m) => m.status), droppedMetric };
+  rss.sort((a, b) => a.atSeconds - b.atSeconds);
+  return { server, lines, result, rss, expectedStatuses: mix.map((m) => m.status), droppedMetric, logFile };
 }

@@ -184,7 +184,10 @@ describe('gatehouse check explains a deny', () => {
 
   test('a namespace in dry-run is a deny that Envoy is told to allow', async () => {
     const dir = await scratchDir({ 'config.yaml': 'dryRunNamespaces: [shop]\n' });
-    const run = await check(['--config', join(dir, 'config.yaml'), '--request', '-'], request(frontend, 'GET', '/api/wrong'));
+    // The route names the service: dry-run never follows the caller's Host header.
+    const routed = JSON.parse(request(frontend, 'GET', '/api/wrong')) as { attributes: Record<string, unknown> };
+    routed.attributes.contextExtensions = { service: 'orders.shop' };
+    const run = await check(['--config', join(dir, 'config.yaml'), '--request', '-'], JSON.stringify(routed));
     expect(run.code).toBe(1);
     expect(fields(run.stdout).decision).toBe('DENY  403 policy_denied: no policy permits the request  (dry-run: Envoy is answered allow; logged as a deny)');
   });

@@ -7,6 +7,8 @@ import type { PolicyEngine } from './engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, type PolicyReads } from './reads.js';
 
+const maxPlainKey = 1024;
+
 export interface AuthorizerOptions extends Omit<EntityOptions, 'reads'> {
   /** Decisions remembered per policy-set version; 0 turns the cache off. */
   readonly cacheSize?: number;
@@ -56,8 +58,10 @@ export class CedarAuthorizer implements Authorizer {
     const keyed = this.pathTests
       ? { ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(path.path) ? '1' : '0')).join('') } }
       : request;
-    // A digest keeps every entry small whatever the caller sent (headers read in full can be 64 KiB).
-    const key = createHash('sha256').update(JSON.stringify(keyed)).digest('base64');
+    // A long key is replaced by its digest, so every entry stays small whatever the caller sent
+    // (headers read in full can be 64 KiB); the usual short key skips the hashing.
+    const text = JSON.stringify(keyed);
+    const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
     const cached = this.cache.get(key);
     if (cached) return cached;
     const result = Object.freeze(this.engine.authorize(request));

@@ -46,10 +46,11 @@ const limits = z.strictObject({
   maxHeaders: z.number().int().positive().default(200),
   maxHeaderBytes: z.number().int().positive().default(64 * 1024),
   maxTokenBytes: z.number().int().positive().default(16 * 1024),
-  maxBodyBytes: z.number().int().min(0).default(0),
   maxConcurrentChecks: z.number().int().positive().default(1024),
-  decisionTimeoutMs: z.number().int().positive().default(1000),
-  keyFetchTimeoutMs: z.number().int().positive().default(500),
+  /** Below Envoy's default ext_authz timeout (200 ms), so Envoy hears our answer rather than its own timeout. */
+  decisionTimeoutMs: z.number().int().positive().default(180),
+  /** Below decisionTimeoutMs, so a slow key endpoint ends in a deny that names it (keys_unavailable). */
+  keyFetchTimeoutMs: z.number().int().positive().default(100),
 });
 
 export const configSchema = z.strictObject({

@@ -24,6 +24,8 @@ const soak = process.argv.includes('--soak');
 
 interface Scenario {
   readonly name: string;
+  /** Where the decision lines go when not to stdout. */
+  readonly logFile?: string;
   readonly policies: number;
   readonly config?: string;
   readonly workers?: number;
@@ -98,7 +100,7 @@ async function measure(scenario: Scenario, floorTarget: string): Promise<Row[]> 
   if (soak && scenario.name === 'mtls-1000') soakResult = await soakRun(server, repeatedBody, Math.round(gRepeated.rps / 2));
   await server.stop();
   closeSync(logFd);
-  const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length;
+  const lines = readFileSync(scenario.logFile ?? logFile, 'utf8').split('\n').filter(Boolean).length;
   logLines.push({ scenario: scenario.name, lines });
   return rows;
 }
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
     { name: 'token-100', policies: 100, config: tokenConfig, request: { token, path: '/api/orders/42' }, distinct: (i) => ({ token, path: `/api/orders/${i}`, requestId: `r-${i}` }), expectStatus: 0 },
     { name: 'mtls-1000', policies: 1000, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
     { name: 'dry-run-100', policies: 100, config: 'mode: dry-run\n', request: { principal: frontend, method: 'DELETE', path: '/api/orders/42' }, distinct: (i) => ({ principal: frontend, method: 'DELETE', path: `/api/orders/${i}` }), expectStatus: 0 },
-    { name: 'log-file-100', policies: 100, config: `decisionLog:\n  stdout: false\n  file: "${join(work, 'decisions-file.jsonl')}"\n`, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
+    { name: 'log-file-100', policies: 100, logFile: join(work, 'decisions-file.jsonl'), config: `decisionLog:\n  stdout: false\n  file: "${join(work, 'decisions-file.jsonl')}"\n`, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
     { name: 'workers-2-100', policies: 100, workers: 2, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
   ];
   const floor = await startServed([floorScript, '127.0.0.1:0']);

@@ -10,7 +10,7 @@ import { toDecisionRecord } from '../log/decision-record.js';
 import { newDecisionId } from './decision-id.js';
 import type { Metrics } from './metrics.js';
 
-export interface IdentityResolver {
+export interface IdentityStep {
   resolve(facts: RequestFacts, nowSeconds: number): AuthnResult | Promise<AuthnResult>;
 }
 
@@ -20,7 +20,7 @@ export interface AssertionMinter {
 }
 
 export interface CheckDeps {
-  readonly resolver: IdentityResolver;
+  readonly resolver: IdentityStep;
   readonly policies: { current(): Authorizer | undefined };
   readonly lifecycle: () => Lifecycle;
   readonly mode: Mode;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { frontend, writeBodies, type RequestShape } from '../../bench/estate.js';
 import { examplePolicyDir, httpGet, projectRoot, scratchDir, startGatehouse, waitFor, type ServerProcess } from '../support/server-process.js';
+import type { LoadResult } from '../../bench/processes.js';
 
 const run = promisify(execFile);
 const loadgenScript = join(projectRoot, 'dist', 'bench', 'loadgen.js');
@@ -35,16 +36,9 @@ export interface LoadOptions {
   readonly sampleEveryMs: number;
 }
 
-/** bench/loadgen.js's result line. */
-export interface LoadgenResult {
-  readonly requests: number;
-  readonly failures: number;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly p999: number;
+/** bench/loadgen.js's result line, with the warm-up included in `total`. */
+export interface LoadgenResult extends LoadResult {
   readonly checkStatus: Record<string, number>;
-  /** Warm-up included. */
   readonly total: { readonly requests: number; readonly failures: number; readonly checkStatus: Record<string, number> };
 }
 

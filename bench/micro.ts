@@ -3,19 +3,19 @@
  * with no gRPC and no logging. Median per decision, repeated and all-distinct traffic.
  */
 import { decide, noLifecycle } from '../src/core/decide.js';
-import { decodeCheckRequest, type CheckRequestMessage } from '../src/core/decode.js';
+import { requestFacts, type CheckRequestMessage } from '../src/core/decode.js';
 import { classifierFromRules } from '../src/identity/classify.js';
 import { IdentityResolver } from '../src/identity/resolve.js';
 import { CedarAuthorizer } from '../src/policy/authorizer.js';
 import { loadPolicies } from '../src/policy/loader.js';
-import { CheckRequestType, decodeCheckRequest as decodeWire } from '../src/transport/protos.js';
+import { CheckRequestType, decodeCheckRequest } from '../src/transport/protos.js';
 import { framed, frontend } from './estate.js';
 
 const limits = { maxHeaders: 200, maxHeaderBytes: 65536 };
 
 function message(path: string): CheckRequestMessage {
   const body = framed({ principal: frontend, path }).subarray(5);
-  return CheckRequestType.toObject(decodeWire(body), { longs: String, enums: String, defaults: false }) as CheckRequestMessage;
+  return CheckRequestType.toObject(decodeCheckRequest(body), { longs: String, enums: String, defaults: false }) as CheckRequestMessage;
 }
 
 export interface MicroResult {
@@ -38,7 +38,7 @@ export async function microbench(dir: string, policies: number): Promise<MicroRe
     const samples: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const start = performance.now();
-      const facts = decodeCheckRequest(messages[i % messages.length], limits);
+      const facts = requestFacts(messages[i % messages.length], limits);
       const authn = await resolver.resolve(facts, 1_800_000_000);
       decide({ facts, authn, authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
       samples.push(performance.now() - start);

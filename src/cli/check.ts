@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { decide, noLifecycle, type Authorizer, type AuthorizeResult } from '../core/decide.js';
-import { decodeCheckRequest, type CheckRequestMessage } from '../core/decode.js';
+import { requestFacts, type CheckRequestMessage } from '../core/decode.js';
 import type { AuthnResult, Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
@@ -51,7 +51,7 @@ export async function check(argv: string[]): Promise<CommandResult> {
 
   const cedar = new CedarAuthorizer(engine, { cacheSize: 0 });
   const authorizer = new RecordingAuthorizer(cedar);
-  const facts = decodeCheckRequest(message, config.limits);
+  const facts = requestFacts(message, config.limits);
   const nowMs = Date.now();
   const notes = offlineNotes(config, facts);
   const authn = await resolveOffline(config, facts, Math.floor(nowMs / 1000));

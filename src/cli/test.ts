@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { decide, noLifecycle } from '../core/decide.js';
-import { decodeCheckRequest, type CheckRequestMessage } from '../core/decode.js';
+import { requestFacts, type CheckRequestMessage } from '../core/decode.js';
 import type { Decision } from '../core/decision.js';
 import type { AuthnResult } from '../core/identity.js';
 import { classifierFromRules } from '../identity/classify.js';
@@ -122,7 +122,7 @@ class CaseRunner {
   }
 
   run(testCase: TestCase): Decision {
-    const facts = decodeCheckRequest(checkRequestOf(testCase), this.config.limits);
+    const facts = requestFacts(checkRequestOf(testCase), this.config.limits);
     return decide({
       facts,
       authn: this.authn(testCase),

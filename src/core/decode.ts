@@ -45,7 +45,7 @@ const emptyPeer: PeerFacts = Object.freeze({ address: '', port: 0, principal: ''
 const forbiddenHeaderChars = /[\r\n\0]/;
 
 /** CheckRequest → request facts. Pure; never throws; anything suspicious becomes a problem. */
-export function decodeCheckRequest(message: CheckRequestMessage | null | undefined, limits: DecodeLimits): RequestFacts {
+export function requestFacts(message: CheckRequestMessage | null | undefined, limits: DecodeLimits): RequestFacts {
   const problems: string[] = [];
   const attributes = message?.attributes ?? {};
   const http = attributes.request?.http ?? {};

@@ -1,5 +1,5 @@
 import { decide, type Authorizer, type Lifecycle, type Mode } from '../core/decide.js';
-import { decodeCheckRequest, type CheckRequestMessage, type DecodeLimits } from '../core/decode.js';
+import { requestFacts, type CheckRequestMessage, type DecodeLimits } from '../core/decode.js';
 import type { Decision, Subject } from '../core/decision.js';
 import type { AuthnResult } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
@@ -52,7 +52,7 @@ export class CheckHandler {
     const started = performance.now();
     const nowMs = this.now();
     const decisionId = newDecisionId(nowMs);
-    const facts = decodeCheckRequest(message, this.deps.limits);
+    const facts = requestFacts(message, this.deps.limits);
     let authn = noAuthn;
     let decision: Decision;
     this.inFlight += 1;

@@ -1,5 +1,5 @@
 import { decide, noLifecycle, type Authorizer, type Lifecycle } from '../../src/core/decide.js';
-import { decodeCheckRequest } from '../../src/core/decode.js';
+import { requestFacts } from '../../src/core/decode.js';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { SpiffeId } from '../../src/identity/spiffe-id.js';
 
@@ -22,7 +22,7 @@ const authorizer: Authorizer & { asked: string[] } = {
 };
 
 const request = (method: string, path: string, host = 'orders.shop.svc.cluster.local:8080', extra: { service?: string; destination?: string } = {}) =>
-  decodeCheckRequest(
+  requestFacts(
     {
       attributes: {
         request: { http: { method, path, host, headers: {} } },
@@ -61,7 +61,7 @@ describe('decide', () => {
   });
 
   test('decode problems deny before anything else is asked', () => {
-    const facts = decodeCheckRequest({ attributes: { request: { http: { method: 'GET', path: '/api/x', headers: { 'x-a': 'a\r\nb' } } } } }, limits);
+    const facts = requestFacts({ attributes: { request: { http: { method: 'GET', path: '/api/x', headers: { 'x-a': 'a\r\nb' } } } } }, limits);
     const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
     expect(decision).toMatchObject({ kind: 'deny', code: 'bad_request' });
   });

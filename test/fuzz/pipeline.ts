@@ -6,7 +6,7 @@
  */
 import type { Config } from '../../src/config.js';
 import { decide, noLifecycle } from '../../src/core/decide.js';
-import { decodeCheckRequest, type CheckRequestMessage } from '../../src/core/decode.js';
+import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js';
 import type { Decision } from '../../src/core/decision.js';
 import type { AuthnResult } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
@@ -93,7 +93,7 @@ export class DecisionPipeline {
     } catch (err) {
       return { kind: 'undecodable', error: String(err) };
     }
-    const facts = decodeCheckRequest(message, this.config.limits);
+    const facts = requestFacts(message, this.config.limits);
     const authn = await within(this.resolver.resolve(facts, nowSeconds), hangMs);
     const input = { facts, authn, lifecycle: noLifecycle, mode: { dryRun: false, dryRunNamespaces: new Set<string>() }, nowMs: nowSeconds * 1000 };
     const decision = decide({ ...input, authorizer: this.cached });

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
-import { decodeCheckRequest } from '../../src/core/decode.js';
+import { requestFacts } from '../../src/core/decode.js';
 import { classifierFromRules } from '../../src/identity/classify.js';
 import { bearerToken, IdentityResolver, type TokenVerification } from '../../src/identity/resolve.js';
 import { SpiffeId } from '../../src/identity/spiffe-id.js';
@@ -28,7 +28,7 @@ const tokens: TokenVerification = {
 };
 
 function facts(opts: { principal?: string; certificate?: string; headers?: Record<string, string> }) {
-  return decodeCheckRequest(
+  return requestFacts(
     {
       attributes: {
         source: { principal: opts.principal ?? '', certificate: opts.certificate ?? '' },

@@ -120,7 +120,7 @@ describe('CedarAuthorizer decides exactly as a full evaluation', () => {
 
 test('paths that pass the same path tests share one cache entry', async () => {
   const { loadPolicies } = await import('../../src/policy/loader.js');
-  const { decodeCheckRequest } = await import('../../src/core/decode.js');
+  const { requestFacts } = await import('../../src/core/decode.js');
   const loaded = await loadPolicies(new URL('../../policies/', import.meta.url).pathname);
   if (!loaded.ok) throw new Error('example policies do not load');
   const authorizer = new CedarAuthorizer(loaded.engine);
@@ -128,7 +128,7 @@ test('paths that pass the same path tests share one cache entry', async () => {
   const calls = jest.spyOn(loaded.engine, 'authorize');
   const identity = workload('spiffe://cluster.local/ns/shop/sa/frontend');
   for (let i = 0; i < 200; i++) {
-    const facts = decodeCheckRequest(
+    const facts = requestFacts(
       { attributes: { request: { http: { method: 'GET', path: `/api/orders/${i}`, host: 'orders.shop', headers: { 'x-request-id': `r${i}` } } } } },
       { maxHeaders: 100, maxHeaderBytes: 65536 },
     );

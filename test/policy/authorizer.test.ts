@@ -1,12 +1,12 @@
 import { decide, noLifecycle } from '../../src/core/decide.js';
-import { decodeCheckRequest } from '../../src/core/decode.js';
+import { requestFacts } from '../../src/core/decode.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
 import { loadPolicies } from '../../src/policy/loader.js';
 import { examplePolicyDir, workload } from './policy-fixtures.js';
 
 const limits = { maxHeaders: 200, maxHeaderBytes: 65536 };
 const check = (method: string, path: string) =>
-  decodeCheckRequest(
+  requestFacts(
     {
       attributes: {
         source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } } },

@@ -3,7 +3,7 @@
  * tables for the parts policies depend on (resource naming, addresses, headers, query).
  */
 import { readFileSync } from 'node:fs';
-import { decodeCheckRequest, type CheckRequestMessage } from '../../src/core/decode.js';
+import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js';
 import type { Identity } from '../../src/core/identity.js';
 import { normalizePath } from '../../src/core/path.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
@@ -20,7 +20,7 @@ function factsOf(name: string): RequestFacts {
   for (const header of message.attributes?.request?.http?.header_map?.headers ?? []) {
     if (typeof header.raw_value === 'string') header.raw_value = Buffer.from(header.raw_value, 'base64');
   }
-  return decodeCheckRequest(message as CheckRequestMessage, { maxHeaders: 200, maxHeaderBytes: 65536 });
+  return requestFacts(message as CheckRequestMessage, { maxHeaders: 200, maxHeaderBytes: 65536 });
 }
 
 function spiffe(id: string): SpiffeId {

@@ -6,6 +6,8 @@ import type { AuthnResult, Identity } from '../core/identity.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import { quote, type KeySource } from './key-source.js';
 import { SpiffeId } from './spiffe-id.js';
+import { isRecord } from '../core/is-record.js';
+import { refuse, serviceAccountSubject, type Refusal } from './token-refusal.js';
 
 export interface TokenLimits {
   readonly maxTokenBytes: number;
@@ -18,7 +20,6 @@ export interface TokenVerifierOptions {
   readonly cacheSize?: number;
 }
 
-type Refusal = Extract<AuthnResult, { ok: false }>;
 type Claims = JWTPayload & Record<string, unknown>;
 
 interface Verified {
@@ -30,7 +31,6 @@ interface Verified {
 
 /** Base64url segments; the signature may be empty so that `alg: none` is named for its algorithm. */
 const compactShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const serviceAccountSubject = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 /**
  * Verifies bearer tokens of the configured issuers and maps them to identities. The token
@@ -111,10 +111,6 @@ export class TokenVerifier {
     if ('code' in identity) return identity;
     return { identity, ...validity, clockSkewSeconds: issuer.clockSkewSeconds };
   }
-}
-
-function refuse(code: ErrorCode, detail: string): Refusal {
-  return { ok: false, code, detail, authn: 'jwt' };
 }
 
 /**
@@ -310,8 +306,4 @@ function isNumericDate(value: unknown): value is number {
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value !== '';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type LocalJWKSet } from 'jose';
 import type { JwtIssuerConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { isRecord } from '../core/is-record.js';
 
 /**
  * Key sets for token issuers. gatehouse fetches them itself, only from where the configuration
@@ -286,10 +287,6 @@ function isUsableKey(key: unknown): key is JWK {
   if (typeof key['kty'] !== 'string' || !asymmetricKeyTypes.has(key['kty'])) return false;
   if (privateMembers.some((member) => member in key)) return false;
   return key['use'] === undefined || key['use'] === 'sig';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function settledWithin(promise: Promise<void>, ms: number): Promise<void> {

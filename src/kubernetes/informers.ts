@@ -4,6 +4,7 @@ import { classAnnotation, type ClusterView, type ObjectMeta } from './cluster-vi
 import { describe } from './describe-error.js';
 import type { KubeApi } from './kube-api.js';
 import { SyncHealth } from './sync-health.js';
+import { isRecord } from '../core/is-record.js';
 
 export const watchedResources = ['pods', 'serviceaccounts', 'namespaces'] as const;
 export type WatchedResource = (typeof watchedResources)[number];
@@ -295,8 +296,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function stringRecord(value: unknown): Record<string, string> {
   if (!isRecord(value)) return {};
   return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

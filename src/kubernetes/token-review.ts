@@ -9,6 +9,8 @@ import { SpiffeId } from '../identity/spiffe-id.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { describe } from './describe-error.js';
 import { statusMessage, type KubeApi } from './kube-api.js';
+import { isRecord } from '../core/is-record.js';
+import { refuse, serviceAccountSubject } from '../identity/token-refusal.js';
 
 export interface TokenReviewOptions {
   /** Sent as `spec.audiences`; the API server must confirm one of them. */
@@ -28,7 +30,6 @@ export interface TokenReviewOptions {
   readonly maxTokenBytes?: number;
 }
 
-type Refusal = Extract<AuthnResult, { ok: false }>;
 
 interface Cached {
   readonly result: AuthnResult;
@@ -37,7 +38,6 @@ interface Cached {
 }
 
 const reviewPath = '/apis/authentication.k8s.io/v1/tokenreviews';
-const serviceAccountUser = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
 /**
  * Verifies bearer tokens by asking the API server (TokenReview) instead of checking signatures
@@ -138,7 +138,7 @@ export class TokenReviewVerifier implements TokenVerification {
   }
 
   #workload(user: Record<string, unknown>, claims: UnverifiedClaims): AuthnResult {
-    const match = typeof user['username'] === 'string' ? serviceAccountUser.exec(user['username']) : null;
+    const match = typeof user['username'] === 'string' ? serviceAccountSubject.exec(user['username']) : null;
     if (!match) return refuse(ErrorCode.badClaims, 'the token does not name a service account (system:serviceaccount:NAMESPACE:NAME)');
     const [, namespace = '', name = ''] = match;
     const uid = user['uid'];
@@ -189,12 +189,4 @@ function unverifiedClaims(token: string): UnverifiedClaims {
 /** TokenReview `extra` values are string arrays; one value is meaningful, several are not. */
 function single(value: unknown): string | undefined {
   return Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' && value[0] !== '' ? value[0] : undefined;
-}
-
-function refuse(code: ErrorCode, detail: string): Refusal {
-  return { ok: false, code, detail, authn: 'jwt' };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

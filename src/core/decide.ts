@@ -3,13 +3,13 @@ import { policyDenied, type Decision, type PolicyError, type Subject } from './d
 import type { AuthnResult, Identity } from './identity.js';
 import { normalizePath } from './path.js';
 import type { RequestFacts } from './request-facts.js';
-import { namespaceOfPrincipal, serviceFromRequest } from './resource.js';
+import { namespaceOfPrincipal, serviceFromRequest, type ServiceName } from './resource.js';
 
 /** The policy set as the core sees it; implemented over Cedar in src/policy. */
 export interface Authorizer {
   readonly version: string;
   readonly knownActions: ReadonlySet<string>;
-  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }): AuthorizeResult;
+  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }, service: ServiceName): AuthorizeResult;
 }
 
 export interface AuthorizeResult {
@@ -85,7 +85,7 @@ export function decide(input: DecideInput): Decision {
   if (!authorizer.knownActions.has(facts.method)) {
     return deny('forbidden', ErrorCode.badRequest, `unknown method ${JSON.stringify(facts.method.slice(0, 32))}`, identity);
   }
-  const result = authorizer.authorize(identity, facts, normalized.value);
+  const result = authorizer.authorize(identity, facts, normalized.value, service);
   if (result.decision === 'allow') {
     return { kind: 'allow', identity, subject, policies: result.determining, errors: result.errors, version: authorizer.version, dryRun };
   }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Authorizer, AuthorizeResult } from '../core/decide.js';
 import type { Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
+import type { ServiceName } from '../core/resource.js';
 import type { PolicyEngine } from './engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, type PolicyReads } from './reads.js';
@@ -50,8 +51,8 @@ export class CedarAuthorizer implements Authorizer {
     return this.engine.version;
   }
 
-  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }): AuthorizeResult {
-    const request = buildCedarRequest(identity, facts, path, this.entityOptions);
+  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }, service?: ServiceName): AuthorizeResult {
+    const request = buildCedarRequest(identity, facts, path, this.entityOptions, service);
     if (!this.cache) return this.engine.authorize(request);
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.

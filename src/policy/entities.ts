@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { authnMethodOf, type Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
-import { serviceFromRequest } from '../core/resource.js';
+import { serviceFromRequest, type ServiceName } from '../core/resource.js';
 import { readsEverything, type PolicyReads } from './reads.js';
 
 /** A Cedar value in Cedar's JSON form (entity references as `{ __entity }`, extensions as `{ __extn }`). */
@@ -53,9 +53,10 @@ export function buildCedarRequest(
   facts: RequestFacts,
   decisionPath: { readonly path: string; readonly query: string },
   opts: EntityOptions = {},
+  // The core has already worked out the service for the request; callers without it get the same.
+  service: ServiceName = serviceFromRequest(facts.contextExtensions, facts.host),
 ): CedarRequest {
   const principal = principalEntities(identity);
-  const service = serviceFromRequest(facts.contextExtensions, facts.host);
   const resource: CedarEntity = {
     uid: { type: 'Service', id: service.name },
     attrs: service.namespace === undefined ? { name: service.name } : { name: service.name, namespace: service.namespace },

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 
-/** Where upstreams fetch the assertion keys, on the HTTP port (DESIGN.md "Upstream assertion"). */
+/** Where upstreams fetch the assertion keys, on the HTTP port (docs/reference.md, "Upstream assertion"). */
 export const jwksPath = '/.well-known/jwks.json';
 
 export interface JwksResponse {

@@ -26,7 +26,7 @@ interface CachedAssertion {
 const defaultCacheSize = 10_000;
 
 /**
- * Signs the upstream assertion of an allowed request (DESIGN.md "Upstream assertion").
+ * Signs the upstream assertion of an allowed request (docs/reference.md, "Upstream assertion").
  *
  * Signing costs far more than a decision, so an assertion is reused for the same principal,
  * destination service, workload class, authentication method and signing key while more than

@@ -2,7 +2,7 @@ import type { Decision } from '../core/decision.js';
 import { authnMethodOf, principalName } from '../core/identity.js';
 import type { AuthnResult } from '../core/identity.js';
 
-/** One decision log line (contract: DESIGN.md, "Decision log"). */
+/** One decision log line (docs/reference.md, "Decision log"). */
 export interface DecisionRecord {
   time: string;
   decisionId: string;

@@ -9,7 +9,7 @@ export interface PolicyProblem {
   readonly severity: 'error' | 'warning';
 }
 
-/** `FILE:LINE:COL: message`, the form compilers use and editors link (DESIGN.md, `gatehouse validate`). */
+/** `FILE:LINE:COL: message`, the form compilers use and editors link (docs/reference.md, `gatehouse validate`). */
 export function formatProblem(problem: PolicyProblem): string {
   const where = problem.line > 0 ? `${problem.file}:${problem.line}:${problem.col}` : problem.file;
   const prefix = problem.severity === 'warning' ? 'warning: ' : '';

@@ -3,7 +3,7 @@ import { workloadClasses, type WorkloadClass } from '../core/identity.js';
 import { serviceFromRequest } from '../core/resource.js';
 import { SpiffeId } from '../identity/spiffe-id.js';
 
-/** One workload the access review covers (DESIGN.md, "Access review inventory"). */
+/** One workload the access review covers (docs/reference.md, "Access review inventory"). */
 export interface InventoryWorkload {
   readonly spiffeId: SpiffeId;
   /** As logged and as Cedar names it: `Workload::"spiffe://…"`. */

@@ -1,6 +1,6 @@
 import type { ParseResult } from '../core/result.js';
 
-/** The fields of one decision log line (DESIGN.md, "Decision log") that an access review reads. */
+/** The fields of one decision log line (docs/reference.md, "Decision log") that an access review reads. */
 export interface LoggedDecision {
   readonly timeMs: number;
   /** `Workload::"spiffe://…"`, `User::"…"`, `Anonymous::"anonymous"`, or '' when no identity was established. */

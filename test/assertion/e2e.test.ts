@@ -1,5 +1,5 @@
 /**
- * The upstream assertion through the real server process (DESIGN.md "Upstream assertion"): on an
+ * The upstream assertion through the real server process (docs/reference.md, "Upstream assertion"): on an
  * allow it overwrites whatever the client sent and verifies with the key set on the HTTP port;
  * a deny, a dry-run deny and a destination outside `services` carry none, and a client-sent copy
  * is removed. Run once as one process and as a cluster of workers behind one primary.

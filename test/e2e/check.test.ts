@@ -1,6 +1,6 @@
 /**
  * Authorization/Check against the real server on the shipped example policies: the outcomes of
- * DESIGN.md "Responses", the headers Envoy applies, and one decision log line per Check.
+ * docs/reference.md, "Responses", the headers Envoy applies, and one decision log line per Check.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -121,7 +121,7 @@ export async function runCoreFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
 /**
  * CheckRequest bytes, one per call: structured random requests, field-level and byte-level
- * mutations of the seeds (the shared wire vectors and requests next to an allow or a forbid),
+ * mutations of the seeds (the ext_authz wire vectors and requests next to an allow or a forbid),
  * and noise.
  */
 export function inputSource(random: Random, kit: TokenKit): () => Uint8Array {

@@ -3,7 +3,7 @@
  * by the fuzzers and the log-injection tests.
  */
 
-/** DESIGN.md "Decision log" (contract), then the fields gatehouse adds. */
+/** docs/reference.md, "Decision log" (contract), then the fields gatehouse adds. */
 export const contractFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'decision', 'policies', 'errors', 'mode', 'durationMs'] as const;
 export const decisionLineFields: readonly string[] = [...contractFields, 'reason', 'detail', 'policyVersion'].sort();
 

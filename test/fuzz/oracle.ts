@@ -87,7 +87,7 @@ export const modelForbids: Readonly<Record<string, (r: ModelRequest) => boolean>
 };
 
 /**
- * The destination service as DESIGN.md defines it, derived here without src/core/resource.ts:
+ * The destination service as docs/reference.md defines it, derived here without src/core/resource.ts:
  * the route's `context_extensions["service"]`, else the Host, where only the Kubernetes forms
  * `NAME.NS.svc` and `NAME.NS.svc.cluster.local` (any port, a trailing dot) shorten to `NAME.NS`.
  */

@@ -1,5 +1,5 @@
 /**
- * Inputs for the fuzzers: the wire vectors of /work/shared/vectors/ext_authz as seeds, requests
+ * Inputs for the fuzzers: the ext_authz wire vectors of test/fixtures/ext_authz as seeds, requests
  * that the example policies allow (so mutations start next to an allow, where a wrong answer
  * matters), and structured random requests whose every field may be hostile.
  */
@@ -10,7 +10,7 @@ import { vectorDir } from '../support/server-process.js';
 import { workloads } from './oracle.js';
 import { mutateText, randomText, type Random } from './random.js';
 
-/** Every `.bin` of the shared vectors: requests as seeds, responses as donors of odd fields. */
+/** Every `.bin` of the wire vectors: requests as seeds, responses as donors of odd fields. */
 export function vectorSeeds(): { requests: Uint8Array[]; all: Uint8Array[] } {
   const files = readdirSync(vectorDir).filter((name) => name.endsWith('.bin')).sort();
   const read = (name: string): Uint8Array => new Uint8Array(readFileSync(join(vectorDir, name)));

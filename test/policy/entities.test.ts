@@ -10,7 +10,7 @@ import type { RequestFacts } from '../../src/core/request-facts.js';
 import { SpiffeId } from '../../src/identity/spiffe-id.js';
 import { buildCedarRequest, cedarIpAddress, knownActions, type CedarEntity, type CedarRequest } from '../../src/policy/entities.js';
 
-const vectorIndex = new URL('../../../shared/vectors/ext_authz/index.json', import.meta.url);
+const vectorIndex = new URL('../fixtures/ext_authz/index.json', import.meta.url);
 const vectors = (JSON.parse(readFileSync(vectorIndex, 'utf8')) as { requests: Record<string, { message: unknown }> }).requests;
 
 /** index.json spells bytes as base64; the decoder takes them as bytes, as proto-loader gives them. */

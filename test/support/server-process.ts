@@ -21,9 +21,9 @@ function findProjectRoot(start: string): string {
 export const projectRoot = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 export const mainScript = join(projectRoot, 'dist', 'src', 'main.js');
 export const examplePolicyDir = join(projectRoot, 'policies');
-export const vectorDir = join(projectRoot, '..', 'shared', 'vectors', 'ext_authz');
+export const vectorDir = join(projectRoot, 'test', 'fixtures', 'ext_authz');
 
-/** A JSON line of the decision log (DESIGN.md, "Decision log"), plus gatehouse's extra fields. */
+/** A JSON line of the decision log (docs/reference.md, "Decision log"), plus gatehouse's extra fields. */
 export interface DecisionLine {
   readonly time: string;
   readonly decisionId: string;

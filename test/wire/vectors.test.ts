@@ -4,7 +4,7 @@
  * responses gatehouse builds must decode to what Envoy expects.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type protobuf from 'protobufjs';
 import {
   CheckRequestType,
@@ -14,10 +14,10 @@ import {
   decodeCheckResponse,
   encodeCheckRequest,
   encodeCheckResponse,
-  protoRoot,
   toCanonicalJson,
   type MessageInput,
 } from '../../src/transport/protos.js';
+import { vectorDir } from '../support/server-process.js';
 
 interface Vector {
   readonly file: string;
@@ -29,7 +29,6 @@ interface VectorIndex {
   readonly responses: { [name: string]: Vector };
 }
 
-const vectorDir = join(dirname(protoRoot), '..', 'shared', 'vectors', 'ext_authz');
 const index = JSON.parse(readFileSync(join(vectorDir, 'index.json'), 'utf8')) as VectorIndex;
 const bytesOf = (vector: Vector): Buffer => readFileSync(join(vectorDir, vector.file));
 

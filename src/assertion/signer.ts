@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Decision } from '../core/decision.js';
-import { authnMethodOf, principalName } from '../core/identity.js';
+import { authnMethodOf, upstreamPrincipal } from '../core/identity.js';
 import type { KeyRing } from './key-ring.js';
 
 export type AllowDecision = Extract<Decision, { kind: 'allow' }>;
@@ -57,7 +57,9 @@ export class AssertionSigner {
     if (service === '' || (this.#services !== undefined && !this.#services.has(service))) return undefined;
     const { identity } = decision;
     const key = this.#ring.signing;
-    const sub = principalName(identity);
+    const sub = upstreamPrincipal(identity);
+    // Anonymous callers have no subject to assert.
+    if (sub === undefined) return undefined;
     const authn = authnMethodOf(identity);
     const workloadClass = identity.kind === 'workload' ? identity.class : undefined;
 

@@ -68,7 +68,27 @@ export function authnMethodOf(identity: Identity): AuthnMethod {
   }
 }
 
-/** The Cedar-style name of the principal, as logged and sent upstream. */
+/**
+ * The principal in the form upstream services already know (`x-gatehouse-principal`, the
+ * assertion's `sub`): a workload's SPIFFE ID, so the assertion is a valid JWT-SVID, or a person's
+ * subject; undefined for anonymous callers, who have no name to pass on.
+ */
+export function upstreamPrincipal(identity: Identity): string | undefined {
+  switch (identity.kind) {
+    case 'workload':
+      return identity.spiffeId.toString();
+    case 'user':
+      return identity.subject;
+    case 'anonymous':
+      return undefined;
+    default: {
+      const never: never = identity;
+      return never;
+    }
+  }
+}
+
+/** The Cedar-style name of the principal, as the decision log and `gatehouse check` show it. */
 export function principalName(identity: Identity): string {
   switch (identity.kind) {
     case 'workload':

@@ -1,5 +1,5 @@
 import { policyDenied, type Decision } from './decision.js';
-import { principalName } from './identity.js';
+import { upstreamPrincipal } from './identity.js';
 
 /** gRPC status codes Envoy reads from `CheckResponse.status`. */
 export const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
@@ -37,18 +37,20 @@ const text = (value: string): StructValue => ({ string_value: value });
 
 /**
  * Decision → CheckResponse. A deny never names the policy that matched; the decision log does.
- * `assertion`, when given, is the signed upstream assertion for an allowed request.
+ * Every response's `dynamic_metadata` carries the decision id, and a deny's its reason code, for
+ * Envoy's access log and `gatehouse call`. `assertion`, when given, is the signed upstream
+ * assertion for an allowed request.
  */
 export function toCheckResponse(decision: Decision, decisionId: string, options: ResponseOptions, assertion?: string): CheckResponseMessage {
   switch (decision.kind) {
     case 'allow':
-      return allowed(decisionId, options, principalName(decision.identity), decision.policies, false, assertion);
+      return allowed(decisionId, options, upstreamPrincipal(decision.identity), decision.policies, undefined, assertion);
     case 'deny':
       if (decision.dryRun) {
-        const principal = decision.identity ? principalName(decision.identity) : undefined;
-        return allowed(decisionId, options, principal, decision.policies, true, undefined);
+        const principal = decision.identity ? upstreamPrincipal(decision.identity) : undefined;
+        return allowed(decisionId, options, principal, decision.policies, decision.code, undefined);
       }
-      return denied(decision.status, decisionId, options, decision.code !== policyDenied);
+      return denied(decision.status, decision.code, decisionId, options);
     case 'unavailable':
       return {
         status: { code: GrpcCode.unavailable, message: 'authorization unavailable' },
@@ -57,6 +59,7 @@ export function toCheckResponse(decision: Decision, decisionId: string, options:
           headers: [set(options.decisionHeader, decisionId)],
           body: 'authorization unavailable',
         },
+        dynamic_metadata: { fields: { decisionId: text(decisionId), code: text(decision.code) } },
       };
     default: {
       const never: never = decision;
@@ -70,14 +73,15 @@ function allowed(
   options: ResponseOptions,
   principal: string | undefined,
   policies: readonly string[],
-  dryRunDeny: boolean,
+  /** The reason code of a dry-run deny, which goes upstream as an allow. */
+  dryRunDeny: string | undefined,
   assertion: string | undefined,
 ): CheckResponseMessage {
   const headers = [set(options.decisionHeader, decisionId)];
   const remove: string[] = [];
   if (principal !== undefined) headers.push(set(options.principalHeader, principal));
   else remove.push(options.principalHeader);
-  if (dryRunDeny) headers.push(set(dryRunHeader, 'deny'));
+  if (dryRunDeny !== undefined) headers.push(set(dryRunHeader, 'deny'));
   else remove.push(dryRunHeader);
   if (assertion !== undefined) headers.push(set(assertionHeader, assertion));
   else remove.push(assertionHeader);
@@ -88,7 +92,10 @@ function allowed(
     policies: { list_value: { values: policies.map(text) } },
   };
   if (principal !== undefined) fields.principal = text(principal);
-  if (dryRunDeny) fields.dryRunDeny = { bool_value: true };
+  if (dryRunDeny !== undefined) {
+    fields.dryRunDeny = { bool_value: true };
+    fields.code = text(dryRunDeny);
+  }
   return {
     status: { code: GrpcCode.ok, message: '' },
     // The decision id also goes back to the client, so a caller can quote it when asking why.
@@ -97,17 +104,21 @@ function allowed(
   };
 }
 
-function denied(status: 'forbidden' | 'unauthenticated', decisionId: string, options: ResponseOptions, badCredential: boolean): CheckResponseMessage {
+function denied(status: 'forbidden' | 'unauthenticated', code: string, decisionId: string, options: ResponseOptions): CheckResponseMessage {
   const headers = [set('content-type', 'application/json'), set(options.decisionHeader, decisionId)];
+  const dynamic_metadata = { fields: { decisionId: text(decisionId), code: text(code) } };
   if (status === 'unauthenticated') {
+    const badCredential = code !== policyDenied;
     headers.push(set('www-authenticate', badCredential ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"'));
     return {
       status: { code: GrpcCode.unauthenticated, message: 'unauthenticated' },
       denied_response: { status: { code: 'Unauthorized' }, headers, body: JSON.stringify({ decision: 'deny', reason: 'unauthenticated', decisionId }) },
+      dynamic_metadata,
     };
   }
   return {
-    status: { code: GrpcCode.permissionDenied, message: 'denied by policy' },
+    status: { code: GrpcCode.permissionDenied, message: code === policyDenied ? 'denied by policy' : 'request refused' },
     denied_response: { status: { code: 'Forbidden' }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
+    dynamic_metadata,
   };
 }

@@ -292,7 +292,15 @@ function svidWorkload(issuer: string, sub: string, expiresAt: number, trustDomai
   return Object.freeze({ kind: 'workload', spiffeId, class: 'unknown', authn: 'jwt', issuer, expiresAt });
 }
 
+/**
+ * OpenID Connect Core 1.0 §2: `sub` is at most 255 ASCII characters. Holding issuers to that
+ * (printable ones) is what lets the subject travel upstream as a header value and an assertion
+ * `sub` as it is, with nothing to escape.
+ */
+const oidcSubject = /^[\x20-\x7e]{1,255}$/;
+
 function oidcUser(issuer: JwtIssuerConfig, subject: string, groups: unknown, expiresAt: number): Identity | Refusal {
+  if (!oidcSubject.test(subject)) return refuse(ErrorCode.badClaims, 'sub is not 1 to 255 printable ASCII characters (OpenID Connect Core §2)');
   if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) {
     return refuse(ErrorCode.badClaims, `${quote(issuer.groupsClaim)} is not an array of strings`);
   }

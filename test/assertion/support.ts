@@ -18,7 +18,8 @@ import { createHttpServer } from '../../src/transport/http-server.js';
 
 export const issuer = 'https://gatehouse.test';
 export const frontendId = 'spiffe://cluster.local/ns/shop/sa/frontend';
-export const frontendPrincipal = `Workload::"${frontendId}"`;
+/** As upstreams see it: the plain SPIFFE ID, so the assertion is a JWT-SVID. */
+export const frontendPrincipal = frontendId;
 
 export function workload(spiffeId = frontendId, workloadClass: WorkloadClass = 'service', authn: 'mtls' | 'jwt' = 'mtls'): Identity {
   const parsed = SpiffeId.parse(spiffeId);

@@ -15,7 +15,7 @@ describe('toCheckResponse', () => {
     const response = toCheckResponse(decision, 'D1', options);
     expect(response.status.code).toBe(0);
     expect(response.ok_response).toEqual({
-      headers: [overwrite('x-gatehouse-decision-id', 'D1'), overwrite('x-gatehouse-principal', 'Workload::"spiffe://cluster.local/ns/shop/sa/frontend"')],
+      headers: [overwrite('x-gatehouse-decision-id', 'D1'), overwrite('x-gatehouse-principal', 'spiffe://cluster.local/ns/shop/sa/frontend')],
       headers_to_remove: ['x-gatehouse-dry-run', 'x-gatehouse-assertion', 'authorization'],
       response_headers_to_add: [overwrite('x-gatehouse-decision-id', 'D1')],
     });
@@ -43,6 +43,39 @@ describe('toCheckResponse', () => {
     const response = toCheckResponse(decision, 'D4', options);
     expect(response.status.code).toBe(0);
     expect(response.ok_response?.headers).toContainEqual(overwrite('x-gatehouse-dry-run', 'deny'));
+  });
+
+  const upstreamNames = [
+    { name: 'a workload as its SPIFFE ID', identity, header: 'spiffe://cluster.local/ns/shop/sa/frontend' },
+    { name: 'a person as the subject', identity: { kind: 'user', issuer: 'https://idp', subject: 'alice', groups: [] } as const, header: 'alice' },
+    { name: 'anonymous not at all', identity: { kind: 'anonymous' } as const, header: undefined },
+  ];
+  test.each(upstreamNames)('upstreams know $name', ({ identity: who, header }) => {
+    const response = toCheckResponse({ kind: 'allow', identity: who, subject, policies: [], errors: [], version: 'v' }, 'D6', options);
+    const sent = response.ok_response?.headers.find((option) => option.header.key === 'x-gatehouse-principal');
+    expect(sent?.header.value).toBe(header);
+    expect(response.ok_response?.headers_to_remove.includes('x-gatehouse-principal')).toBe(header === undefined);
+  });
+
+  const deny = (status: 'forbidden' | 'unauthenticated', code: string, dryRun = false): Decision =>
+    ({ kind: 'deny', status, code, reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun, version: 'v' });
+  const metadata = [
+    { name: 'allow', decision: { kind: 'allow', identity, subject, policies: [], errors: [], version: 'v' } as Decision, code: undefined },
+    { name: 'policy deny', decision: deny('forbidden', 'policy_denied'), code: 'policy_denied' },
+    { name: 'refused request', decision: deny('forbidden', 'bad_path'), code: 'bad_path' },
+    { name: 'refused credential', decision: deny('unauthenticated', 'token_expired'), code: 'token_expired' },
+    { name: 'dry-run deny', decision: deny('forbidden', 'policy_denied', true), code: 'policy_denied' },
+    { name: 'unavailable', decision: { kind: 'unavailable', code: 'no_policy_set', reason: 'r', subject } as Decision, code: 'no_policy_set' },
+  ];
+  test.each(metadata)('$name: dynamic_metadata has the decision id and the reason code of a deny', ({ decision, code }) => {
+    const fields = toCheckResponse(decision, 'D7', options).dynamic_metadata?.fields;
+    expect(fields?.decisionId).toEqual({ string_value: 'D7' });
+    expect(fields?.code).toEqual(code === undefined ? undefined : { string_value: code });
+  });
+
+  test('only a policy deny says "denied by policy"', () => {
+    expect(toCheckResponse(deny('forbidden', 'policy_denied'), 'D8', options).status.message).toBe('denied by policy');
+    expect(toCheckResponse(deny('forbidden', 'bad_path'), 'D8', options).status.message).not.toContain('policy');
   });
 
   test('unavailable is an error_response with UNAVAILABLE', () => {

@@ -38,7 +38,7 @@ afterEach(async () => {
   expect(server.exitInfo).toBeUndefined();
   const response = await client.check(checkRequest(allowed));
   expect(statusCode(response)).toBe(0);
-  expect(headerValue(response, 'x-gatehouse-principal')).toBe(`Workload::"${frontend}"`);
+  expect(headerValue(response, 'x-gatehouse-principal')).toBe(frontend);
 });
 
 /** Bytes → the CheckResponse, or the gRPC error. */

@@ -18,7 +18,7 @@ test('an allowed request prints ALLOW with the headers Envoy applies, exit 0', a
   const result = await call('--principal', frontend, '--host', 'orders.shop.svc.cluster.local:8080', '--path', '/api/orders/42');
   expect(result.code).toBe(0);
   expect(result.stdout).toMatch(/^ALLOW {2}grpc-status 0 \(OK\)/);
-  expect(result.stdout).toContain(`header x-gatehouse-principal: Workload::"${frontend}"  (OVERWRITE_IF_EXISTS_OR_ADD)`);
+  expect(result.stdout).toContain(`header x-gatehouse-principal: ${frontend}  (OVERWRITE_IF_EXISTS_OR_ADD)`);
   expect(result.stdout).toContain('"policies":["frontend-reads-orders"]');
 });
 

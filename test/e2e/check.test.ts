@@ -58,14 +58,14 @@ describe('allow', () => {
     expect(response.error_response).toBeUndefined();
 
     const principalHeader = headerOption(response, 'x-gatehouse-principal');
-    expect(principalHeader.header?.value).toBe(`Workload::"${frontend}"`);
+    expect(principalHeader.header?.value).toBe(frontend);
     expect(principalHeader.append_action).toBe(overwrite);
     const decisionHeader = headerOption(response, 'x-gatehouse-decision-id');
     expect(decisionHeader.header?.value).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(decisionHeader.append_action).toBe(overwrite);
 
     const metadata = plainMetadata(response.dynamic_metadata?.fields);
-    expect(metadata.principal).toBe(`Workload::"${frontend}"`);
+    expect(metadata.principal).toBe(frontend);
     expect(metadata.policies).toEqual(['frontend-reads-orders']);
     expect(metadata.decisionId).toBe(decisionHeader.header?.value);
 
@@ -90,7 +90,7 @@ describe('allow', () => {
     );
     expect(statusCode(response)).toBe(0);
     const principalHeader = headerOption(response, 'x-gatehouse-principal');
-    expect(principalHeader.header?.value).toBe(`Workload::"${frontend}"`);
+    expect(principalHeader.header?.value).toBe(frontend);
     expect(principalHeader.append_action).toBe(overwrite);
     expect(responseHeaders(response).every((option) => option.append_action === overwrite)).toBe(true);
   });
@@ -98,7 +98,8 @@ describe('allow', () => {
   test('anonymous GET /healthz is allowed', async () => {
     const { response, line } = await decide(checkRequest({ path: '/healthz' }));
     expect(statusCode(response)).toBe(0);
-    expect(headerOption(response, 'x-gatehouse-principal').header?.value).toBe('Anonymous::"anonymous"');
+    expect(headerValue(response, 'x-gatehouse-principal')).toBeUndefined();
+    expect(response.ok_response?.headers_to_remove).toContain('x-gatehouse-principal');
     expect(line).toMatchObject({ decision: 'allow', principal: 'Anonymous::"anonymous"', authn: 'none', policies: ['anonymous-reads-health'] });
   });
 });
@@ -113,7 +114,7 @@ describe('deny', () => {
     expect(response.denied_response?.status?.code).toBe('Forbidden');
     const decisionId = headerValue(response, 'x-gatehouse-decision-id');
     expect(bodyJson(response)).toMatchObject({ decision: 'deny', decisionId });
-    expect(response.dynamic_metadata).toBeUndefined();
+    expect(plainMetadata(response.dynamic_metadata?.fields)).toEqual({ decisionId, code: 'policy_denied' });
     expect(line).toMatchObject({ decision: 'deny', reason: 'policy_denied', principal: `Workload::"${caller}"` });
   });
 
@@ -148,6 +149,22 @@ describe('deny', () => {
     expect(line.decision).toBe('deny');
     expect(line.reason).not.toBe('policy_denied');
     expect(JSON.stringify(server.decisions)).not.toContain('not-a-real-token');
+  });
+});
+
+describe('every deny names its reason code in dynamic_metadata, beside the decision id', () => {
+  const cases = [
+    { name: 'policy', request: checkRequest({ principal: 'spiffe://cluster.local/ns/shop/sa/checkout', path: '/api/orders/1' }), status: 7 },
+    { name: 'anonymous', request: checkRequest({ path: '/api/orders/1' }), status: 16 },
+    { name: 'bad credential', request: checkRequest({ principal: frontend, path: '/api/orders/1', token: 'not-a-real-token' }), status: 16 },
+    { name: 'bad path', request: checkRequest({ principal: frontend, path: '/api/orders/%2e%2e/%00' }), status: 7 },
+    { name: 'untrusted trust domain', request: checkRequest({ principal: 'spiffe://evil.example/ns/shop/sa/frontend', path: '/api/orders/1' }), status: 16 },
+  ];
+  test.each(cases)('$name', async ({ request, status }) => {
+    const { response, line } = await decide(request);
+    expect(statusCode(response)).toBe(status);
+    expect(plainMetadata(response.dynamic_metadata?.fields)).toEqual({ decisionId: line.decisionId, code: line.reason });
+    expect(JSON.stringify(response)).not.toContain('not-a-real-token');
   });
 });
 
@@ -196,7 +213,7 @@ describe('Envoy wire vector', () => {
     const response = decodeCheckResponse(outcome.value);
 
     expect(statusCode(response)).toBe(0);
-    expect(headerOption(response, 'x-gatehouse-principal').header?.value).toBe(`Workload::"${frontend}"`);
+    expect(headerOption(response, 'x-gatehouse-principal').header?.value).toBe(frontend);
     const line = await server.decision(headerValue(response, 'x-gatehouse-decision-id') ?? '');
     expect(line).toMatchObject({
       requestId: '4f1c2a9e-7c55-4a3e-9a7c-3f2d1e0b9a11',

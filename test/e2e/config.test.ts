@@ -165,7 +165,7 @@ describe('values in the file take effect', () => {
     expect(line).toMatchObject({ decision: 'deny', mode: 'dry-run' });
 
     const allowed = await client.check(checkRequest({ principal: frontend, path: '/api/orders/1' }));
-    expect(headerValue(allowed, 'x-caller')).toBe(`Workload::"${frontend}"`);
+    expect(headerValue(allowed, 'x-caller')).toBe(frontend);
     expect(headerValue(allowed, 'x-gatehouse-principal')).toBeUndefined();
     expect(headerValue(allowed, 'x-gatehouse-dry-run')).toBeUndefined();
     expect(await server.stop('SIGTERM')).toBe(0);

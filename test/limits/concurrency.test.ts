@@ -55,7 +55,7 @@ test('2 Checks waiting for keys fill the limit: further Checks (token or mTLS) a
     const response = await client.check(checkRequest({ principal: frontendWorkload, path: '/api/orders/1' }));
     return statusCode(response) === 0 ? response : undefined;
   }, 5000, 50);
-  expect(headerValue(after, 'x-gatehouse-principal')).toBe(`Workload::"${frontendWorkload}"`);
+  expect(headerValue(after, 'x-gatehouse-principal')).toBe(frontendWorkload);
 });
 
 async function expectOverloaded(response: CheckResponse): Promise<void> {

@@ -54,7 +54,7 @@ function headersOf(request: Record<string, unknown>): Record<string, string> {
 
 async function expectDecidedNormally(server: ServerProcess, response: CheckResponse): Promise<void> {
   expect(statusCode(response)).toBe(0);
-  expect(headerValue(response, 'x-gatehouse-principal')).toBe(`Workload::"${frontend}"`);
+  expect(headerValue(response, 'x-gatehouse-principal')).toBe(frontend);
   expect(await server.decision(headerValue(response, 'x-gatehouse-decision-id')!)).toMatchObject({ decision: 'allow' });
 }
 

@@ -7,7 +7,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, parseConfig } from '../../src/config.js';
 import { policyDenied } from '../../src/core/decision.js';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { trustDomainProblem, type TrustDomain } from './core/trust-domain.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 
 const hostPort = z
@@ -9,6 +10,11 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0 to 65535');
 const seconds = z.number().int().positive();
+/** Checked as SPIFFE IDs check theirs, so a configured domain can equal a parsed ID's. */
+const trustDomain = z.string().check((ctx) => {
+  const problem = trustDomainProblem(ctx.value);
+  if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+}).refine((name): name is TrustDomain => true);
 
 const jwtIssuer = z
   .strictObject({
@@ -21,7 +27,7 @@ const jwtIssuer = z
     maxLifetimeSeconds: seconds.default(86400),
     clockSkewSeconds: z.number().int().min(0).max(300).default(30),
     /** The trust domain this issuer's workload identities belong to (default: the first of identity.trustDomains). */
-    trustDomain: z.string().min(1).optional(),
+    trustDomain: trustDomain.optional(),
     /** OIDC: the claim holding the user's groups. */
     groupsClaim: z.string().min(1).default('groups'),
     algorithms: z
@@ -65,7 +71,7 @@ export const configSchema = z.strictObject({
   grpcReflection: z.boolean().default(false),
   identity: z
     .strictObject({
-      trustDomains: z.array(z.string().min(1)).min(1).default(['cluster.local']),
+      trustDomains: z.array(trustDomain).min(1).default(['cluster.local' as TrustDomain]),
       trustForwardedClientCert: z.boolean().default(false),
       /** PEM bundle file per trust domain; when set, peer certificates are chain-verified. */
       trustBundles: z.record(z.string(), z.string().min(1)).default({}),
@@ -117,7 +123,9 @@ export const configSchema = z.strictObject({
   limits: limits.prefault({}),
 });
 
-type DeepReadonly<T> = T extends (infer U)[]
+type DeepReadonly<T> = T extends string
+  ? T
+  : T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
   : T extends object
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }

@@ -29,7 +29,7 @@ describe('config', () => {
   test('the config is frozen all the way down', () => {
     const config = parseConfig({ identity: { trustDomains: ['a.example'] } });
     expect(Object.isFrozen(config.identity.trustDomains)).toBe(true);
-    expect(() => (config.identity.trustDomains as string[]).push('x')).toThrow(TypeError);
+    expect(() => (config.identity.trustDomains as unknown as string[]).push('x')).toThrow(TypeError);
   });
 
   test.each([
@@ -42,6 +42,12 @@ describe('config', () => {
     ['an HMAC algorithm', { identity: { jwt: [{ issuer: 'https://i', kind: 'oidc', audiences: ['a'], jwksFile: '/k', algorithms: ['HS256'] }] } }, 'identity.jwt.0.algorithms.0'],
     ['an issuer trust domain that is not trusted', { identity: { jwt: [{ issuer: 'https://i', kind: 'spiffe', audiences: ['a'], jwksFile: '/k', trustDomain: 'other.example' }] } }, 'identity.jwt.0.trustDomain'],
     ['a negative limit', { limits: { maxHeaders: -1 } }, 'limits.maxHeaders'],
+    // Trust domains are parsed as SPIFFE IDs parse theirs, or a configured one could never match.
+    ['an upper-case trust domain', { identity: { trustDomains: ['Cluster.local'] } }, 'identity.trustDomains.0: trust domain must be lower case'],
+    ['a trust domain with a port', { identity: { trustDomains: ['cluster.local:8443'] } }, 'identity.trustDomains.0: trust domain must not have a port'],
+    ['an empty trust domain', { identity: { trustDomains: [''] } }, 'identity.trustDomains.0: trust domain is missing'],
+    ['a trust domain written as an ID', { identity: { trustDomains: ['spiffe://cluster.local'] } }, 'identity.trustDomains.0'],
+    ['an issuer trust domain with user info', { identity: { jwt: [{ issuer: 'https://i', kind: 'spiffe', audiences: ['a'], jwksFile: '/k', trustDomain: 'u@cluster.local' }] } }, 'identity.jwt.0.trustDomain: trust domain must not have user info'],
   ])('%s is refused with a message naming the key', (_name, input, key) => {
     expect(problem(input)).toContain(key);
   });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { workloadClasses } from '../core/identity.js';
-import { SpiffeId } from '../identity/spiffe-id.js';
+import { SpiffeId } from '../core/spiffe-id.js';
 
 /**
  * A policy test file (`gatehouse test`): YAML with a list of cases, each naming a caller, a

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SpiffeId } from '../identity/spiffe-id.js';
+import { SpiffeId } from '../core/spiffe-id.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { readPolicyDir } from '../policy/loader.js';
 import { entityLiterals } from '../policy/policy-source.js';

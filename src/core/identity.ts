@@ -1,16 +1,5 @@
 import type { ErrorCode } from '../errors.js';
-
-/**
- * A parsed SPIFFE ID as the core reads it. The only implementation is src/identity/spiffe-id.ts,
- * which can be made only by parsing; the core names the shape so it depends on nothing outside.
- */
-export interface SpiffeId {
-  readonly trustDomain: string;
-  readonly path: string;
-  toString(): string;
-  equals(other: SpiffeId): boolean;
-  kubernetesParts(): { readonly namespace: string; readonly serviceAccount: string } | undefined;
-}
+import type { SpiffeId } from './spiffe-id.js';
 
 export type WorkloadClass = 'service' | 'build' | 'automation' | 'unknown';
 export const workloadClasses: readonly WorkloadClass[] = ['service', 'build', 'automation', 'unknown'];

@@ -1,6 +1,6 @@
 import type { ClassRule } from '../config.js';
 import type { WorkloadClass } from '../core/identity.js';
-import type { SpiffeId } from './spiffe-id.js';
+import type { SpiffeId } from '../core/spiffe-id.js';
 
 export type WorkloadClassifier = (id: SpiffeId) => WorkloadClass;
 

@@ -5,7 +5,7 @@ import type { JwtIssuerConfig } from '../config.js';
 import type { AuthnResult, Identity } from '../core/identity.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import { quote, type KeySource } from './key-source.js';
-import { SpiffeId } from './spiffe-id.js';
+import { SpiffeId } from '../core/spiffe-id.js';
 import { isRecord } from '../core/is-record.js';
 import { refuse, serviceAccountSubject, type Refusal } from './token-refusal.js';
 

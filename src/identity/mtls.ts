@@ -3,7 +3,7 @@ import type { AuthnResult } from '../core/identity.js';
 import type { PeerFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import type { WorkloadClassifier } from './classify.js';
-import { SpiffeId } from './spiffe-id.js';
+import { SpiffeId } from '../core/spiffe-id.js';
 
 export interface MtlsTrust {
   readonly trustDomains: ReadonlySet<string>;

@@ -5,7 +5,7 @@ import type { AuthnResult, Identity } from '../core/identity.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import { quote } from '../identity/key-source.js';
 import type { TokenVerification } from '../identity/resolve.js';
-import { SpiffeId } from '../identity/spiffe-id.js';
+import { SpiffeId } from '../core/spiffe-id.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { describe } from './describe-error.js';
 import { statusMessage, type KubeApi } from './kube-api.js';

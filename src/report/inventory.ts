@@ -1,7 +1,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { workloadClasses, type WorkloadClass } from '../core/identity.js';
 import { serviceFromRequest } from '../core/resource.js';
-import { SpiffeId } from '../identity/spiffe-id.js';
+import { SpiffeId } from '../core/spiffe-id.js';
 
 /** One workload the access review covers (docs/reference.md, "Access review inventory"). */
 export interface InventoryWorkload {

@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import type { JwksResponse } from '../../src/assertion/jwks-route.js';
 import type { AllowDecision } from '../../src/assertion/signer.js';
 import type { Identity, WorkloadClass } from '../../src/core/identity.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { createHttpServer } from '../../src/transport/http-server.js';
 
 export const issuer = 'https://gatehouse.test';

@@ -1,7 +1,7 @@
 import { decide, noLifecycle, type Authorizer, type Lifecycle } from '../../src/core/decide.js';
 import { requestFacts } from '../../src/core/decode.js';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 
 const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
 const frontendId = SpiffeId.parse('spiffe://cluster.local/ns/shop/sa/frontend');

@@ -1,6 +1,6 @@
 import type { Decision, Subject } from '../../src/core/decision.js';
 import { toCheckResponse } from '../../src/core/respond.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 
 const options = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: true };
 const subject: Subject = { action: 'GET', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api' };

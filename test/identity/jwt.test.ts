@@ -9,7 +9,7 @@ import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { ErrorCode } from '../../src/errors.js';
 import { TokenVerifier } from '../../src/identity/jwt.js';
 import { createKeySources, type IssuerKeySource, type KeyLookup, type KeySource } from '../../src/identity/key-source.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 
 const NOW = 1_800_000_000;
 const FETCH_BOUND_MS = 300;

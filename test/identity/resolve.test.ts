@@ -3,7 +3,7 @@ import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { requestFacts } from '../../src/core/decode.js';
 import { classifierFromRules } from '../../src/identity/classify.js';
 import { bearerToken, IdentityResolver, type TokenVerification } from '../../src/identity/resolve.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { makeTestCa, type TestCa } from '../support/certs.js';
 
 const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };

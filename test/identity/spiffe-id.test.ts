@@ -1,4 +1,4 @@
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 import type { ParseResult } from '../../src/core/result.js';
 
 type View = { ok: true; id: string; trustDomain: string; path: string } | { ok: false; reason: string };

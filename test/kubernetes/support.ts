@@ -1,5 +1,5 @@
 import type { BoundTokenClaims, Identity, WorkloadClass } from '../../src/core/identity.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 import type { KubeObject } from './fake-api-server.js';
 
 /** Polls `probe` every `everyMs` until it returns something other than undefined, or fails after `withinMs`. */

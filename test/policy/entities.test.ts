@@ -7,7 +7,7 @@ import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js
 import type { Identity } from '../../src/core/identity.js';
 import { normalizePath } from '../../src/core/path.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { buildCedarRequest, cedarIpAddress, knownActions, type CedarEntity, type CedarRequest } from '../../src/policy/entities.js';
 
 const vectorIndex = new URL('../fixtures/ext_authz/index.json', import.meta.url);

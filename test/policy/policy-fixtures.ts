@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Identity, WorkloadClass } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
-import { SpiffeId } from '../../src/identity/spiffe-id.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { buildCedarRequest, type CedarRequest } from '../../src/policy/entities.js';
 
 export const examplePolicyDir = new URL('../../policies/', import.meta.url).pathname;

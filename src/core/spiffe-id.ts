@@ -1,10 +1,10 @@
-import type { ParseResult } from '../core/result.js';
+import type { ParseResult } from './result.js';
+import { trustDomainProblem, type TrustDomain } from './trust-domain.js';
 
 // Limits from the SPIFFE ID standard (SPIFFE-ID.md §2.1 and §2.3). Every valid ID is ASCII, so
 // its length in UTF-16 code units is its length in bytes; a string with other characters is
 // refused for those characters whatever its length.
 const MAX_ID_BYTES = 2048;
-const MAX_TRUST_DOMAIN_BYTES = 255;
 
 // Without the `u` flag, `i` never folds a non-ASCII letter onto ASCII (`ſ` stays apart from `s`).
 const SCHEME = /^spiffe:\/\//i;
@@ -14,7 +14,7 @@ const SCHEME_LENGTH = 'spiffe://'.length;
 export class SpiffeId {
   private constructor(
     /** Lower-case trust domain, e.g. `cluster.local`. */
-    readonly trustDomain: string,
+    readonly trustDomain: TrustDomain,
     /** `''` or `/seg/seg…`: no empty, dot or trailing segments. */
     readonly path: string,
   ) {
@@ -35,7 +35,7 @@ export class SpiffeId {
     const trustDomain = slash === -1 ? rest : rest.slice(0, slash);
     const path = slash === -1 ? '' : rest.slice(slash);
     const problem = trustDomainProblem(trustDomain) ?? pathProblem(path);
-    return problem === undefined ? { ok: true, value: new SpiffeId(trustDomain, path) } : fail(problem);
+    return problem === undefined ? { ok: true, value: new SpiffeId(trustDomain as TrustDomain, path) } : fail(problem);
   }
 
   /**
@@ -70,21 +70,6 @@ export class SpiffeId {
 
 function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
-}
-
-function trustDomainProblem(trustDomain: string): string | undefined {
-  if (trustDomain === '') return 'trust domain is missing';
-  // Before the character scan, so `user:pass@host` is named for its user info, not its colon.
-  if (trustDomain.includes('@')) return 'trust domain must not have user info';
-  for (const char of trustDomain) {
-    if (/^[a-z0-9._-]$/.test(char)) continue;
-    if (/^[A-Z]$/.test(char)) return 'trust domain must be lower case';
-    if (char === ':') return 'trust domain must not have a port';
-    if (char === '%') return 'trust domain must not be percent-encoded';
-    return 'trust domain contains an invalid character';
-  }
-  if (trustDomain.length > MAX_TRUST_DOMAIN_BYTES) return `trust domain is longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`;
-  return undefined;
 }
 
 function pathProblem(path: string): string | undefined {

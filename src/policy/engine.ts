@@ -310,9 +310,11 @@ function validatePolicies(policies: readonly ParsedPolicy[], input: PolicySetInp
   }
   const inPolicy = (found: { policyId: string; error: DetailedError }, severity: 'error' | 'warning'): PolicyProblem => {
     const policy = byId.get(found.policyId);
-    return policy === undefined
-      ? locate(found.error, input.schemaFile, input.schemaText, 0, input.schemaText, severity)
-      : locate(found.error, policy.file, policy.source, policy.start, policy.text, severity);
+    const problem =
+      policy === undefined
+        ? locate(found.error, input.schemaFile, input.schemaText, 0, input.schemaText, severity)
+        : locate(found.error, policy.file, policy.source, policy.start, policy.text, severity);
+    return { ...problem, policy: found.policyId };
   };
   return [
     ...answer.validationErrors.map((found) => inPolicy(found, 'error')),

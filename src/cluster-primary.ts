@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
+import { ErrorCode, GatehouseError } from './errors.js';
 import { opsLog } from './log/ops-log.js';
 import type { LineSink } from './log/decision-log.js';
 import { decisionSink, hostOf, listenHttp } from './server.js';
@@ -72,7 +73,9 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
       if (stopping) return;
       // A worker that dies is replaced; one that cannot start at all stops the whole server.
       if (up < workers) {
-        reject(new Error(`worker ${worker.id} exited during start (code ${code ?? signal})`));
+        // The worker has already said why on stderr (a port in use, a bad key file); this
+        // line only ties its exit to the start failing, without a stack to read past.
+        reject(new GatehouseError(ErrorCode.config, `worker ${worker.id} exited during start (code ${code ?? signal})`));
         return;
       }
       opsLog.error('worker exited; starting another', { worker: worker.id, code, signal });

@@ -14,7 +14,7 @@ const seconds = z.number().int().positive();
 const trustDomain = z.string().check((ctx) => {
   const problem = trustDomainProblem(ctx.value);
   if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
-}).refine((name): name is TrustDomain => true);
+}).refine((_name): _name is TrustDomain => true);
 
 const jwtIssuer = z
   .strictObject({

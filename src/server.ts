@@ -17,6 +17,7 @@ import { PolicyStore } from './policy/store.js';
 import { CheckHandler } from './transport/check-handler.js';
 import { bindGrpc, createGrpcServer, HealthState } from './transport/grpc-server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
+import { listenFailure } from './transport/listen-failure.js';
 import { Metrics } from './transport/metrics.js';
 
 export interface RunningServer {
@@ -76,7 +77,10 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   });
   store.on('reloadFailed', (problems) => {
     metrics.policyReloads.inc({ result: 'failure' });
-    opsLog.error('policy set not loaded; the last good set stays in use', { problems: problems.map(formatProblem), serving: authorizer?.version ?? null });
+    // "Kept" is only true once a set has loaded; before that every Check is refused, and the
+    // operator reading this line must not think otherwise.
+    const message = authorizer ? 'policy set not loaded; the last good set stays in use' : 'policy set failed to load: no policy set is loaded; every Check is answered UNAVAILABLE';
+    opsLog.error(message, { problems: problems.map(formatProblem), serving: authorizer?.version ?? null });
   });
 
   // With Kubernetes enabled, the cluster's issuer keys are read from the API server with the pod's credentials.
@@ -218,7 +222,7 @@ export function listenHttp(server: HttpServer, hostPort: string): Promise<number
   const host = hostOf(hostPort);
   const port = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenFailure(hostPort, '--http-listen / httpListen', err)));
     server.listen(port, host.replace(/^\[|\]$/g, ''), () => {
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);

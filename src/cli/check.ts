@@ -11,22 +11,25 @@ import { keySourceFor } from '../identity/key-source.js';
 import { bearerToken, type TokenVerification } from '../identity/resolve.js';
 import { resolverFromConfig } from '../identity/resolver-from-config.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
-import { tracePermits } from '../policy/engine.js';
+import { tracePermits, traceScopes } from '../policy/engine.js';
 import { buildCedarRequest, type CedarRequest } from '../policy/entities.js';
 import { fromProto3Json } from '../transport/proto-json.js';
 import { authorizationService, CheckRequestType, encodeCheckRequest } from '../transport/protos.js';
 import { usage, type CommandResult } from './command.js';
 import { explain } from './explain.js';
 import { loadEngine } from './policy-set.js';
+import { scopeMisses } from './scope-miss.js';
 
-const help = `gatehouse check [--config FILE] [--policies DIR] --request FILE
+const help = `gatehouse check [--config FILE] [--policies DIR] [--brief] --request FILE
   decides one CheckRequest offline, through the server's own decode → identify → decide, and
   explains it: the principal, action, resource and context as Cedar saw them, the determining
   policies, and for a deny the near misses (permits whose principal, action and resource
-  matched, with the condition that stopped each)
+  matched, with the condition that stopped each) and the scope misses (permits that differ
+  from the request in only their principal, action or resource, and how)
   --request FILE   the CheckRequest in Envoy's proto3 JSON form (lowerCamelCase or .proto
                    names; the file 'gatehouse call --request' sends); '-' reads stdin; a FILE
                    ending in .bin holds the serialized protobuf bytes
+  --brief          leave out the Cedar request as JSON
   --config FILE    trust domains, class rules, token issuers and dry-run as the server has them;
                    without token issuers, every bearer token is refused as from an unknown issuer
 exit 0 allow, 1 deny, 2 usage or input error`;
@@ -38,6 +41,7 @@ export async function check(argv: string[]): Promise<CommandResult> {
       config: { type: 'string' },
       policies: { type: 'string' },
       request: { type: 'string' },
+      brief: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -69,7 +73,9 @@ export async function check(argv: string[]): Promise<CommandResult> {
   const asked = authorizer.asked;
   const cedarRequest: CedarRequest | undefined = asked && buildCedarRequest(asked.identity, asked.facts, asked.path, { reads: cedar.reads });
   const permits = decision.kind === 'deny' && cedarRequest ? tracePermits(engine, cedarRequest) : undefined;
-  const out = explain({ facts, authn, decision, policies: engine.policies, cedarRequest, permits, notes });
+  const scopes = decision.kind === 'deny' && cedarRequest ? traceScopes(engine, cedarRequest) : undefined;
+  const misses = scopes && (scopes.ok ? { ok: true as const, misses: scopeMisses(scopes.scopes, cedarRequest!) } : scopes);
+  const out = explain({ facts, authn, decision, policies: engine.policies, cedarRequest, permits, scopeMisses: misses, reads: cedar.reads, notes, brief: values.brief });
   return { code: decision.kind === 'allow' ? 0 : decision.kind === 'deny' ? 1 : 2, out };
 }
 

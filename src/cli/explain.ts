@@ -4,6 +4,8 @@ import type { RequestFacts } from '../core/request-facts.js';
 import type { ClauseTrace, PermitTrace, PolicyInfo } from '../policy/engine.js';
 import type { CedarRequest } from '../policy/entities.js';
 import { comments, conditionClauses } from '../policy/policy-source.js';
+import type { PolicyReads } from '../policy/reads.js';
+import type { ScopeMiss } from './scope-miss.js';
 
 /** Everything `gatehouse check` knows about one decision, to be explained to a policy author. */
 export interface Explanation {
@@ -15,7 +17,13 @@ export interface Explanation {
   readonly cedarRequest: CedarRequest | undefined;
   /** Permits whose scope matched (for a deny), or why they could not be traced. */
   readonly permits: { ok: true; permits: readonly PermitTrace[] } | { ok: false; message: string } | undefined;
+  /** Permits off the request in one scope part only (for a deny), or why they could not be traced. */
+  readonly scopeMisses: { ok: true; misses: readonly ScopeMiss[] } | { ok: false; message: string } | undefined;
+  /** What the policy set reads: the context attributes it does not were blanked for Cedar. */
+  readonly reads: PolicyReads;
   readonly notes: readonly string[];
+  /** Leave out the Cedar request dump. */
+  readonly brief: boolean;
 }
 
 /**
@@ -51,11 +59,17 @@ export function explain(input: Explanation): string {
   field('action', decision.subject.action ? `Action::${JSON.stringify(decision.subject.action)}` : '(none: the request names no method)');
   const resource = decision.subject.resource;
   field('resource', resource ? `Service::${JSON.stringify(resource)}${decision.subject.resourceNamespace ? ` in Namespace::${JSON.stringify(decision.subject.resourceNamespace)}` : ''}` : '(none: the request names no host or service)');
-  if (input.cedarRequest) field('context', JSON.stringify(input.cedarRequest.context));
+  if (input.cedarRequest) {
+    const { shown, unread } = contextAsRead(input.cedarRequest.context, input.reads);
+    field('context', JSON.stringify(shown));
+    if (unread.length > 0) field('unread', `${unread.join(', ')}: not read by any policy (blank in the Cedar request)`);
+  }
   for (const note of input.notes) lines.push(`note: ${note}`);
 
   if (input.permits && decision.kind === 'deny') lines.push('', ...permitSection(input.permits, determining.length > 0, byId, where));
+  if (input.scopeMisses && decision.kind === 'deny') lines.push('', ...scopeSection(input.scopeMisses, where));
 
+  if (input.brief) return `${lines.join('\n')}\n`;
   lines.push('');
   if (input.cedarRequest) {
     lines.push('Cedar request (from buildCedarRequest, as evaluated; what no policy reads is blank or left out):', JSON.stringify(input.cedarRequest, null, 2));
@@ -133,6 +147,35 @@ function permitSection(
     }
   }
   return lines;
+}
+
+const maxScopeMisses = 5;
+
+function scopeSection(traced: NonNullable<Explanation['scopeMisses']>, where: (id: string) => string): string[] {
+  if (!traced.ok) return [`scope misses: could not be traced: ${traced.message}`];
+  if (traced.misses.length === 0) return ['scope misses: none (no permit differs from this request in only its principal, action or resource)'];
+  // Nearest first, and only a few: in a large set most permits differ in one part from any request.
+  const shown = traced.misses.slice(0, maxScopeMisses);
+  const more = traced.misses.length - shown.length;
+  return [
+    'scope misses: permits that differ from this request in only their principal, action or resource (nearest first)',
+    ...shown.flatMap((miss) => [`  ${miss.id}  ${where(miss.id)}`, `    ✗ ${miss.explanation}`]),
+    ...(more > 0 ? [`  … and ${more} more`] : []),
+  ];
+}
+
+/** Context attributes a policy can read by name; the rest of the context is shown as it is. */
+const namedContext = ['path', 'method', 'host', 'scheme', 'authn'] as const;
+
+/**
+ * The context as policies read it. An attribute no policy reads is blanked so that requests
+ * differing only there decide alike (and share a cache entry); shown as "" it would look like the
+ * request had no method or host, so it is named apart instead.
+ */
+function contextAsRead(context: CedarRequest['context'], reads: PolicyReads): { shown: Record<string, unknown>; unread: string[] } {
+  const unread = namedContext.filter((name) => !reads.context.has(name));
+  const shown = Object.fromEntries(Object.entries(context).filter(([name]) => !(unread as readonly string[]).includes(name)));
+  return { shown, unread };
 }
 
 function verdict(clause: ClauseTrace): string {

@@ -1,7 +1,9 @@
 import cluster from 'node:cluster';
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { primarySink, runPrimary, tellPrimary } from '../cluster-primary.js';
 import { defaultWorkers, loadConfig } from '../config.js';
+import { ErrorCode, GatehouseError } from '../errors.js';
 import { startServer } from '../server.js';
 import { usage, type CommandResult } from './command.js';
 
@@ -26,6 +28,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   const workersFlag = values.workers === undefined ? undefined : Number(values.workers);
   const config = loadConfig(values.config, { policies: values.policies, listen: values.listen, httpListen: values['http-listen'], workers: workersFlag });
   const workers = config.workers ?? defaultWorkers();
+  await requireDirectory(config.policies, values.policies === undefined ? 'policies' : '--policies');
 
   if (cluster.isWorker) {
     try {
@@ -49,4 +52,15 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   const server = await startServer(config);
   await server.stopped;
   return { code: 0 };
+}
+
+/**
+ * A policy directory missing at start is a typo, not a deploy in progress: the server would run
+ * answering UNAVAILABLE to every Check. Once running, a directory that goes away is a reload
+ * fault instead (the last good set stays in use; see PolicyStore).
+ */
+async function requireDirectory(dir: string, setting: string): Promise<void> {
+  const found = await stat(dir).catch((err: unknown) => err as NodeJS.ErrnoException);
+  if (found instanceof Error) throw new GatehouseError(ErrorCode.config, `${setting} ${dir}: ${found.code === 'ENOENT' ? 'no such directory' : found.message}`);
+  if (!found.isDirectory()) throw new GatehouseError(ErrorCode.config, `${setting} ${dir}: not a directory`);
 }

@@ -28,7 +28,8 @@ export async function validate(argv: string[]): Promise<CommandResult> {
   if (!read.ok) return { code: 1, err: `${read.problems.map(formatProblem).join('\n')}\n` };
 
   const prepared = PolicyEngine.prepare(read.input);
-  const problems = sortProblems(mergeByAction([...(prepared.ok ? prepared.engine.warnings : prepared.problems), ...unmatchableEntities(read.input)]));
+  const found = prepared.ok ? prepared.engine.warnings : withoutFollowOnWarnings(prepared.problems);
+  const problems = sortProblems(mergeByAction([...found, ...unmatchableEntities(read.input)]));
   const errors = problems.filter((problem) => problem.severity === 'error').length;
   const warnings = problems.length - errors;
   const listed = problems.length > 0 ? `${problems.map(formatProblem).join('\n')}\n` : '';
@@ -69,18 +70,31 @@ function unmatchable(type: string, id: string): string | undefined {
 }
 
 /**
+ * A policy with an error makes Cedar add warnings that only follow from it (an unknown action
+ * leaves "unable to find an applicable action" and "policy is impossible"); listed first, at
+ * the policy's start, they hide the error that explains them.
+ */
+function withoutFollowOnWarnings(problems: readonly PolicyProblem[]): PolicyProblem[] {
+  const failed = new Set(problems.filter((problem) => problem.severity === 'error' && problem.policy !== undefined).map((problem) => problem.policy));
+  return problems.filter((problem) => problem.severity === 'error' || problem.policy === undefined || !failed.has(problem.policy));
+}
+
+/**
  * Cedar validates a policy once per action its scope allows, so one mistake in a policy for
- * `action` comes back nine times, differing only in the action named; they are said once.
+ * `action` comes back nine times, differing only in the action named; they are said once. Only
+ * messages naming exactly one action are merged: one naming two (`unrecognized action X (did you
+ * mean Y?)`) is Cedar's own hint and is kept as written.
  */
 function mergeByAction(problems: readonly PolicyProblem[]): PolicyProblem[] {
   const action = /Action::"(?:[^"\\]|\\.)*"/g;
   const merged = new Map<string, { problem: PolicyProblem; actions: string[] }>();
   for (const [index, problem] of problems.entries()) {
     const named = problem.message.match(action) ?? [];
-    const key = named.length === 1 ? JSON.stringify([problem.file, problem.line, problem.col, problem.severity, problem.message.replace(action, '')]) : `#${index}`;
+    const single = named.length === 1;
+    const key = single ? JSON.stringify([problem.file, problem.line, problem.col, problem.severity, problem.message.replace(action, '')]) : `#${index}`;
     const entry = merged.get(key);
     if (entry) entry.actions.push(...named);
-    else merged.set(key, { problem, actions: named });
+    else merged.set(key, { problem, actions: single ? named : [] });
   }
   return [...merged.values()].map(({ problem, actions }) =>
     actions.length < 2 ? problem : { ...problem, message: problem.message.replace(action, () => [...new Set(actions)].sort().join(', ')) },

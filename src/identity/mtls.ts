@@ -22,7 +22,7 @@ export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: numbe
   // Without a certificate to check, the answer depends on the principal alone: remember it.
   if (peer.certificate === '' && bundle === undefined) return principalOnly(peer.principal, trust);
   const parsed = SpiffeId.parse(peer.principal);
-  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `peer principal: ${parsed.reason}`);
+  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `${peerPrincipal}: ${parsed.reason}`);
   const id = parsed.value;
   if (!trust.trustDomains.has(id.trustDomain)) {
     return fail(ErrorCode.untrustedTrustDomain, `trust domain ${id.trustDomain} is not trusted`);
@@ -44,7 +44,7 @@ function principalOnly(principal: string, trust: MtlsTrust): AuthnResult {
   if (!results) remembered.set(trust, (results = new Map()));
   let result = results.get(principal);
   if (result === undefined) {
-    result = workloadFromSpiffeUri(principal, trust);
+    result = workloadFromSpiffeUri(principal, trust, peerPrincipal);
     if (result.ok) {
       if (results.size >= maxRemembered) results.clear();
       results.set(principal, result);
@@ -53,10 +53,18 @@ function principalOnly(principal: string, trust: MtlsTrust): AuthnResult {
   return result;
 }
 
-/** A SPIFFE ID from a trusted source (XFCC from a sanitizing proxy) → a workload, trust domain checked. */
-export function workloadFromSpiffeUri(uri: string, trust: MtlsTrust): AuthnResult {
+/**
+ * Where a SPIFFE ID came from, named in a refusal's detail: an operator reading the decision log
+ * must be sent to the credential that was wrong (Envoy's peer certificate, or the proxy's XFCC).
+ */
+export type SpiffeSource = 'mTLS peer principal (source.principal)' | 'forwarded client certificate (x-forwarded-client-cert)' | 'test case caller';
+
+const peerPrincipal: SpiffeSource = 'mTLS peer principal (source.principal)';
+
+/** A SPIFFE ID from a trusted `source` → a workload, trust domain checked. */
+export function workloadFromSpiffeUri(uri: string, trust: MtlsTrust, source: SpiffeSource): AuthnResult {
   const parsed = SpiffeId.parse(uri);
-  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `forwarded client certificate: ${parsed.reason}`);
+  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `${source}: ${parsed.reason}`);
   if (!trust.trustDomains.has(parsed.value.trustDomain)) {
     return fail(ErrorCode.untrustedTrustDomain, `trust domain ${parsed.value.trustDomain} is not trusted`);
   }

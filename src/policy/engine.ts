@@ -310,9 +310,11 @@ function validatePolicies(policies: readonly ParsedPolicy[], input: PolicySetInp
   }
   const inPolicy = (found: { policyId: string; error: DetailedError }, severity: 'error' | 'warning'): PolicyProblem => {
     const policy = byId.get(found.policyId);
-    return policy === undefined
-      ? locate(found.error, input.schemaFile, input.schemaText, 0, input.schemaText, severity)
-      : locate(found.error, policy.file, policy.source, policy.start, policy.text, severity);
+    const problem =
+      policy === undefined
+        ? locate(found.error, input.schemaFile, input.schemaText, 0, input.schemaText, severity)
+        : locate(found.error, policy.file, policy.source, policy.start, policy.text, severity);
+    return { ...problem, policy: found.policyId };
   };
   return [
     ...answer.validationErrors.map((found) => inPolicy(found, 'error')),
@@ -428,6 +430,49 @@ export function tracePermits(engine: PolicyEngine, req: CedarRequest): { ok: tru
     return { id: permit.id, satisfied: clauses.every((clause) => clause.holds), clauses };
   });
   return { ok: true, permits: traces };
+}
+
+/** A permit's scope, in Cedar's JSON form, and which of its three parts match a request. */
+export interface ScopeTrace {
+  readonly id: string;
+  readonly scope: Pick<PolicyJson, 'principal' | 'action' | 'resource'>;
+  readonly principal: boolean;
+  readonly action: boolean;
+  readonly resource: boolean;
+}
+
+/**
+ * For `gatehouse check`: every permit's principal, action and resource constraint evaluated by
+ * Cedar alone against the request (the other two left open, conditions dropped), so `in` follows
+ * the request's own entity hierarchy and action groups as it does in `authorize`.
+ */
+export function traceScopes(engine: PolicyEngine, req: CedarRequest): { ok: true; scopes: ScopeTrace[] } | { ok: false; message: string } {
+  const all = { op: 'All' } as const;
+  const permits: { id: string; json: PolicyJson }[] = [];
+  const probes: Record<string, PolicyJson> = {};
+  for (const policy of engine.policies) {
+    if (policy.effect !== 'permit') continue;
+    const parsed = policyToJson(policy.text);
+    if (parsed.type === 'failure') return { ok: false, message: `${policy.id}: ${messages(parsed.errors)}` };
+    const json: PolicyJson = { ...parsed.json, annotations: {}, conditions: [] };
+    const p = permits.push({ id: policy.id, json }) - 1;
+    probes[`p${p}principal`] = { ...json, action: all, resource: all };
+    probes[`p${p}action`] = { ...json, principal: all, resource: all };
+    probes[`p${p}resource`] = { ...json, principal: all, action: all };
+  }
+  const results = evaluateEach(req, engine.schemaText, probes);
+  if (!results.ok) return results;
+  const holds = (key: string): boolean => results.satisfied.has(key);
+  return {
+    ok: true,
+    scopes: permits.map(({ id, json }, p) => ({
+      id,
+      scope: { principal: json.principal, action: json.action, resource: json.resource },
+      principal: holds(`p${p}principal`),
+      action: holds(`p${p}action`),
+      resource: holds(`p${p}resource`),
+    })),
+  };
 }
 
 /** Evaluates every policy of `set` on its own: which were satisfied, and which errored (with why). */

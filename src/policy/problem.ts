@@ -7,6 +7,8 @@ export interface PolicyProblem {
   readonly col: number;
   readonly message: string;
   readonly severity: 'error' | 'warning';
+  /** The policy Cedar's validator blamed, when it named one. */
+  readonly policy?: string;
 }
 
 /** `FILE:LINE:COL: message`, the form compilers use and editors link (docs/reference.md, `gatehouse validate`). */

@@ -1,8 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
+import { format } from 'node:util';
 import { ReflectionService } from '@grpc/reflection';
+import { opsLog } from '../log/ops-log.js';
 import type { CheckRequestMessage } from '../core/decode.js';
 import type { CheckResponseMessage } from '../core/respond.js';
 import type { CheckHandler } from './check-handler.js';
+import { listenFailure } from './listen-failure.js';
 import { authorizationService, healthService, packageDefinition } from './protos.js';
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -46,6 +49,17 @@ export class HealthState {
   }
 }
 
+/**
+ * grpc-js writes its own errors to stderr as bare `E …` lines (a failed bind says "No address
+ * added" before the bind's error reaches us); as ops-log lines they stay machine-readable and
+ * leave the one plain line on stderr to the error gatehouse reports.
+ */
+grpc.setLogger({
+  error: (message?: unknown, ...rest: unknown[]) => opsLog.warn('grpc-js', { detail: format(message, ...rest) }),
+  info: (message?: unknown, ...rest: unknown[]) => opsLog.info('grpc-js', { detail: format(message, ...rest) }),
+  debug: (message?: unknown, ...rest: unknown[]) => opsLog.debug('grpc-js', { detail: format(message, ...rest) }),
+});
+
 export function createGrpcServer(handler: CheckHandler, health: HealthState, options: GrpcServerOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
@@ -73,6 +87,6 @@ export function createGrpcServer(handler: CheckHandler, health: HealthState, opt
 
 export function bindGrpc(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(listenFailure(address, '--listen / listen', err)) : resolve(port)));
   });
 }

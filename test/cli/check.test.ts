@@ -100,7 +100,9 @@ describe('gatehouse check on every Envoy request vector', () => {
       expect(`${request.principal.type}::${JSON.stringify(request.principal.id)}`).toBe(want.principal);
       expect(`Action::${JSON.stringify(request.action.id)}`).toBe(want.action);
       expect(`Service::${JSON.stringify(request.resource.id)}`).toBe(want.resource);
-      expect(JSON.stringify(request.context)).toBe(shown.context);
+      // The context line leaves out what no policy reads, and the unread line names it.
+      const unread = (shown.unread ?? '').split(':')[0]!.split(', ').filter(Boolean);
+      expect(JSON.stringify(Object.fromEntries(Object.entries(request.context).filter(([key]) => !unread.includes(key))))).toBe(shown.context);
     }
   });
 
@@ -190,6 +192,53 @@ describe('gatehouse check explains a deny', () => {
     const run = await check(['--config', join(dir, 'config.yaml'), '--request', '-'], JSON.stringify(routed));
     expect(run.code).toBe(1);
     expect(fields(run.stdout).decision).toBe('DENY  403 policy_denied: no policy permits the request  (dry-run: Envoy is answered allow; logged as a deny)');
+  });
+});
+
+describe('gatehouse check explains scope misses', () => {
+  const schema = readFileSync(join(examplePolicyDir, 'schema.cedarschema'), 'utf8');
+  const api = 'spiffe://cluster.local/ns/shop/sa/api';
+  const policy = `@id("api-posts-orders")\npermit (principal == Workload::"${api}", action == Action::"POST", resource == Service::"orders.shop");\n`;
+  const request = (principal: string, method: string, host: string) =>
+    JSON.stringify({ attributes: { source: { principal }, request: { http: { method, path: '/api/orders', host, headers: { ':authority': host } } } } });
+
+  // Regression: a permit off by one scope part (the commonest authoring mistake) was reported only
+  // as "no permit's principal, action and resource match".
+  test.each([
+    ['the action', api, 'GET', 'orders.shop', ['  api-posts-orders  {dir}/a.cedar:1', '    ✗ action is GET; the permit allows POST']],
+    ['the principal', `${api}i`, 'POST', 'orders.shop', ['  api-posts-orders  {dir}/a.cedar:1', `    ✗ principal differs: the permit names Workload::"${api}"; the request's is Workload::"${api}i"`]],
+    ['the resource', api, 'POST', 'orderz.shop', ['  api-posts-orders  {dir}/a.cedar:1', '    ✗ resource differs: the permit names Service::"orders.shop"; the request\'s is Service::"orderz.shop"']],
+    ['two parts (not a near permit)', `${api}i`, 'GET', 'orders.shop', []],
+  ])('a permit that differs only in %s', async (_name, principal, method, host, lines) => {
+    const dir = await scratchDir({ 'schema.cedarschema': schema, 'a.cedar': policy });
+    const run = await gatehouse(['check', '--brief', '--policies', dir, '--request', '-'], { input: request(principal, method, host) });
+    expect(run.code).toBe(1);
+    const section = run.stdout.slice(run.stdout.indexOf('scope misses:'));
+    const heading = lines.length > 0
+      ? 'scope misses: permits that differ from this request in only their principal, action or resource (nearest first)'
+      : 'scope misses: none (no permit differs from this request in only its principal, action or resource)';
+    expect(section).toBe([heading, ...lines.map((line) => line.replace('{dir}', dir)), ''].join('\n'));
+  });
+
+  test('--brief leaves out the Cedar request; without it the request is printed', async () => {
+    const input = request(frontend, 'DELETE', 'orders.shop');
+    const brief = await check(['--brief', '--request', '-'], input);
+    expect(brief.code).toBe(1);
+    expect(brief.stdout).not.toContain('Cedar request (from buildCedarRequest');
+    expect(brief.stdout).not.toContain('"entities"');
+    const full = await check(['--request', '-'], input);
+    expect(full.stdout.startsWith(brief.stdout.trimEnd())).toBe(true);
+    expect(full.stdout).toContain('Cedar request (from buildCedarRequest');
+  });
+
+  // Regression: attributes blanked because no policy reads them were shown as "", as if the
+  // request had no method or host.
+  test('context attributes no policy reads are named as such, not shown blank', async () => {
+    const run = await check(['--brief', '--request', '-'], request(frontend, 'GET', 'orders.shop'));
+    const shown = fields(run.stdout);
+    expect(shown.unread).toBe('method, host, scheme, authn: not read by any policy (blank in the Cedar request)');
+    expect(shown.context).not.toMatch(/"(method|host|scheme)":""/);
+    expect(JSON.parse(shown.context!)).toMatchObject({ path: '/api/orders' });
   });
 });
 

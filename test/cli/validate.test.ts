@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { examplePolicyDir, gatehouse, removeScratch, scratchDir } from './cli.js';
+import { examplePolicyDir, gatehouse, lastLine, removeScratch, scratchDir } from './cli.js';
 
 const schema = readFileSync(join(examplePolicyDir, 'schema.cedarschema'), 'utf8');
 const policyDir = (files: Record<string, string>) => scratchDir({ 'schema.cedarschema': schema, ...files });
@@ -34,6 +34,32 @@ describe('gatehouse validate', () => {
       `${dir}: invalid: 1 error, 0 warnings`,
       '',
     ]);
+  });
+
+  // Regression: two actions in one message ("X (did you mean Y?)") were merged into both
+  // places, and the warnings that only follow from the error were listed before it.
+  test.each([
+    ['action ==', 'action == Action::"POSTT"', 30],
+    ['action in', 'action in [Action::"GET", Action::"POSTT"]', 46],
+  ])('a misspelt action (%s) gets Cedar\'s own hint and no follow-on warnings', async (_name, scope, col) => {
+    const dir = await policyDir({ 'typo.cedar': `@id("typo")\npermit (principal, ${scope}, resource);\n` });
+    const run = await gatehouse(['validate', '--policies', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')).toEqual([
+      `${dir}/typo.cedar:2:${col}: for policy \`typo\`, unrecognized action \`Action::"POSTT"\` (did you mean \`Action::"POST"\`?)`,
+      `${dir}: invalid: 1 error, 0 warnings`,
+      '',
+    ]);
+  });
+
+  test('warnings about other policies stay beside an error', async () => {
+    const dir = await policyDir({
+      'a.cedar': '@id("typo")\npermit (principal, action == Action::"POSTT", resource);\n@id("never")\npermit (principal is Service, action, resource);\n',
+    });
+    const run = await gatehouse(['validate', '--policies', dir]);
+    expect(run.code).toBe(1);
+    expect(lastLine(run.stderr)).toBe(`${dir}: invalid: 1 error, 2 warnings`);
+    expect(run.stderr).toContain('for policy `never`, unable to find an applicable action');
   });
 
   test('an entity type the schema does not declare is an error', async () => {

@@ -227,13 +227,6 @@ function documentedFlags(command: string): string[] {
   return rows(text).flatMap((row) => [...row.key.matchAll(/--[a-z][a-z-]*/g)].map((match) => match[0]));
 }
 
-// Flags the contract names that their commands are gaining in the same release (issue #13); a
-// flag here may be documented before src/cli declares it, never the other way round.
-const arriving: Readonly<Record<string, readonly string[]>> = {
-  call: ['--source-ip', '--print-request'],
-  check: ['--brief'],
-};
-
 describe('docs/reference.md, "Command line"', () => {
   test('every command of src/main.ts has a section, and the command table names no other', () => {
     expect(commands.length).toBeGreaterThan(5);
@@ -248,7 +241,7 @@ describe('docs/reference.md, "Command line"', () => {
     expect(declared.length).toBeGreaterThan(0);
     const documented = documentedFlags(name);
     expect(declared.filter((flag) => !documented.includes(flag))).toEqual([]);
-    expect(documented.filter((flag) => !declared.includes(flag) && !(arriving[name] ?? []).includes(flag))).toEqual([]);
+    expect(documented.filter((flag) => !declared.includes(flag))).toEqual([]);
   });
 
   test('every command takes --help, as the reference says once for all', () => {

@@ -2,9 +2,11 @@
  * `gatehouse serve --config FILE` as an operator meets it: a wrong file stops the start with
  * exit 2 and a message naming the key; flags override the file; values in the file take effect.
  */
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { checkRequest, frontend, GatehouseClient, headerValue, statusCode } from '../support/check-client.js';
-import { cleanup, configFile, examplePolicyDir, runGatehouse, startGatehouse } from '../support/server-process.js';
+import { cleanup, configFile, copyExamplePolicies, examplePolicyDir, runGatehouse, startGatehouse } from '../support/server-process.js';
 
 const clients: GatehouseClient[] = [];
 const held: Server[] = [];
@@ -26,6 +28,11 @@ async function heldPort(): Promise<number> {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/** stderr lines that are not the JSON ops log: what a person reads when the start fails. */
+function plainLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
 }
 
 /** `serve` with a config file; ephemeral ports unless the case is about them. */
@@ -113,15 +120,56 @@ describe('a port that cannot be bound', () => {
   ])('%s on a port in use, %s worker(s): exits non-zero instead of running on', async (flag, workers) => {
     const result = await bindInUse(flag, workers);
     expect(result).toMatchObject({ timedOut: false, signal: null });
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/EADDRINUSE/);
+  });
+
+  // Regression: a port in use ended the start with grpc-js's or node:net's stack trace.
+  test.each<[string, string, string]>([
+    ['--listen', '1', '--listen / listen'],
+    ['--http-listen', '1', '--http-listen / httpListen'],
+  ])('%s on a port in use, %s worker(s): one line naming the address, exit 2', async (flag, workers, setting) => {
+    const port = await heldPort();
+    const other = flag === '--listen' ? '--http-listen' : '--listen';
+    const result = await runGatehouse(['serve', '--policies', examplePolicyDir, '--workers', workers, flag, `127.0.0.1:${port}`, other, '127.0.0.1:0'], 5000);
+    expect(result.code).toBe(2);
+    expect(plainLines(result.stderr)).toEqual([`gatehouse serve: cannot listen on 127.0.0.1:${port} (${setting}): the address is already in use (EADDRINUSE)`]);
   });
 
   // Regression: a primary that could not bind the HTTP port threw without stopping its workers.
   test('--http-listen on a port in use, 2 workers: exits non-zero instead of running on', async () => {
     const result = await bindInUse('--http-listen', '2');
     expect(result).toMatchObject({ timedOut: false, signal: null });
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('the policy directory at start', () => {
+  // Regression: a mistyped --policies started a server that answered UNAVAILABLE to every Check.
+  test.each([
+    ['--policies naming nothing', ['--policies', '/nonexistent/policies'], 'gatehouse serve: --policies /nonexistent/policies: no such directory'],
+    ['--policies naming a file', ['--policies', `${examplePolicyDir}/shop.cedar`], `gatehouse serve: --policies ${examplePolicyDir}/shop.cedar: not a directory`],
+  ])('%s: exit 2, one line', async (_name, flags, line) => {
+    const result = await runGatehouse(['serve', ...flags, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1']);
+    expect(result).toMatchObject({ code: 2, timedOut: false });
+    expect(plainLines(result.stderr)).toEqual([line]);
+  });
+
+  test('policies: in the config file naming nothing is named as the key', async () => {
+    const result = await serveWith('policies: "/nonexistent/policies"\n');
+    expect(result.code).toBe(2);
+    expect(plainLines(result.stderr)).toEqual(['gatehouse serve: policies /nonexistent/policies: no such directory']);
+  });
+
+  // Regression: with nothing loaded yet, the log said "the last good set stays in use".
+  test('a set that fails to load at start says no set is loaded and Checks are answered UNAVAILABLE', async () => {
+    const dir = await copyExamplePolicies();
+    await writeFile(join(dir, 'broken.cedar'), '@id("broken")\npermit (principal, action, resource) when { context.path == ;\n');
+    const server = await startGatehouse({ policies: dir });
+    const failed = server.opsLog().filter((entry) => entry.level === 'error').map((entry) => entry.message);
+    expect(failed).toEqual(['policy set failed to load: no policy set is loaded; every Check is answered UNAVAILABLE']);
+    expect(await server.stop('SIGTERM')).toBe(0);
   });
 });
 

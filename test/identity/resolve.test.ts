@@ -89,6 +89,23 @@ describe('IdentityResolver', () => {
     expect(workloadOf(result)).toBe(expected);
   });
 
+  // Regression: a malformed mTLS principal was reported as a "forwarded client certificate",
+  // sending operators to look for an XFCC header that was never sent.
+  test.each([
+    ['a malformed mTLS principal', { principal: 'spiffe://cluster.local/ns/../sa/x' }, {}, /^mTLS peer principal \(source\.principal\): /],
+    ['a malformed mTLS principal with a certificate', { principal: 'spiffe://cluster.local/ns/a//sa/b', certificate: 'x' }, {}, /^mTLS peer principal \(source\.principal\): /],
+    [
+      'a malformed SPIFFE ID in trusted XFCC',
+      { headers: { 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/../sa/x' } },
+      { trustForwardedClientCert: true },
+      /^forwarded client certificate \(x-forwarded-client-cert\): /,
+    ],
+  ])('the refusal of %s names where the credential came from', async (_name, input, over, detail) => {
+    const result = await resolver(over).resolve(facts(input), now);
+    expect(result).toMatchObject({ ok: false, code: 'malformed_spiffe_id', authn: 'mtls' });
+    expect(result.ok ? '' : result.detail).toMatch(detail);
+  });
+
   describe('peer certificates', () => {
     let ca: TestCa;
     let other: TestCa;
@@ -100,7 +117,9 @@ describe('IdentityResolver', () => {
 
     test('a certificate whose only URI SAN is the principal is accepted', async () => {
       const cert = ca.issue('frontend', [frontendUri]);
-      const result = await resolver({ bundle: ca.caPem }).resolve(facts({ principal: frontendUri, certificate: encoded(cert) }), now);
+      // Now, not the module's load time: openssl dates the certificate from the moment it is
+      // issued, which on a busy machine falls a second or more after the file was loaded.
+      const result = await resolver({ bundle: ca.caPem }).resolve(facts({ principal: frontendUri, certificate: encoded(cert) }), Math.floor(Date.now() / 1000));
       expect(workloadOf(result)).toBe(`mtls:${frontendUri}:service`);
     });
 

@@ -101,6 +101,6 @@ describe('rendering', () => {
     expect(markdown).not.toContain('<script>');
     expect(markdown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;\\|\\`x\\`');
     expect(markdown).toContain('## Findings');
-    expect(markdown).toContain('| Workload::"spiffe://cluster.local/ns/shop/sa/frontend" | orders.shop | GET, HEAD, OPTIONS: only for path like "/api/orders\\*" | frontend-reads-orders |');
+    expect(markdown).toContain('| Workload::"spiffe://cluster.local/ns/shop/sa/frontend" | orders.shop | GET, HEAD, OPTIONS: only for path == "/api/orders"; path like "/api/orders/\\*" | frontend-reads-orders |');
   });
 });

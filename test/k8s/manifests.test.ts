@@ -19,7 +19,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import { modelTypeName, unknownFields } from './known-fields.js';
-import { buildBase, generatorFile, overrideImage, readKustomization } from './kustomize.js';
+import { buildBase, configMapHash, generatorFile, overrideImage, readKustomization } from './kustomize.js';
 import { allDocs, describeDoc, findDoc, k8sDir, readDocs, repoRoot, yamlFiles, type ManifestDoc } from './manifests.js';
 
 type ModelCtor = new (data: never) => { validate(): void };
@@ -136,6 +136,12 @@ describe('kustomization.yaml', () => {
     expect(generatedConfigName).toMatch(/^gatehouse-config-[b-df-z2-9]{10}$/);
     const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', generatedConfigName);
     expect(configMap.data).toEqual({ 'config.yaml': readFileSync(join(k8sDir, 'config.yaml'), 'utf8') });
+  });
+
+  test('the name suffix is kustomize\'s: its hasher test vector, keys in any order', () => {
+    // sigs.k8s.io/kustomize/api/hasher, TestConfigMapHash, case "one key".
+    expect(configMapHash('', { one: '' })).toBe('9g67k2htb6');
+    expect(configMapHash('cm', { b: '1', a: '<&>' })).toBe(configMapHash('cm', { a: '<&>', b: '1' }));
   });
 
   test('a config edit changes the name the Deployment mounts, so the pods roll; the policies keep theirs', () => {

@@ -1,6 +1,6 @@
 import type { Decision } from '../core/decision.js';
 import { authnMethodOf, principalName } from '../core/identity.js';
-import type { AuthnResult } from '../core/identity.js';
+import type { AuthnResult, WorkloadClass } from '../core/identity.js';
 
 /** One decision log line (docs/reference.md, "Decision log"). */
 export interface DecisionRecord {
@@ -8,6 +8,12 @@ export interface DecisionRecord {
   decisionId: string;
   requestId: string;
   principal: string;
+  /**
+   * A workload principal's class as Cedar saw it (after the `gatehouse.io/class` annotation);
+   * absent for users, the anonymous caller and refused credentials. The SPIFFE ID alone does
+   * not tell it, and an access review compares it with its inventory.
+   */
+  class?: WorkloadClass;
   authn: string;
   action: string;
   resource: string;
@@ -41,6 +47,7 @@ export function toDecisionRecord(
     decisionId: meta.decisionId,
     requestId: cut(meta.requestId),
     principal: identity ? cut(principalName(identity)) : '',
+    ...(identity?.kind === 'workload' ? { class: identity.class } : {}),
     authn: identity ? authnMethodOf(identity) : authn.ok ? authnMethodOf(authn.identity) : authn.authn,
     action: cut(decision.subject.action),
     resource: cut(decision.subject.resource),

@@ -16,7 +16,7 @@ export type Access = 'allow' | 'conditional' | 'deny';
 /** One representative request of a cell: a path, and the headers or query parameters it carried. */
 export interface Probe {
   readonly path: string;
-  /** The policy condition the path was made for, e.g. `like "/api/orders*"`; null for the neutral path `/`. */
+  /** The policy condition the path was made for, e.g. `like "/api/orders/*"`; null for the neutral path `/`. */
   readonly condition: string | null;
   readonly tags: readonly TagProbe[];
 }

@@ -1,6 +1,6 @@
 import type { MatrixCell, Probe } from './access-matrix.js';
 
-/** A representative request in words: `path like "/api/orders*" with header x-tenant="acme"`. */
+/** A representative request in words: `path like "/api/orders/*" with header x-tenant="acme"`. */
 export function describeProbe(probe: Probe): string {
   const path = probe.condition === null ? `path ${JSON.stringify(probe.path)}` : `path ${probe.condition}`;
   const tags = probe.tags.map((tag) => `${tag.on === 'headers' ? 'header' : 'query'} ${tag.name}=${JSON.stringify(tag.value)}`);
@@ -14,7 +14,7 @@ export function describeConditions(cell: MatrixCell): string {
   return `only for ${allowed.join('; ')}`;
 }
 
-/** The cells of one (principal, service) pair, actions with the same access grouped: `GET, HEAD: only for path like "/a*"`. */
+/** The cells of one (principal, service) pair, actions with the same access grouped: `GET, HEAD: only for path like "/a/*"`. */
 export function describePair(cells: readonly MatrixCell[]): string[] {
   const groups = new Map<string, string[]>();
   for (const cell of cells) {

@@ -14,7 +14,12 @@ export interface LoggedDecision {
   /** `policy_denied`, a credential or request error code; '' for an allow. */
   readonly reason: string;
   readonly policyVersion: string;
+  /** A workload principal's class as the server saw it; absent from users' lines and from servers that did not log it. */
+  readonly class?: string;
 }
+
+// Classes are a short closed list; a longer value is not one, and must not grow the aggregation.
+const maxClassLength = 32;
 
 /** One line of text → the decision it records, or why it is not a decision log line. Never throws. */
 export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
@@ -26,7 +31,7 @@ export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
   const record = value as Record<string, unknown>;
-  const { time, principal, action, resource, decision, policies, reason, policyVersion } = record;
+  const { time, principal, action, resource, decision, policies, reason, policyVersion, class: loggedClass } = record;
   if (typeof time !== 'string') return fail('"time" is missing or not a string');
   const timeMs = Date.parse(time);
   if (!Number.isFinite(timeMs)) return fail('"time" is not a date and time');
@@ -35,6 +40,7 @@ export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
   if (typeof resource !== 'string') return fail('"resource" is missing or not a string');
   if (decision !== 'allow' && decision !== 'deny' && decision !== 'error') return fail('"decision" is not allow, deny or error');
   if (policies !== undefined && !(Array.isArray(policies) && policies.every((id) => typeof id === 'string'))) return fail('"policies" is not a list of policy ids');
+  if (loggedClass !== undefined && !(typeof loggedClass === 'string' && loggedClass !== '' && loggedClass.length <= maxClassLength)) return fail('"class" is not a workload class');
   return {
     ok: true,
     value: {
@@ -46,6 +52,7 @@ export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
       policies: (policies as string[] | undefined) ?? [],
       reason: typeof reason === 'string' ? reason : '',
       policyVersion: typeof policyVersion === 'string' ? policyVersion : '',
+      ...(loggedClass === undefined ? {} : { class: loggedClass }),
     },
   };
 }

@@ -22,6 +22,8 @@ export interface PrincipalActivity {
   readonly lastSeen: string;
   /** Denies by the log's `reason` code, e.g. `policy_denied`, `credential_revoked`. */
   readonly denyReasons: Readonly<Record<string, number>>;
+  /** Decisions by the workload class the server logged (`class`); empty for users and for logs without it. */
+  readonly classes: Readonly<Record<string, number>>;
 }
 
 export interface ObservedSummary {
@@ -44,6 +46,7 @@ export interface AggregationLimits {
   readonly maxUses: number;
   readonly maxPolicyIds: number;
   readonly maxReasonsPerPrincipal: number;
+  readonly maxClassesPerPrincipal: number;
   readonly maxPolicyVersions: number;
 }
 
@@ -59,6 +62,7 @@ export const defaultLimits: AggregationLimits = Object.freeze({
   maxUses: 2_000_000,
   maxPolicyIds: 100_000,
   maxReasonsPerPrincipal: 32,
+  maxClassesPerPrincipal: 8,
   maxPolicyVersions: 1_000,
 });
 
@@ -99,6 +103,7 @@ export class UseAggregator {
   private readonly actions: Interner;
   private readonly uses = new Map<number, Stats>();
   private readonly reasons = new Map<number, Map<string, number>>();
+  private readonly classes = new Map<number, Map<string, number>>();
   private readonly policyCounts = new Map<string, number>();
   private readonly versions = new Map<string, number>();
   private decisions = 0;
@@ -133,7 +138,8 @@ export class UseAggregator {
     if (decision.timeMs > stats.lastMs) stats.lastMs = decision.timeMs;
     this.decisions += 1;
 
-    if (decision.decision === 'deny') this.countReason(principal, decision.reason);
+    if (decision.decision === 'deny') countCapped(this.reasons, principal, decision.reason === '' ? '(none)' : decision.reason, this.limits.maxReasonsPerPrincipal);
+    if (decision.class !== undefined) countCapped(this.classes, principal, decision.class, this.limits.maxClassesPerPrincipal);
     for (const id of decision.policies) bump(this.policyCounts, id, this.limits.maxPolicyIds);
     bump(this.versions, decision.policyVersion, this.limits.maxPolicyVersions);
   }
@@ -167,7 +173,8 @@ export class UseAggregator {
       error: stats.error,
       firstSeen: iso(stats.firstMs),
       lastSeen: iso(stats.lastMs),
-      denyReasons: Object.fromEntries([...(this.reasons.get(index) ?? [])].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))),
+      denyReasons: byCount(this.reasons.get(index)),
+      classes: byCount(this.classes.get(index)),
     }));
     principals.sort((a, b) => compare(a.principal, b.principal));
     return {
@@ -179,18 +186,21 @@ export class UseAggregator {
       dropped: this.dropped,
     };
   }
+}
 
-  private countReason(principal: number, reason: string): void {
-    let reasons = this.reasons.get(principal);
-    if (reasons === undefined) {
-      reasons = new Map();
-      this.reasons.set(principal, reasons);
-    }
-    // One slot stays free for '(other)', which takes every reason past the limit.
-    const name = reason === '' ? '(none)' : reason;
-    const fits = reasons.has(name) || reasons.size < this.limits.maxReasonsPerPrincipal - 1;
-    bump(reasons, fits ? name : '(other)', Infinity);
+/** Counts `name` for one principal; past `limit` distinct names, one slot stays free for '(other)', which takes the rest. */
+function countCapped(counts: Map<number, Map<string, number>>, principal: number, name: string, limit: number): void {
+  let names = counts.get(principal);
+  if (names === undefined) {
+    names = new Map();
+    counts.set(principal, names);
   }
+  const fits = names.has(name) || names.size < limit - 1;
+  bump(names, fits ? name : '(other)', Infinity);
+}
+
+function byCount(counts: ReadonlyMap<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries([...(counts ?? [])].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])));
 }
 
 function bump(counts: Map<string, number>, key: string, limit: number): void {

@@ -38,6 +38,7 @@ export function renderHtml(report: ReportJson): string {
     filters(report),
     graph(rows),
     matrix(rows, deniedOnlyLeftOut),
+    unknownServices(report),
     findings(report),
     logs(report),
     policies(report),
@@ -114,7 +115,7 @@ function header(report: ReportJson): string {
     card(summary.findings.medium, 'medium findings'),
     card(summary.findings.low, 'low findings'),
     '</div>',
-    '<nav><a href="#graph">graph</a> · <a href="#matrix">matrix</a> · <a href="#findings">findings</a> · <a href="#logs">logs</a> · <a href="#policies">policies</a></nav>',
+    '<nav><a href="#graph">graph</a> · <a href="#matrix">matrix</a> · <a href="#unknown-services">services outside the inventory</a> · <a href="#findings">findings</a> · <a href="#logs">logs</a> · <a href="#policies">policies</a></nav>',
   ].join('\n');
 }
 
@@ -190,6 +191,22 @@ function actionCell(action: string, cell: MatrixCell | undefined, use: ObservedU
   const title = [cell.access === 'allow' ? 'allowed on every representative request' : describeConditions(cell), `granted by ${cell.policies.join(', ')}`].join('\n');
   const label = cell.access === 'allow' ? 'allow' : 'cond.';
   return `<td class="a ${cell.access === 'allow' ? 'c-allow' : 'c-cond'}" data-col="${action}" title="${h(title)}">${label}${seen}</td>`;
+}
+
+function unknownServices(report: ReportJson): string {
+  const title = '<h2 id="unknown-services">Services outside the inventory</h2>';
+  if (report.unknownServices === null) return `${title}<p class="legend">No decision log was given.</p>`;
+  const rows = report.unknownServices.map((service) => {
+    const callers = service.topCallers.map((caller) => `${h(caller.principal || '(no identity)')} <small>${caller.allow} ✓ / ${caller.deny} ✗</small>`).join('<br>');
+    return `<tr><td class="mono">${h(service.name)}</td><td>${service.allow}</td><td>${service.deny}</td><td>${service.error}</td><td>${service.callers}</td><td class="mono">${callers}</td><td>${h(service.firstSeen)}</td><td>${h(service.lastSeen)}</td></tr>`;
+  });
+  return [
+    title,
+    '<p class="legend">Services the decision log names but the inventory does not list: the matrix says nothing about who may call them.</p>',
+    rows.length === 0
+      ? '<p>None.</p>'
+      : `<table id="unknown-services-table"><thead><tr><th>service</th><th>allowed</th><th>denied</th><th>errors</th><th>callers</th><th>busiest callers</th><th>first seen</th><th>last seen</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`,
+  ].join('\n');
 }
 
 function findings(report: ReportJson): string {

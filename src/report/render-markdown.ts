@@ -10,7 +10,7 @@ const maxMatrixRows = 500;
 
 /** report.md: the summary an operator reads first. */
 export function renderMarkdown(report: ReportJson): string {
-  return [header(report), findings(report), matrix(report), logs(report), policies(report)].join('\n');
+  return [header(report), findings(report), matrix(report), unknownServices(report), logs(report), policies(report)].join('\n');
 }
 
 function header(report: ReportJson): string {
@@ -72,6 +72,25 @@ function matrix(report: ReportJson): string {
     lines.push(`| ${md(first.principal)} | ${md(first.service)} | ${describePair(cells).map(md).join('<br>')} | ${policies.map(md).join(', ')} |`);
   }
   if (pairs.size > maxMatrixRows) lines.push('', `… and ${pairs.size - maxMatrixRows} more identity × service pairs in report.json and report.html.`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function unknownServices(report: ReportJson): string {
+  if (report.unknownServices === null) return '';
+  const lines = [
+    '## Services outside the inventory',
+    '',
+    'Services the decision log names but the inventory does not list: the matrix above says nothing about who may call them.',
+    '',
+  ];
+  if (report.unknownServices.length === 0) return [...lines, 'None.', ''].join('\n');
+  lines.push('| service | allowed | denied | errors | callers | busiest callers | first seen | last seen |', '|---|---|---|---|---|---|---|---|');
+  for (const service of report.unknownServices.slice(0, maxMatrixRows)) {
+    const callers = service.topCallers.map((caller) => `${md(caller.principal || '(no identity)')} (${caller.allow} ✓ / ${caller.deny} ✗)`).join('<br>');
+    lines.push(`| ${md(service.name)} | ${service.allow} | ${service.deny} | ${service.error} | ${service.callers} | ${callers} | ${service.firstSeen} | ${service.lastSeen} |`);
+  }
+  if (report.unknownServices.length > maxMatrixRows) lines.push('', `… and ${report.unknownServices.length - maxMatrixRows} more in report.json.`);
   lines.push('');
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import type { ObservedSummary, ObservedUse, PrincipalActivity } from './observed
 import { scopeText } from './policy-scope.js';
 import type { LogFileStats, LogReadResult } from './read-logs.js';
 import type { ReviewIdentity } from './review-identity.js';
+import type { UnknownService } from './service-traffic.js';
 import type { TimeWindow } from './window.js';
 
 /** The `format` of report.json; a change that breaks readers gets a new one. */
@@ -26,6 +27,8 @@ export interface ReportJson {
   readonly identities: readonly ReportIdentity[];
   /** The matrix columns' services, as the inventory lists them. */
   readonly services: readonly { readonly name: string; readonly namespace: string | null }[];
+  /** Services the decision log names and the inventory does not, busiest first; null without logs. */
+  readonly unknownServices: readonly UnknownService[] | null;
   readonly matrix: {
     readonly actions: readonly string[];
     /** Source address of the representative requests. */
@@ -87,7 +90,7 @@ export interface ReportParts {
   readonly identities: readonly ReviewIdentity[];
   readonly matrix: AccessMatrix;
   readonly sourceIp: string;
-  readonly logs: { readonly read: LogReadResult; readonly observed: ObservedSummary } | undefined;
+  readonly logs: { readonly read: LogReadResult; readonly observed: ObservedSummary; readonly unknownServices: readonly UnknownService[] } | undefined;
   readonly findings: readonly Finding[];
 }
 
@@ -127,6 +130,7 @@ export function buildReport(parts: ReportParts): ReportJson {
       inInventory: identity.inInventory,
     })),
     services: parts.inventory.services.map((service) => ({ name: service.name, namespace: service.namespace ?? null })),
+    unknownServices: parts.logs?.unknownServices ?? null,
     matrix: { actions: [...matrixActions], sourceIp: parts.sourceIp, evaluations: parts.matrix.evaluations, cells: parts.matrix.cells, errors: parts.matrix.errors },
     logs:
       parts.logs === undefined

@@ -14,6 +14,7 @@ import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
 import { buildReport, type ReportJson, type ReportParts } from './report.js';
 import { reviewIdentities } from './review-identity.js';
+import { servicesOutsideInventory } from './service-traffic.js';
 import type { TimeWindow } from './window.js';
 
 export interface ReportOptions {
@@ -56,9 +57,17 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
       for (const input of logs) if (input.stream !== options.stdin) input.stream.destroy();
       return { ok: false, problems: [`cannot read the decision log ${messageOf(err)}`] };
     }
-    observedLogs = { read, observed: aggregator.summary() };
+    const observed = aggregator.summary();
+    observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses) };
   }
-  const findings = allFindings({ inventory, policies, matrix, observed: observedLogs?.observed, denyThreshold: options.denyThreshold });
+  const findings = allFindings({
+    inventory,
+    policies,
+    matrix,
+    observed: observedLogs?.observed,
+    unknownServices: observedLogs?.unknownServices ?? [],
+    denyThreshold: options.denyThreshold,
+  });
   const report = buildReport({
     generatedAt: options.generatedAt,
     window: options.window,

@@ -3,6 +3,8 @@
  * by the fuzzers and the log-injection tests.
  */
 
+import { workloadClasses } from '../../src/core/identity.js';
+
 /** docs/reference.md, "Decision log" (contract), then the fields gatehouse adds. */
 export const contractFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'decision', 'policies', 'errors', 'mode', 'durationMs'] as const;
 export const decisionLineFields: readonly string[] = [...contractFields, 'reason', 'detail', 'policyVersion'].sort();
@@ -30,8 +32,12 @@ export function lineProblem(line: string): string | undefined {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'not a JSON object';
   const record = parsed as Record<string, unknown>;
+  // `class` is there exactly when the principal is a workload.
+  const isWorkload = typeof record.principal === 'string' && record.principal.startsWith('Workload::');
+  const expected = isWorkload ? [...decisionLineFields, 'class'].sort() : decisionLineFields;
   const keys = Object.keys(record).sort();
-  if (keys.join() !== decisionLineFields.join()) return `fields ${keys.join()} instead of ${decisionLineFields.join()}`;
+  if (keys.join() !== expected.join()) return `fields ${keys.join()} instead of ${expected.join()}`;
+  if (isWorkload && !(workloadClasses as readonly unknown[]).includes(record.class)) return `class ${String(record.class)}`;
   for (const field of stringFields) if (typeof record[field] !== 'string') return `${field} is not a string`;
   if (!['allow', 'deny', 'error'].includes(record.decision as string)) return `decision ${String(record.decision)}`;
   if (!['enforce', 'dry-run'].includes(record.mode as string)) return `mode ${String(record.mode)}`;

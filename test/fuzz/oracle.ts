@@ -70,8 +70,8 @@ export const modelPermits: Readonly<Record<string, (r: ModelRequest) => boolean>
   'reconciler-writes-admin': (r) =>
     is(r, workloads.reconciler) && (r.method === 'POST' || r.method === 'PUT') && r.resourceNamespace === 'shop' && r.principal.kind === 'workload' && r.principal.cls === 'automation' && like(r.path, '/admin/*'),
   'anonymous-reads-health': (r) => r.principal.kind === 'anonymous' && r.method === 'GET' && health(r),
-  'frontend-reads-orders': (r) => is(r, workloads.frontend) && read.has(r.method) && r.resource === 'orders.shop' && like(r.path, '/api/orders*'),
-  'frontend-reads-catalog': (r) => is(r, workloads.frontend) && read.has(r.method) && r.resource === 'catalog.shop' && like(r.path, '/api/products*'),
+  'frontend-reads-orders': (r) => is(r, workloads.frontend) && read.has(r.method) && r.resource === 'orders.shop' && (r.path === '/api/orders' || like(r.path, '/api/orders/*')),
+  'frontend-reads-catalog': (r) => is(r, workloads.frontend) && read.has(r.method) && r.resource === 'catalog.shop' && (r.path === '/api/products' || like(r.path, '/api/products/*')),
   'checkout-writes-orders': (r) => is(r, workloads.checkout) && write.has(r.method) && r.resource === 'orders.shop' && (r.path === '/api/orders' || like(r.path, '/api/orders/*')),
   'checkout-charges-payments': (r) => is(r, workloads.checkout) && r.method === 'POST' && r.resource === 'payments.shop' && r.path === '/api/charges',
   'orders-reads-payments': (r) => is(r, workloads.orders) && read.has(r.method) && r.resource === 'payments.shop' && like(r.path, '/api/payments/*'),

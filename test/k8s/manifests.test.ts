@@ -4,7 +4,6 @@
  * read-only, least privilege, probes, graceful drain, policies equal to policies/) hold.
  * No cluster is involved: docs/deploy.md says how to verify on a real one.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1';
@@ -20,6 +19,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import { modelTypeName, unknownFields } from './known-fields.js';
+import { buildBase, configMapHash, generatorFile, overrideImage, readKustomization } from './kustomize.js';
 import { allDocs, describeDoc, findDoc, k8sDir, readDocs, repoRoot, yamlFiles, type ManifestDoc } from './manifests.js';
 
 type ModelCtor = new (data: never) => { validate(): void };
@@ -58,17 +58,21 @@ function isEnvoyBootstrap(doc: ManifestDoc): boolean {
   return doc.body['kind'] === undefined && 'static_resources' in doc.body;
 }
 
-const docs = allDocs();
+const kustomization = readKustomization();
+/** Files a configMapGenerator reads (config.yaml): data, not manifests. */
+const generatorInputs = new Set(kustomization.configMapGenerator.flatMap((generator) => (generator.files ?? []).map((entry) => generatorFile(entry).path)));
+const baseFiles = kustomization.resources;
+const baseDocs = buildBase();
+const generatedDocs = baseDocs.filter((doc) => !baseFiles.includes(doc.file));
+const docs = [...allDocs().filter((doc) => !generatorInputs.has(doc.file)), ...generatedDocs];
 const kubernetesDocs = docs.filter((doc) => typeKey(doc) in kubernetesTypes);
 const istioDocs = docs.filter((doc) => typeKey(doc) in istioTypes);
-const baseFiles = kustomizationResources();
-const baseDocs = baseFiles.flatMap(readDocs);
-
-function kustomizationResources(): string[] {
-  const [kustomization, ...rest] = readDocs('kustomization.yaml');
-  if (!kustomization || rest.length > 0) throw new Error('k8s/kustomization.yaml must hold one document');
-  return (kustomization.body['resources'] as string[] | undefined) ?? [];
-}
+const configMapName = (docs: readonly ManifestDoc[], generator: string): string => {
+  const found = docs.filter((doc) => doc.body['kind'] === 'ConfigMap' && (doc.body['metadata'] as { name: string }).name.startsWith(`${generator}-`));
+  if (found.length !== 1) throw new Error(`expected one generated ConfigMap ${generator}-…, found ${found.length}`);
+  return (found[0]!.body['metadata'] as { name: string }).name;
+};
+const generatedConfigName = configMapName(baseDocs, 'gatehouse-config');
 
 describe('every YAML document under k8s/', () => {
   test('is a Kubernetes object of a known type, an Istio resource, the kustomization or the Envoy bootstrap', () => {
@@ -112,7 +116,7 @@ describe('kustomization.yaml', () => {
   });
 
   test('applies every top-level manifest and nothing from optional/, istio/ or envoy/', () => {
-    const topLevel = yamlFiles().filter((file) => !file.includes('/') && file !== 'kustomization.yaml');
+    const topLevel = yamlFiles().filter((file) => !file.includes('/') && file !== 'kustomization.yaml' && !generatorInputs.has(file));
     expect([...baseFiles].sort()).toEqual(topLevel);
   });
 
@@ -122,8 +126,43 @@ describe('kustomization.yaml', () => {
   });
 
   test('leaves namespaces and labels as the files write them', () => {
-    const [kustomization] = readDocs('kustomization.yaml');
-    expect(Object.keys(kustomization!.body).sort()).toEqual(['apiVersion', 'kind', 'resources']);
+    expect(Object.keys(kustomization.body).sort()).toEqual(['apiVersion', 'configMapGenerator', 'images', 'kind', 'resources']);
+  });
+
+  test('generates gatehouse-config from config.yaml, in namespace gatehouse, its name suffixed with a hash of the content', () => {
+    expect(kustomization.configMapGenerator).toEqual([
+      { name: 'gatehouse-config', namespace: 'gatehouse', files: ['config.yaml'], options: { labels: { 'app.kubernetes.io/name': 'gatehouse' } } },
+    ]);
+    expect(generatedConfigName).toMatch(/^gatehouse-config-[b-df-z2-9]{10}$/);
+    const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', generatedConfigName);
+    expect(configMap.data).toEqual({ 'config.yaml': readFileSync(join(k8sDir, 'config.yaml'), 'utf8') });
+  });
+
+  test('the name suffix is kustomize\'s: its hasher test vector, keys in any order', () => {
+    // sigs.k8s.io/kustomize/api/hasher, TestConfigMapHash, case "one key".
+    expect(configMapHash('', { one: '' })).toBe('9g67k2htb6');
+    expect(configMapHash('cm', { b: '1', a: '<&>' })).toBe(configMapHash('cm', { a: '<&>', b: '1' }));
+  });
+
+  test('a config edit changes the name the Deployment mounts, so the pods roll; the policies keep theirs', () => {
+    const mounted = (built: readonly ManifestDoc[]) =>
+      Object.fromEntries((findDoc<IDeployment>(built, 'Deployment', 'gatehouse').spec!.template.spec!.volumes ?? []).map((volume) => [volume.name, volume.configMap?.name]));
+    const edited = buildBase({ 'config.yaml': `${readFileSync(join(k8sDir, 'config.yaml'), 'utf8')}mode: dry-run\n` });
+    expect(mounted(baseDocs)).toMatchObject({ config: generatedConfigName, policies: 'gatehouse-policies' });
+    expect(mounted(edited)).toMatchObject({ config: configMapName(edited, 'gatehouse-config'), policies: 'gatehouse-policies' });
+    expect(configMapName(edited, 'gatehouse-config')).not.toBe(generatedConfigName);
+    expect(buildBase().map((doc) => doc.body)).toEqual(baseDocs.map((doc) => doc.body));
+  });
+
+  test('no pod template keeps a hand-made hash of the config', () => {
+    const annotations = findDoc<IDeployment>(baseDocs, 'Deployment', 'gatehouse').spec!.template.metadata!.annotations ?? {};
+    expect(Object.keys(annotations).filter((key) => key.startsWith('gatehouse.io/'))).toEqual([]);
+  });
+
+  test('images names the image the Deployment runs, so `kustomize edit set image` replaces it', () => {
+    const written = findDoc<IDeployment>(readDocs('deployment.yaml'), 'Deployment', 'gatehouse').spec!.template.spec!.containers[0]!.image!;
+    expect(kustomization.images).toEqual([{ name: written.replace(/:[^:/]+$/, ''), newName: 'ghcr.io/gatehouse/gatehouse', newTag: '0.1.0' }]);
+    expect(overrideImage(written, [{ name: 'ghcr.io/gatehouse/gatehouse', newName: 'registry.example.com/gatehouse', newTag: '1.2.3' }])).toBe('registry.example.com/gatehouse:1.2.3');
   });
 });
 
@@ -186,16 +225,10 @@ describe('the Deployment', () => {
     expect(mounts['/etc/gatehouse/policies']).toMatchObject({ name: 'policies', readOnly: true });
     expect(mounts['/tmp']).toMatchObject({ name: 'tmp' });
     expect(Object.values(mounts).filter((mount) => mount.subPath !== undefined || mount.subPathExpr !== undefined)).toEqual([]);
-    expect(volumes['config']?.configMap?.name).toBe('gatehouse-config');
+    expect(volumes['config']?.configMap?.name).toBe(generatedConfigName);
     expect(volumes['policies']?.configMap?.name).toBe('gatehouse-policies');
     expect(volumes['tmp']?.emptyDir?.sizeLimit).toBeDefined();
     expect(config.policies).toBe('/etc/gatehouse/policies');
-  });
-
-  test('carries the sha256 of config.yaml, so a config change rolls the pods', () => {
-    const configText = findDoc<IConfigMap>(baseDocs, 'ConfigMap', 'gatehouse-config').data!['config.yaml']!;
-    const sha = createHash('sha256').update(configText).digest('hex');
-    expect(deployment.spec!.template.metadata!.annotations!['gatehouse.io/config-sha256']).toBe(sha);
   });
 
   test('requests and limits CPU and memory', () => {
@@ -335,7 +368,7 @@ describe('the gatehouse-config ConfigMap', () => {
   });
 
   test('holds nothing but config.yaml', () => {
-    const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', 'gatehouse-config');
+    const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', generatedConfigName);
     expect(Object.keys(configMap.data ?? {})).toEqual(['config.yaml']);
     expect(configMap.binaryData).toBeUndefined();
   });
@@ -345,7 +378,7 @@ describe('the gatehouse-policies ConfigMap', () => {
   const policiesDir = join(repoRoot, 'policies');
   const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', 'gatehouse-policies');
   const data = configMap.data ?? {};
-  const regenerate = 'run `node test/k8s/render-policies-configmap.mjs` after editing policies/';
+  const regenerate = 'run `npm run render:policies` after editing policies/';
 
   test('holds exactly the files of policies/', () => {
     const files = readdirSync(policiesDir)
@@ -379,7 +412,7 @@ describe('the gatehouse-policies ConfigMap', () => {
 });
 
 function loadedConfig(): Config {
-  const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', 'gatehouse-config');
+  const configMap = findDoc<IConfigMap>(baseDocs, 'ConfigMap', generatedConfigName);
   return parseConfig(parseYaml(configMap.data!['config.yaml']!));
 }
 

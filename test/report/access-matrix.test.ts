@@ -26,14 +26,17 @@ describe('the access matrix of the shipped example policies', () => {
     cell = lookup(matrix);
   });
 
-  test('frontend → orders.shop GET is conditional on /api/orders*', () => {
+  test('frontend → orders.shop GET is conditional on /api/orders and what lies under it', () => {
     expect(cell(principal(ids.frontend), 'orders.shop', 'GET')).toEqual({
       principal: principal(ids.frontend),
       service: 'orders.shop',
       action: 'GET',
       access: 'conditional',
       policies: ['frontend-reads-orders'],
-      allowedWhen: [{ path: '/api/orders', condition: 'like "/api/orders*"', tags: [] }],
+      allowedWhen: [
+        { path: '/api/orders', condition: '== "/api/orders"', tags: [] },
+        { path: '/api/orders/x', condition: 'like "/api/orders/*"', tags: [] },
+      ],
       deniedWhen: [{ path: '/', condition: null, tags: [] }],
     });
   });

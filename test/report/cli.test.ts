@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReportJson } from '../../src/report/report.js';
-import { examplePolicyDir, mainScript } from '../support/server-process.js';
+import { examplePolicyDir, mainScript, projectRoot } from '../support/server-process.js';
 import { exampleInventoryYaml, ids, logLine, principal, scratch } from './fixtures.js';
 
 interface Run {
@@ -44,6 +44,54 @@ const firstLog = [
 const secondLog = Array.from({ length: 4 }, (_, i) =>
   logLine({ time: hoursAgo(5 + i), principal: principal(ids.builder), resource: 'orders.shop', action: 'POST', decision: 'deny', policies: ['no-build-jobs-in-shop'] }),
 ).join('\n');
+
+describe('the sample inventory, examples/inventory.yaml', () => {
+  const inventoryFile = join(projectRoot, 'examples', 'inventory.yaml');
+  let dir: Awaited<ReturnType<typeof scratch>>;
+  beforeAll(async () => {
+    if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run npm run build first`);
+    dir = await scratch('sample');
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  test('names every workload and service the shipped policies name', () => {
+    const policies = readdirSync(examplePolicyDir)
+      .filter((name) => name.endsWith('.cedar'))
+      .map((name) => readFileSync(join(examplePolicyDir, name), 'utf8'))
+      .join('\n');
+    const named = (type: string) => [...new Set([...policies.matchAll(new RegExp(`${type}::"([^"]+)"`, 'g'))].map((match) => match[1]!))].sort();
+    const inventory = readFileSync(inventoryFile, 'utf8');
+    const listed = (pattern: RegExp) => [...inventory.matchAll(pattern)].map((match) => match[1]!).sort();
+    expect(listed(/spiffeId: "([^"]+)"/g)).toEqual(expect.arrayContaining(named('Workload')));
+    expect(listed(/^ {2}- "([^"]+)"$/gm)).toEqual(named('Service'));
+  });
+
+  test('gatehouse report runs with it on the shipped policies, and shows traffic outside it', async () => {
+    const builder = 'Workload::"spiffe://cluster.local/ns/ci/sa/builder"';
+    const log = [
+      logLine({ time: hoursAgo(1), principal: principal(ids.frontend), resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'], path: '/api/orders/7' }),
+      logLine({ time: hoursAgo(2), principal: principal(ids.frontend), resource: 'ledger.finance', action: 'GET', decision: 'deny' }),
+      // A server that classed the build job as a service: its guards against build jobs did not apply.
+      JSON.stringify({ ...JSON.parse(logLine({ time: hoursAgo(3), principal: builder, resource: 'artifacts.registry', action: 'GET', decision: 'allow', policies: ['ci-builder-pulls-artifacts'] })), class: 'service' }),
+    ].join('\n');
+    await dir.write('decisions.jsonl', `${log}\n`);
+    const out = join(dir.dir, 'out');
+    const run = await gatehouse(['--policies', examplePolicyDir, '--inventory', inventoryFile, '--logs', join(dir.dir, 'decisions.jsonl'), '--now', now, '--out', out]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
+    expect(report.inventory).toMatchObject({ workloads: 6, services: 4 });
+    expect(report.matrix.errors).toEqual([]);
+    expect(report.unknownServices).toEqual([expect.objectContaining({ name: 'ledger.finance', namespace: 'finance', deny: 1, callers: 1 })]);
+    expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'unknown-service', severity: 'low', service: 'ledger.finance' }));
+    expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'class-mismatch', severity: 'high', principal: builder, inventoryClass: 'build', loggedClasses: { service: 1 } }));
+    expect(report.findings.filter((finding) => finding.kind === 'unknown-identity')).toEqual([]);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('| ledger.finance | 0 | 1 | 0 | 1 |');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<td class="mono">ledger.finance</td>');
+  });
+});
 
 describe('gatehouse report (process)', () => {
   let dir: Awaited<ReturnType<typeof scratch>>;

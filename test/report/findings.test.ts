@@ -1,14 +1,17 @@
 import type { MatrixCell } from '../../src/report/access-matrix.js';
 import { analyzePolicies, type AnalyzedPolicy } from '../../src/report/analyzed-policy.js';
 import { allFindings } from '../../src/report/findings/all-findings.js';
+import { classMismatches } from '../../src/report/findings/class-mismatches.js';
 import { sortFindings, type Finding } from '../../src/report/findings/finding.js';
 import { idlePolicies } from '../../src/report/findings/idle-policies.js';
 import { overBroadPolicies } from '../../src/report/findings/over-broad-policies.js';
 import { repeatedDenies } from '../../src/report/findings/repeated-denies.js';
 import { unknownIdentities } from '../../src/report/findings/unknown-identities.js';
+import { unknownServices } from '../../src/report/findings/unknown-services.js';
 import { unseenIdentities } from '../../src/report/findings/unseen-identities.js';
 import { unusedGrants } from '../../src/report/findings/unused-grants.js';
 import type { ObservedUse, PrincipalActivity } from '../../src/report/observed-use.js';
+import { servicesOutsideInventory } from '../../src/report/service-traffic.js';
 import { engineOf, ids, inventoryOf, principal } from './fixtures.js';
 
 const web = principal(ids.frontend);
@@ -25,7 +28,15 @@ const cell = (who: string, service: string, action: MatrixCell['action'], polici
   deniedWhen: [],
 });
 const use = (who: string, service: string, action: string, allow: number, deny = 0): ObservedUse => ({ principal: who, service, action, allow, deny, error: 0, ...seen });
-const activity = (who: string, allow: number, deny: number, denyReasons: Record<string, number> = {}): PrincipalActivity => ({ principal: who, allow, deny, error: 0, denyReasons, ...seen });
+const activity = (who: string, allow: number, deny: number, denyReasons: Record<string, number> = {}, classes: Record<string, number> = {}): PrincipalActivity => ({
+  principal: who,
+  allow,
+  deny,
+  error: 0,
+  denyReasons,
+  classes,
+  ...seen,
+});
 
 const inventory = inventoryOf(`workloads:
   - {spiffeId: "${ids.frontend}", class: service}
@@ -98,6 +109,111 @@ describe('identities not in the inventory', () => {
     { name: 'users, the anonymous caller and unidentified requests are not inventory entries', principals: [activity('User::"alice"', 1, 0), activity('Anonymous::"anonymous"', 1, 0), activity('', 0, 9)], expected: [] },
   ])('$name', ({ principals, expected }) => {
     expect(unknownIdentities(inventory.workloads, principals)).toEqual(expected);
+  });
+});
+
+describe('services not in the inventory', () => {
+  const at = (firstSeen: string, lastSeen: string) => ({ firstSeen, lastSeen });
+  const stranger = 'Workload::"spiffe://cluster.local/ns/shop/sa/scraper"';
+  const uses: ObservedUse[] = [
+    use(web, 'orders.shop', 'GET', 9),
+    { ...use(web, 'ledger.finance', 'GET', 3), ...at('2025-01-31T09:00:00.000Z', '2025-01-31T10:00:00.000Z') },
+    { ...use(web, 'ledger.finance', 'POST', 0, 1), ...at('2025-01-31T08:00:00.000Z', '2025-01-31T08:30:00.000Z') },
+    { ...use(stranger, 'ledger.finance', 'GET', 0, 2), ...at('2025-01-31T10:00:00.000Z', '2025-01-31T11:30:00.000Z') },
+    use(builder, 'legacy-db', 'GET', 0, 1),
+    use('', '', 'GET', 0, 40),
+  ];
+
+  test('traffic to services the inventory lists, or to no service at all, is not reported', () => {
+    expect(servicesOutsideInventory(inventory.services, [use(web, 'orders.shop', 'GET', 9), use('', '', 'GET', 0, 4)])).toEqual([]);
+  });
+
+  test('each other service once, busiest first, with its callers and the whole span of its traffic', () => {
+    expect(servicesOutsideInventory(inventory.services, uses)).toEqual([
+      {
+        name: 'ledger.finance',
+        namespace: 'finance',
+        allow: 3,
+        deny: 3,
+        error: 0,
+        callers: 2,
+        topCallers: [
+          { principal: web, allow: 3, deny: 1, error: 0 },
+          { principal: stranger, allow: 0, deny: 2, error: 0 },
+        ],
+        firstSeen: '2025-01-31T08:00:00.000Z',
+        lastSeen: '2025-01-31T11:30:00.000Z',
+      },
+      { name: 'legacy-db', namespace: null, allow: 0, deny: 1, error: 0, callers: 1, topCallers: [{ principal: builder, allow: 0, deny: 1, error: 0 }], ...seen },
+    ]);
+  });
+
+  test('medium when something was allowed, low when everything was denied', () => {
+    expect(unknownServices(servicesOutsideInventory(inventory.services, uses))).toEqual([
+      {
+        kind: 'unknown-service',
+        severity: 'medium',
+        message: 'ledger.finance is not in the inventory but received 6 requests (3 allowed, 3 denied) from 2 callers',
+        service: 'ledger.finance',
+        allow: 3,
+        deny: 3,
+        error: 0,
+        callers: 2,
+        topCallers: [web, stranger],
+        firstSeen: '2025-01-31T08:00:00.000Z',
+        lastSeen: '2025-01-31T11:30:00.000Z',
+      },
+      {
+        kind: 'unknown-service',
+        severity: 'low',
+        message: 'legacy-db is not in the inventory but received 1 requests (0 allowed, 1 denied) from 1 caller',
+        service: 'legacy-db',
+        allow: 0,
+        deny: 1,
+        error: 0,
+        callers: 1,
+        topCallers: [builder],
+        ...seen,
+      },
+    ]);
+  });
+});
+
+describe('workload classes the server logged otherwise', () => {
+  test.each<{ name: string; principals: PrincipalActivity[]; expected: Finding[] }>([
+    { name: 'a log without classes says nothing', principals: [activity(web, 4, 0), activity(builder, 0, 3)], expected: [] },
+    { name: 'the class the inventory gives', principals: [activity(web, 4, 0, {}, { service: 4 }), activity(builder, 0, 3, {}, { build: 3 })], expected: [] },
+    {
+      name: 'a build job the server did not treat as one is high',
+      principals: [activity(builder, 5, 0, {}, { service: 4, build: 1 })],
+      expected: [
+        {
+          kind: 'class-mismatch',
+          severity: 'high',
+          message: `${builder} is "build" in the inventory but the server logged it as "service" in 4 decisions`,
+          principal: builder,
+          inventoryClass: 'build',
+          loggedClasses: { service: 4, build: 1 },
+        },
+      ],
+    },
+    {
+      name: 'any other disagreement is medium',
+      principals: [activity(web, 0, 1, {}, { build: 1 })],
+      expected: [
+        {
+          kind: 'class-mismatch',
+          severity: 'medium',
+          message: `${web} is "service" in the inventory but the server logged it as "build" in 1 decision`,
+          principal: web,
+          inventoryClass: 'service',
+          loggedClasses: { build: 1 },
+        },
+      ],
+    },
+    { name: 'workloads outside the inventory are unknown identities, not mismatches', principals: [activity('Workload::"spiffe://cluster.local/ns/x/sa/y"', 1, 0, {}, { build: 1 })], expected: [] },
+  ])('$name', ({ principals, expected }) => {
+    expect(classMismatches(inventory.workloads, principals)).toEqual(expected);
   });
 });
 
@@ -222,7 +338,7 @@ describe('over-broad policies', () => {
 describe('all findings', () => {
   test('without a log only the policy findings are made; sorted by severity then kind', () => {
     const engine = engineOf({ 'p.cedar': '@id("open") permit (principal, action == Action::"GET", resource) when { context.path == "/x" };\n@id("wide") permit (principal, action, resource);' });
-    const findings = allFindings({ inventory, policies: analyzePolicies(engine), matrix: { cells: [], evaluations: 0, errors: [] }, observed: undefined, denyThreshold: 5 });
+    const findings = allFindings({ inventory, policies: analyzePolicies(engine), matrix: { cells: [], evaluations: 0, errors: [] }, observed: undefined, unknownServices: [], denyThreshold: 5 });
     expect(findings.map((finding) => `${finding.severity} ${finding.kind} ${'policy' in finding ? finding.policy : ''}`)).toEqual(['high over-broad-policy wide', 'medium over-broad-policy open']);
   });
 

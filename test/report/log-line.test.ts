@@ -1,3 +1,8 @@
+import type { Decision } from '../../src/core/decision.js';
+import type { Identity } from '../../src/core/identity.js';
+import { SpiffeId } from '../../src/core/spiffe-id.js';
+import { decisionLine } from '../../src/log/decision-log.js';
+import { toDecisionRecord } from '../../src/log/decision-record.js';
 import { parseDecisionLine } from '../../src/report/log-line.js';
 import { logLine } from './fixtures.js';
 
@@ -30,7 +35,45 @@ describe('parseDecisionLine', () => {
     ['no resource', JSON.stringify({ ...base, resource: null }), '"resource" is missing or not a string'],
     ['an unknown decision', JSON.stringify({ ...base, decision: 'maybe' }), '"decision" is not allow, deny or error'],
     ['policies not a list of strings', JSON.stringify({ ...base, policies: [1] }), '"policies" is not a list of policy ids'],
+    ['a class that is not a string', JSON.stringify({ ...base, class: 3 }), '"class" is not a workload class'],
+    ['an empty class', JSON.stringify({ ...base, class: '' }), '"class" is not a workload class'],
+    ['a class too long to be one', JSON.stringify({ ...base, class: 'x'.repeat(33) }), '"class" is not a workload class'],
   ])('%s', (_name, line, reason) => {
     expect(parseDecisionLine(line)).toEqual({ ok: false, reason });
+  });
+});
+
+describe('the class a server logs reaches the review', () => {
+  const parsed = SpiffeId.parse('spiffe://cluster.local/ns/ci/sa/builder');
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const builder: Identity = { kind: 'workload', spiffeId: parsed.value, class: 'build', authn: 'mtls' };
+  const subject = { action: 'POST', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api/orders' };
+  const meta = { time: new Date(Date.UTC(2025, 0, 31, 12)), decisionId: 'd-1', requestId: 'r-1', durationMs: 0.2 };
+  const deny = (identity: Identity | undefined): Decision => ({
+    kind: 'deny',
+    status: 'forbidden',
+    code: 'policy_denied',
+    reason: 'no-build-jobs-in-shop',
+    identity,
+    subject,
+    policies: ['no-build-jobs-in-shop'],
+    errors: [],
+    dryRun: false,
+    version: 'v1',
+  });
+  const logged = (decision: Decision): unknown => {
+    const result = parseDecisionLine(decisionLine(toDecisionRecord(decision, { ok: true, identity: builder }, meta)));
+    if (!result.ok) throw new Error(result.reason);
+    return result.value.class;
+  };
+
+  test.each<[string, Decision, string | undefined]>([
+    ['a workload principal carries its class', deny(builder), 'build'],
+    ['a person carries none', deny({ kind: 'user', issuer: 'https://idp', subject: 'alice', groups: [] }), undefined],
+    ['the anonymous caller carries none', deny({ kind: 'anonymous' }), undefined],
+    ['a refused credential carries none', deny(undefined), undefined],
+    ['an undecided request carries none', { kind: 'unavailable', code: 'no_policy_set', reason: 'no policy set', subject }, undefined],
+  ])('%s', (_name, decision, expected) => {
+    expect(logged(decision)).toBe(expected);
   });
 });

@@ -31,8 +31,8 @@ describe('UseAggregator', () => {
       { principal: 'Workload::"spiffe://td/ns/a/sa/web"', service: 'orders.shop', action: 'POST', allow: 0, deny: 1, error: 0, firstSeen: '2025-01-31T12:00:00.000Z', lastSeen: '2025-01-31T12:00:00.000Z' },
     ]);
     expect(summary.principals).toEqual([
-      { principal: 'Anonymous::"anonymous"', allow: 0, deny: 0, error: 1, firstSeen: '2025-01-31T12:00:00.000Z', lastSeen: '2025-01-31T12:00:00.000Z', denyReasons: {} },
-      { principal: 'Workload::"spiffe://td/ns/a/sa/web"', allow: 2, deny: 2, error: 0, firstSeen: '2025-01-31T12:00:00.000Z', lastSeen: '2025-01-31T12:00:05.000Z', denyReasons: { policy_denied: 2 } },
+      { principal: 'Anonymous::"anonymous"', allow: 0, deny: 0, error: 1, firstSeen: '2025-01-31T12:00:00.000Z', lastSeen: '2025-01-31T12:00:00.000Z', denyReasons: {}, classes: {} },
+      { principal: 'Workload::"spiffe://td/ns/a/sa/web"', allow: 2, deny: 2, error: 0, firstSeen: '2025-01-31T12:00:00.000Z', lastSeen: '2025-01-31T12:00:05.000Z', denyReasons: { policy_denied: 2 }, classes: {} },
     ]);
     expect(Object.fromEntries(summary.policyDecisions)).toEqual({ 'p-read': 2, 'p-forbid': 1 });
     expect(summary.policyVersions).toEqual({ v1: 4, v2: 1 });
@@ -52,5 +52,15 @@ describe('UseAggregator', () => {
     const aggregator = new UseAggregator({ ...defaultLimits, maxReasonsPerPrincipal: 3 });
     for (const reason of ['r1', 'r2', 'r3', 'r4', 'r1', '']) aggregator.add(decision({ decision: 'deny', reason }));
     expect(aggregator.summary().principals[0]?.denyReasons).toEqual({ r1: 2, '(other)': 3, r2: 1 });
+  });
+
+  test('the classes the server logged are counted per principal, past the limit folded into (other)', () => {
+    const aggregator = new UseAggregator({ ...defaultLimits, maxClassesPerPrincipal: 3 });
+    for (const loggedClass of ['service', 'build', 'service', 'automation', 'unknown', undefined]) aggregator.add(decision({ class: loggedClass }));
+    aggregator.add(decision({ principal: 'User::"alice"' }));
+    expect(aggregator.summary().principals.map((activity) => [activity.principal, activity.classes])).toEqual([
+      ['User::"alice"', {}],
+      ['Workload::"spiffe://td/ns/a/sa/web"', { service: 2, '(other)': 2, build: 1 }],
+    ]);
   });
 });

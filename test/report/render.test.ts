@@ -6,6 +6,7 @@ import { renderHtml } from '../../src/report/render-html.js';
 import { renderMarkdown } from '../../src/report/render-markdown.js';
 import { buildReport, type ReportJson } from '../../src/report/report.js';
 import { reviewIdentities } from '../../src/report/review-identity.js';
+import { servicesOutsideInventory } from '../../src/report/service-traffic.js';
 import { exampleEngine, exampleInventoryYaml, ids, inventoryOf, principal } from './fixtures.js';
 
 const hostile = 'Workload::"spiffe://evil/<script>alert(1)</script>|`x`"';
@@ -20,9 +21,12 @@ async function exampleReport(): Promise<ReportJson> {
   const t = Date.UTC(2025, 0, 31, 11);
   aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'], reason: '', policyVersion: engine.version });
   for (let i = 0; i < 3; i++) aggregator.add({ timeMs: t, principal: hostile, service: 'orders.shop', action: 'DELETE', decision: 'deny', policies: [], reason: '<b>bold</b>', policyVersion: engine.version });
+  aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'ledger.<i>finance</i>', action: 'GET', decision: 'allow', policies: [], reason: '', policyVersion: engine.version });
+  aggregator.add({ timeMs: t, principal: principal(ids.builder), service: 'orders.shop', action: 'GET', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, class: 'service' });
   const observed = aggregator.summary();
+  const unknownServices = servicesOutsideInventory(inventory.services, observed.uses);
   const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };
-  const findings = allFindings({ inventory, policies, matrix, observed, denyThreshold: 2 });
+  const findings = allFindings({ inventory, policies, matrix, observed, unknownServices, denyThreshold: 2 });
   return buildReport({
     generatedAt: new Date(Date.UTC(2025, 0, 31, 12)),
     window: { fromMs: Date.UTC(2025, 0, 30, 12), toMs: Date.UTC(2025, 0, 31, 12) },
@@ -35,7 +39,7 @@ async function exampleReport(): Promise<ReportJson> {
     identities,
     matrix,
     sourceIp: '10.0.0.1',
-    logs: { read, observed },
+    logs: { read, observed, unknownServices },
     findings,
   });
 }
@@ -55,6 +59,22 @@ describe('rendering', () => {
     expect(report.summary.findings.byKind['repeated-denies']).toBe(1);
     expect(report.summary.findings.high + report.summary.findings.medium + report.summary.findings.low).toBe(report.findings.length);
     expect(report.policySet.policies.find((policy) => policy.id === 'frontend-reads-orders')?.decisions).toBe(1);
+  });
+
+  test('a service outside the inventory and a class the server logged otherwise are reported', () => {
+    expect(report.unknownServices).toEqual([expect.objectContaining({ name: 'ledger.<i>finance</i>', allow: 1, callers: 1 })]);
+    expect(report.summary.findings.byKind['unknown-service']).toBe(1);
+    expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'class-mismatch', severity: 'high', principal: principal(ids.builder), loggedClasses: { service: 1 } }));
+  });
+
+  test('services outside the inventory have a section of their own in Markdown and HTML, escaped', () => {
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('## Services outside the inventory');
+    expect(markdown).toContain(`| ledger.&lt;i&gt;finance&lt;/i&gt; | 1 | 0 | 0 | 1 | ${principal(ids.frontend)} (1 ✓ / 0 ✗) |`);
+    const html = renderHtml(report);
+    expect(html).toContain('<table id="unknown-services-table">');
+    expect(html).toContain('<td class="mono">ledger.&lt;i&gt;finance&lt;/i&gt;</td><td>1</td><td>0</td><td>0</td><td>1</td>');
+    expect(html).not.toContain('<i>finance');
   });
 
   test('HTML: log text never becomes markup, and the page loads nothing from outside', () => {
@@ -81,6 +101,6 @@ describe('rendering', () => {
     expect(markdown).not.toContain('<script>');
     expect(markdown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;\\|\\`x\\`');
     expect(markdown).toContain('## Findings');
-    expect(markdown).toContain('| Workload::"spiffe://cluster.local/ns/shop/sa/frontend" | orders.shop | GET, HEAD, OPTIONS: only for path like "/api/orders\\*" | frontend-reads-orders |');
+    expect(markdown).toContain('| Workload::"spiffe://cluster.local/ns/shop/sa/frontend" | orders.shop | GET, HEAD, OPTIONS: only for path == "/api/orders"; path like "/api/orders/\\*" | frontend-reads-orders |');
   });
 });

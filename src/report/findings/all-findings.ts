@@ -2,11 +2,14 @@ import type { AccessMatrix } from '../access-matrix.js';
 import type { AnalyzedPolicy } from '../analyzed-policy.js';
 import type { Inventory } from '../inventory.js';
 import type { ObservedSummary } from '../observed-use.js';
+import type { UnknownService } from '../service-traffic.js';
+import { classMismatches } from './class-mismatches.js';
 import { sortFindings, type Finding } from './finding.js';
 import { idlePolicies } from './idle-policies.js';
 import { overBroadPolicies } from './over-broad-policies.js';
 import { repeatedDenies } from './repeated-denies.js';
 import { unknownIdentities } from './unknown-identities.js';
+import { unknownServices } from './unknown-services.js';
 import { unseenIdentities } from './unseen-identities.js';
 import { unusedGrants } from './unused-grants.js';
 
@@ -16,6 +19,8 @@ export interface FindingInputs {
   readonly matrix: AccessMatrix;
   /** Undefined when no log was given: findings about use need a log to mean anything. */
   readonly observed: ObservedSummary | undefined;
+  /** Services the log names and the inventory does not; empty without a log. */
+  readonly unknownServices: readonly UnknownService[];
   readonly denyThreshold: number;
 }
 
@@ -27,7 +32,9 @@ export function allFindings(input: FindingInputs): Finding[] {
     const known = new Set(inventory.workloads.map((workload) => workload.principal));
     findings.push(
       ...repeatedDenies(observed.principals, observed.uses, known, input.denyThreshold),
+      ...classMismatches(inventory.workloads, observed.principals),
       ...unknownIdentities(inventory.workloads, observed.principals),
+      ...unknownServices(input.unknownServices),
       ...unusedGrants(matrix.cells, observed.uses),
       ...unseenIdentities(inventory.workloads, observed.principals),
       ...idlePolicies(policies, observed.policyDecisions),

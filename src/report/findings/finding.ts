@@ -40,6 +40,32 @@ export type Finding =
       readonly lastSeen: string;
     }
   | {
+      /** A service that received requests but is not in the inventory: the matrix never covered it. */
+      readonly kind: 'unknown-service';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly service: string;
+      readonly allow: number;
+      readonly deny: number;
+      readonly error: number;
+      /** Distinct principals that called it. */
+      readonly callers: number;
+      /** The busiest callers, at most five. */
+      readonly topCallers: readonly string[];
+      readonly firstSeen: string;
+      readonly lastSeen: string;
+    }
+  | {
+      /** An inventory workload the server logged with another class than the inventory's. */
+      readonly kind: 'class-mismatch';
+      readonly severity: Severity;
+      readonly message: string;
+      readonly principal: string;
+      readonly inventoryClass: string;
+      /** Decisions by the class the server logged, the inventory's own among them when it was logged too. */
+      readonly loggedClasses: Readonly<Record<string, number>>;
+    }
+  | {
       /** A principal denied at least the threshold number of times: misconfiguration or probing. */
       readonly kind: 'repeated-denies';
       readonly severity: Severity;
@@ -80,7 +106,16 @@ export type Finding =
 
 export type FindingKind = Finding['kind'];
 
-export const findingKinds: readonly FindingKind[] = ['over-broad-policy', 'repeated-denies', 'unknown-identity', 'unused-grant', 'unseen-identity', 'idle-policy'];
+export const findingKinds: readonly FindingKind[] = [
+  'over-broad-policy',
+  'class-mismatch',
+  'repeated-denies',
+  'unknown-identity',
+  'unknown-service',
+  'unused-grant',
+  'unseen-identity',
+  'idle-policy',
+];
 
 const severityRank: Readonly<Record<Severity, number>> = { high: 0, medium: 1, low: 2 };
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { deepFreeze } from './deep-freeze.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 
 const hostPort = z
@@ -195,10 +196,3 @@ function readCpuMax(): string | undefined {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}

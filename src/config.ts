@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { trustDomainProblem, type TrustDomain } from './core/trust-domain.js';
+import { deepFreeze } from './deep-freeze.js';
 import { ErrorCode, GatehouseError } from './errors.js';
 
 const hostPort = z
@@ -203,10 +204,3 @@ function readCpuMax(): string | undefined {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
-}

@@ -6,7 +6,7 @@ import type { RequestFacts } from '../core/request-facts.js';
 import type { ServiceName } from '../core/resource.js';
 import type { PolicyEngine } from './engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
-import { likeMatcher, policyReads, type PolicyReads } from './reads.js';
+import { likeMatcher, policyReads, readsEverything, type PolicyReads } from './reads.js';
 
 const maxPlainKey = 1024;
 
@@ -33,7 +33,8 @@ export class CedarAuthorizer implements Authorizer {
     readonly engine: PolicyEngine,
     options: AuthorizerOptions = {},
   ) {
-    this.reads = policyReads(engine.policies.map((policy) => policy.text));
+    const jsons = engine.policies.map((policy) => engine.policyJson(policy.id));
+    this.reads = jsons.every((json) => json !== undefined) ? policyReads(jsons) : readsEverything;
     this.entityOptions = { ...options, reads: this.reads };
     const size = options.cacheSize ?? 10_000;
     this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;

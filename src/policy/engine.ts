@@ -10,8 +10,11 @@ import {
   validate,
   type DetailedError,
   type Expr,
+  type ExprNoExt,
+  type PatternElem,
   type PolicyJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
+import { deepFreeze } from '../deep-freeze.js';
 import type { CedarRequest } from './entities.js';
 import { splitPolicies } from './policy-split.js';
 import type { PolicyProblem } from './problem.js';
@@ -35,8 +38,8 @@ export interface EngineDecision {
   readonly errors: { policy: string; message: string }[];
 }
 
-/** A policy in Cedar's JSON form (scope constraints and condition expressions), for tools that analyse policies. */
-export type { PolicyJson };
+/** A policy in Cedar's JSON form (scope constraints and condition expressions), for code that analyses policies. */
+export type { Expr, ExprNoExt, PatternElem, PolicyJson };
 
 export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: PolicyProblem[] };
 
@@ -44,6 +47,7 @@ export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; pr
 interface ParsedPolicy extends PolicyInfo {
   readonly start: number;
   readonly source: string;
+  readonly json: PolicyJson;
 }
 
 /**
@@ -61,6 +65,7 @@ export class PolicyEngine {
     readonly schemaText: string,
     /** Warnings from validation; they never stop a set from loading. */
     readonly warnings: readonly PolicyProblem[],
+    private readonly jsons: ReadonlyMap<string, PolicyJson>,
   ) {
     this.order = new Map(policies.map((policy, index) => [policy.id, index]));
     this.texts = Object.fromEntries(policies.map((policy) => [policy.id, policy.text]));
@@ -83,6 +88,7 @@ export class PolicyEngine {
       policies.map(({ id, file, line, effect, text }) => ({ id, file, line, effect, text })),
       input.schemaText,
       problems,
+      new Map(policies.map((policy) => [policy.id, deepFreeze(policy.json)])),
     );
     const preparsed = engine.preparse();
     if (!preparsed.ok) return { ok: false, problems: [{ file: input.schemaFile, line: 0, col: 0, message: preparsed.message, severity: 'error' }] };
@@ -141,14 +147,12 @@ export class PolicyEngine {
   }
 
   /**
-   * The policy in Cedar's JSON form, or undefined for an id not in the set. Parsed again on each
-   * call: only tools that analyse a whole set (`gatehouse report`) need it, and they ask once.
+   * The policy in Cedar's JSON form, or undefined for an id not in the set: the parse `prepare`
+   * made of the very text Cedar evaluates, kept because parsing again costs about a millisecond a
+   * policy. Frozen, since every caller shares it.
    */
   policyJson(id: string): PolicyJson | undefined {
-    const text = this.texts[id];
-    if (text === undefined) return undefined;
-    const answer = policyToJson(text);
-    return answer.type === 'success' ? answer.json : undefined;
+    return this.jsons.get(id);
   }
 
   private effectOf(id: string): 'permit' | 'forbid' | undefined {
@@ -265,6 +269,7 @@ function parseFile(file: string, text: string, problems: PolicyProblem[]): Parse
       text: source.text,
       start: source.start,
       source: text,
+      json: answer.json,
     });
   }
   return parsed;

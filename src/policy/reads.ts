@@ -1,13 +1,15 @@
-import { stringValue, tokenize } from './cedar-tokens.js';
+import type { Expr, ExprNoExt, PatternElem, PolicyJson } from './engine.js';
 
 /**
- * What a policy set can read of a request, found by scanning the policy texts. Leaving out what
- * no policy reads makes each Cedar call cheaper (less crosses into wasm) and lets decisions be
- * cached on what remains: two requests equal in everything policies can read get the same answer.
+ * What a policy set can read of a request, found by walking Cedar's own parse of each policy
+ * (its JSON form), so no spelling of the text (comments, `context["path"]`, escapes, line breaks)
+ * can hide a read. Leaving out what no policy reads makes each Cedar call cheaper (less crosses
+ * into wasm) and lets decisions be cached on what remains: two requests equal in everything
+ * policies can read get the same answer.
  *
- * The scan is conservative: any use of `context` it does not fully understand (a bare
- * `context`, `context["…"]`, a tag read whose name is not a string literal) marks that part as
- * read in full. Comments are skipped: they cannot read anything.
+ * The walk is conservative: any use of `context` it does not fully understand (a bare `context`,
+ * an attribute it does not know, a tag read whose name is not a string literal, an expression
+ * form it has never seen) marks that part, or everything, as read in full.
  */
 export interface PolicyReads {
   /** Context attributes read by name: path, method, host, scheme, authn. */
@@ -38,111 +40,223 @@ export const readsEverything: PolicyReads = Object.freeze({
   pathTests: 'opaque',
 });
 
-/**
- * A token as this scan needs it: a string literal's value, and whether it was written with an
- * escape (then its value is not relied on and the read counts as unknown).
- */
-type Token = { kind: 'ident' | 'string' | 'punct'; text: string; escaped?: boolean };
+/** The operand of one expression form, named by its key (`'like'` → `{ left, pattern }`), as cedar-wasm types it. */
+type Operand<K extends string> = Extract<ExprNoExt, Record<K, unknown>> extends Record<K, infer O> ? O : never;
 
-function scan(text: string): Token[] {
-  return tokenize(text)
-    .filter((token) => token.kind !== 'comment')
-    .map((token): Token => {
-      if (token.kind !== 'string') return { kind: token.kind === 'ident' ? 'ident' : 'punct', text: token.text };
-      return { kind: 'string', text: stringValue(token.text) ?? '', escaped: token.text.includes('\\') };
-    });
+/** Context attributes that are plain values: reading one reads all of it. */
+const plainAttributes: ReadonlySet<string> = new Set(['path', 'method', 'host', 'scheme', 'authn']);
+
+export function policyReads(policies: readonly PolicyJson[]): PolicyReads {
+  const found = new Found();
+  for (const policy of policies) for (const clause of policy.conditions) visit(clause.body, found);
+  return found.reads();
 }
 
-export function policyReads(texts: readonly string[]): PolicyReads {
-  const tokens = texts.flatMap(scan);
-  const context = new Set<string>();
-  let headers: 'all' | Set<string> = new Set();
-  let query: 'all' | Set<string> = new Set();
-  let sourceIp = false;
-  let sourcePort = false;
-  let everything = false;
-  const tagReceivers = new Set<number>();
-  let pathTests: 'opaque' | PathTest[] = [];
-  const addPathTest = (test: PathTest | undefined): void => {
-    if (pathTests === 'opaque') return;
-    if (test === undefined) pathTests = 'opaque';
-    else if (!pathTests.some((t) => t.kind === test.kind && (t.kind === 'like' ? t.pattern : t.value) === (test.kind === 'like' ? test.pattern : test.value))) pathTests.push(test);
-  };
+/** What the walk has found so far; `everything` wins over all the rest. */
+class Found {
+  readonly context = new Set<string>();
+  headers: 'all' | Set<string> = new Set();
+  query: 'all' | Set<string> = new Set();
+  sourceIp = false;
+  sourcePort = false;
+  otherTags = false;
+  everything = false;
+  pathTests: 'opaque' | PathTest[] = [];
 
-  let otherTags = false;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
+  pathTest(test: PathTest | undefined): void {
+    this.context.add('path');
+    if (this.pathTests === 'opaque') return;
+    if (test === undefined) this.pathTests = 'opaque';
+    else if (!this.pathTests.some((known) => sameTest(known, test))) this.pathTests.push(test);
+  }
+
+  /** `context.NAME` used as a whole value. */
+  attribute(name: string): void {
+    if (name === 'path') this.pathTest(undefined);
+    else if (plainAttributes.has(name)) this.context.add(name);
+    else if (name === 'headers') this.headers = 'all';
+    else if (name === 'query') this.query = 'all';
+    else if (name === 'source') this.sourcePart(undefined);
+    else this.everything = true;
+  }
+
+  /** `context.source.NAME` or `context.source has NAME`; any other use of the record reads both parts. */
+  sourcePart(name: string | undefined): void {
+    if (name !== 'port') this.sourceIp = true;
+    if (name !== 'ip') this.sourcePort = true;
+  }
+
+  tag(on: 'headers' | 'query', name: string): void {
+    const current = this[on];
+    if (current !== 'all') current.add(name);
+  }
+
+  reads(): PolicyReads {
+    if (this.everything) return readsEverything;
+    const { context, sourceIp, sourcePort, pathTests } = this;
     // A tag read on anything but context.headers / context.query may be on any entity, the
     // request's Headers and Query included (`Headers::"request".hasTag(…)`): all tags count as read.
-    if (t.kind === 'ident' && (t.text === 'getTag' || t.text === 'hasTag') && !tagReceivers.has(i)) otherTags = true;
-    if (t.kind === 'ident' && (t.text === 'Headers' || t.text === 'Query') && tokens[i + 1]?.text === '::') otherTags = true;
-    if (t.kind !== 'ident' || t.text !== 'context') continue;
-    const next = tokens[i + 1];
-    const attr = tokens[i + 2];
-    // `context has path` needs only the attribute; so does `context.path`.
-    const named = next?.text === '.' || (next?.kind === 'ident' && next.text === 'has') ? attr : undefined;
-    if (named?.kind !== 'ident') {
-      everything = true;
-      continue;
-    }
-    switch (named.text) {
-      case 'path':
-        context.add('path');
-        if (next?.text === '.') addPathTest(pathTest(tokens, i));
-        break;
-      case 'method':
-      case 'host':
-      case 'scheme':
-      case 'authn':
-        context.add(named.text);
-        break;
-      case 'headers':
-      case 'query': {
-        const names = tagRead(tokens, i + 3);
-        if (tokens[i + 3]?.text === '.') tagReceivers.add(i + 4);
-        if (named.text === 'headers') headers = addName(headers, names?.name);
-        else query = addName(query, names?.name);
-        break;
-      }
-      case 'source': {
-        const sub = tokens[i + 3]?.text === '.' || tokens[i + 3]?.text === 'has' ? tokens[i + 4]?.text : undefined;
-        if (sub === 'ip') sourceIp = true;
-        else if (sub === 'port') sourcePort = true;
-        else sourceIp = sourcePort = true;
-        break;
-      }
-      default:
-        everything = true;
-    }
+    if (this.otherTags) return { context, headers: 'all', query: 'all', sourceIp, sourcePort, namespaceTags: true, pathTests };
+    return { context, headers: this.headers, query: this.query, sourceIp, sourcePort, namespaceTags: false, pathTests };
   }
-  if (everything) return readsEverything;
-  if (otherTags) return { context, headers: 'all', query: 'all', sourceIp, sourcePort, namespaceTags: true, pathTests };
-  return { context, headers, query, sourceIp, sourcePort, namespaceTags: false, pathTests };
+}
+
+function sameTest(a: PathTest, b: PathTest): boolean {
+  return a.kind === 'like' ? b.kind === 'like' && a.pattern === b.pattern : b.kind === 'eq' && a.value === b.value;
 }
 
 /**
- * `context.path like "p"`, `context.path == "v"`, `context.path != "v"` or `"v" == context.path`
- * at `at` (the `context` token); undefined for any other use. A literal with an escape is not
- * trusted to be read right here, so it makes the path opaque.
+ * Every form of Cedar's expression JSON: the ones that can read the request precisely are
+ * recognised where they stand; the rest are walked through, and a form not known here reads
+ * everything.
  */
-function pathTest(tokens: readonly Token[], at: number): PathTest | undefined {
-  const after = tokens.slice(at + 3, at + 6);
-  const before = tokens.slice(Math.max(0, at - 3), at);
-  const literal = (t: Token | undefined): string | undefined => (t?.kind === 'string' && !t.escaped ? t.text : undefined);
-  if (after[0]?.text === 'like') {
-    const pattern = literal(after[1]);
-    return pattern === undefined ? undefined : { kind: 'like', pattern };
+function visit(expr: Expr, found: Found): void {
+  const entries = Object.entries(expr);
+  if (entries.length !== 1) {
+    found.everything = true;
+    return;
   }
-  const isEqOp = (a: Token | undefined, b: Token | undefined): boolean => (a?.text === '=' || a?.text === '!') && b?.text === '=';
-  if (isEqOp(after[0], after[1]) && after[2]?.kind === 'string') {
-    const value = literal(after[2]);
-    return value === undefined ? undefined : { kind: 'eq', value };
+  const [op, operand] = entries[0]!;
+  switch (op) {
+    case 'Value':
+    case 'Slot':
+      return;
+    case 'Var':
+      if ((operand as Operand<'Var'>) === 'context') found.everything = true;
+      return;
+    case '.':
+      return attributeRead(operand as Operand<'.'>, found);
+    case 'has':
+      return presenceTest(operand as Operand<'has'>, found);
+    case 'like':
+      return likeTest(operand as Operand<'like'>, found);
+    case '==':
+    case '!=':
+      return equalityTest(operand as Operand<'=='>, found);
+    case 'getTag':
+    case 'hasTag':
+      return tagRead(operand as Operand<'getTag'>, found);
+    case '!':
+    case 'neg':
+    case 'isEmpty':
+      return visit((operand as Operand<'!'>).arg, found);
+    case 'in':
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+    case '&&':
+    case '||':
+    case '+':
+    case '-':
+    case '*':
+    case 'contains':
+    case 'containsAll':
+    case 'containsAny': {
+      const { left, right } = operand as Operand<'in'>;
+      visit(left, found);
+      return visit(right, found);
+    }
+    case 'is': {
+      const node = operand as Operand<'is'>;
+      visit(node.left, found);
+      if (node.in !== undefined) visit(node.in, found);
+      return;
+    }
+    case 'if-then-else': {
+      const node = operand as Operand<'if-then-else'>;
+      for (const part of [node.if, node.then, node.else]) visit(part, found);
+      return;
+    }
+    case 'Record':
+      for (const value of Object.values(operand as Operand<'Record'>)) visit(value, found);
+      return;
+    case 'Set':
+    default:
+      // Besides a set, a list is the arguments of an extension function or method (`ip(…)`, `….isInRange(…)`).
+      if (Array.isArray(operand)) for (const arg of operand as Expr[]) visit(arg, found);
+      else found.everything = true;
   }
-  if (isEqOp(before[1], before[2]) && before[0]?.kind === 'string') {
-    const value = literal(before[0]);
-    return value === undefined ? undefined : { kind: 'eq', value };
+}
+
+/** The attribute name when `expr` is `context.NAME`. */
+function contextAttribute(expr: Expr): string | undefined {
+  const access = (expr as Partial<Record<'.', Operand<'.'>>>)['.'];
+  return access !== undefined && isContext(access.left) ? access.attr : undefined;
+}
+
+function isContext(expr: Expr): boolean {
+  return (expr as Partial<Record<'Var', unknown>>).Var === 'context';
+}
+
+function stringLiteral(expr: Expr): string | undefined {
+  const value = (expr as Partial<Record<'Value', unknown>>).Value;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function attributeRead({ left, attr }: Operand<'.'>, found: Found): void {
+  if (isContext(left)) found.attribute(attr);
+  else if (contextAttribute(left) === 'source') found.sourcePart(attr);
+  else visit(left, found);
+}
+
+/**
+ * `context has NAME` needs only the attribute, and `context.source has ip` only the ip. Cedar
+ * writes `context has source.ip` as one test with the attributes listed.
+ */
+function presenceTest({ left, attr }: Operand<'has'>, found: Found): void {
+  const [first, second] = typeof attr === 'string' ? [attr, undefined] : attr;
+  if (isContext(left)) {
+    if (plainAttributes.has(first)) found.context.add(first);
+    else if (first === 'source') found.sourcePart(second);
+    else found.attribute(first);
+  } else if (contextAttribute(left) === 'source') {
+    found.sourcePart(first);
+  } else {
+    visit(left, found);
   }
-  return undefined;
+}
+
+/**
+ * `context.path like "p"`. Cedar's pattern tells a wildcard from an escaped `\*`; a pattern with
+ * a literal star cannot be written as a PathTest, so it makes the path opaque.
+ */
+function likeTest({ left, pattern }: Operand<'like'>, found: Found): void {
+  if (contextAttribute(left) !== 'path') return visit(left, found);
+  const text = likePattern(pattern);
+  found.pathTest(text === undefined ? undefined : { kind: 'like', pattern: text });
+}
+
+function likePattern(pattern: readonly PatternElem[]): string | undefined {
+  let text = '';
+  for (const element of pattern) {
+    if (element !== 'Wildcard' && element.Literal.includes('*')) return undefined;
+    text += element === 'Wildcard' ? '*' : element.Literal;
+  }
+  return text;
+}
+
+/** `context.path == "v"`, `!=`, either way round; any other comparison is walked through. */
+function equalityTest({ left, right }: Operand<'=='>, found: Found): void {
+  const [path, other] = contextAttribute(left) === 'path' ? [left, right] : [right, left];
+  const value = contextAttribute(path) === 'path' ? stringLiteral(other) : undefined;
+  if (value !== undefined) return found.pathTest({ kind: 'eq', value });
+  visit(left, found);
+  visit(right, found);
+}
+
+/** `context.headers.getTag("name")` / `hasTag`, or on `context.query`: that one name; a computed name reads them all. */
+function tagRead({ left, right }: Operand<'getTag'>, found: Found): void {
+  const on = contextAttribute(left);
+  if (on !== 'headers' && on !== 'query') {
+    found.otherTags = true;
+    visit(left, found);
+    return visit(right, found);
+  }
+  const name = stringLiteral(right);
+  if (name !== undefined) return found.tag(on, name);
+  found.attribute(on);
+  visit(right, found);
 }
 
 /**
@@ -167,18 +281,4 @@ export function likeMatcher(pattern: string): (value: string) => boolean {
     }
     return true;
   };
-}
-
-/** `. getTag ( "name" )` or `. hasTag ( "name" )` starting at `at`; else undefined (read in full). */
-function tagRead(tokens: readonly Token[], at: number): { name: string } | undefined {
-  const [dot, method, open, arg, close] = tokens.slice(at, at + 5);
-  if (dot?.text !== '.' || (method?.text !== 'getTag' && method?.text !== 'hasTag')) return undefined;
-  if (open?.text !== '(' || arg?.kind !== 'string' || arg.escaped || close?.text !== ')') return undefined;
-  return { name: arg.text };
-}
-
-function addName(current: 'all' | Set<string>, name: string | undefined): 'all' | Set<string> {
-  if (current === 'all' || name === undefined) return 'all';
-  current.add(name);
-  return current;
 }

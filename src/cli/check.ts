@@ -11,7 +11,7 @@ import { keySourceFor } from '../identity/key-source.js';
 import { bearerToken, type TokenVerification } from '../identity/resolve.js';
 import { resolverFromConfig } from '../identity/resolver-from-config.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
-import { tracePermits } from '../policy/engine.js';
+import { tracePermits } from '../policy/cedar/trace.js';
 import { buildCedarRequest, type CedarRequest } from '../policy/entities.js';
 import { fromProto3Json } from '../transport/proto-json.js';
 import { authorizationService, CheckRequestType, encodeCheckRequest } from '../transport/protos.js';

@@ -18,7 +18,7 @@ import { IdentityResolver } from '../../src/identity/resolve.js';
 import { decisionLine } from '../../src/log/decision-log.js';
 import { toDecisionRecord } from '../../src/log/decision-record.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
-import type { PolicyEngine } from '../../src/policy/engine.js';
+import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { loadPolicies } from '../../src/policy/loader.js';
 import { CheckRequestType } from '../../src/transport/protos.js';
 import protobuf from 'protobufjs';

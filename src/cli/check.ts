@@ -6,7 +6,7 @@ import { requestFacts, type CheckRequestMessage } from '../core/decode.js';
 import type { AuthnResult, Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
-import { TokenVerifier } from '../identity/jwt.js';
+import { TokenVerifier } from '../identity/token-verifier.js';
 import { keySourceFor } from '../identity/key-source.js';
 import { bearerToken, type TokenVerification } from '../identity/resolve.js';
 import { resolverFromConfig } from '../identity/resolver-from-config.js';

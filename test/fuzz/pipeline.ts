@@ -12,7 +12,7 @@ import type { AuthnResult } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
 import { toCheckResponse, type CheckResponseMessage } from '../../src/core/respond.js';
 import { classifierFromRules } from '../../src/identity/classify.js';
-import { TokenVerifier } from '../../src/identity/jwt.js';
+import { TokenVerifier } from '../../src/identity/token-verifier.js';
 import type { KeySource } from '../../src/identity/key-source.js';
 import { IdentityResolver } from '../../src/identity/resolve.js';
 import { decisionLine } from '../../src/log/decision-log.js';

@@ -139,7 +139,7 @@ class CaseRunner {
       case 'spiffe':
       case 'serviceAccount': {
         const uri = caller.kind === 'spiffe' ? caller.id : `spiffe://${this.config.identity.trustDomains[0]}/ns/${caller.namespace}/sa/${caller.serviceAccount}`;
-        const result = workloadFromSpiffeUri(uri, this.trust);
+        const result = workloadFromSpiffeUri(uri, this.trust, 'caller');
         if (!result.ok || result.identity.kind !== 'workload' || testCase.class === undefined) return result;
         return { ok: true, identity: { ...result.identity, class: testCase.class } };
       }

@@ -54,7 +54,7 @@ export class IdentityResolver {
       if (spiffe.length !== 1) {
         return { ok: false, code: ErrorCode.malformedXfcc, detail: `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`, authn: 'mtls' };
       }
-      return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls);
+      return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls, 'x-forwarded-client-cert');
     }
     return workloadFromPeer(facts.source, this.options.mtls, nowMs);
   }

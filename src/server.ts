@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { generatedKeyEnv, startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
-import { TokenVerifier } from './identity/jwt.js';
+import { TokenVerifier } from './identity/token-verifier.js';
 import { IssuerKeySource, keySourceFor } from './identity/key-source.js';
 import { resolverFromConfig } from './identity/resolver-from-config.js';
 import { TokenRouter } from './identity/token-router.js';

@@ -1,7 +1,8 @@
 import type { Decision } from '../core/decision.js';
 import { authnMethodOf, principalName, type AuthnResult, type Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
-import type { ClauseTrace, PermitTrace, PolicyInfo } from '../policy/engine.js';
+import type { PolicyInfo } from '../policy/cedar/engine.js';
+import type { ClauseTrace, PermitTrace } from '../policy/cedar/trace.js';
 import type { CedarRequest } from '../policy/entities.js';
 import { comments, conditionClauses } from '../policy/policy-source.js';
 import type { PolicyReads } from '../policy/reads.js';

@@ -1,4 +1,4 @@
-import type { PolicyEngine } from '../policy/engine.js';
+import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
 

@@ -1,4 +1,4 @@
-import type { ScopeTrace } from '../policy/engine.js';
+import type { ScopeTrace } from '../policy/cedar/trace.js';
 import type { CedarRequest } from '../policy/entities.js';
 
 type Scope = ScopeTrace['scope'];

@@ -8,7 +8,7 @@ import type { AuthnResult } from '../core/identity.js';
 import { classifierFromRules } from '../identity/classify.js';
 import { workloadFromSpiffeUri, type MtlsTrust } from '../identity/mtls.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
-import type { PolicyEngine } from '../policy/engine.js';
+import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { usage, type CommandResult } from './command.js';
 import { loadEngine } from './policy-set.js';
 import { parseTestFile, type TestCase } from './test-file.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { SpiffeId } from '../core/spiffe-id.js';
-import { PolicyEngine } from '../policy/engine.js';
+import { PolicyEngine } from '../policy/cedar/engine.js';
 import { readPolicyDir } from '../policy/loader.js';
 import { entityLiterals } from '../policy/policy-source.js';
 import { formatProblem, type PolicyProblem } from '../policy/problem.js';

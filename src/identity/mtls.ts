@@ -15,31 +15,23 @@ export interface MtlsTrust {
 /**
  * The workload named by the peer certificate Envoy verified: `source.principal` (its URI SAN),
  * cross-checked against `source.certificate` when Envoy sent it. undefined when no principal.
+ * The principal is parsed first: the trust bundle is looked up by its parsed trust domain.
  */
 export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: number): AuthnResult | undefined {
   if (peer.principal === '') return undefined;
-  const bundle = trust.bundles.get(peer.principal.slice(9).split('/')[0] ?? '');
-  // Without a certificate to check, the answer depends on the principal alone: remember it.
-  if (peer.certificate === '' && bundle === undefined) return principalOnly(peer.principal, trust);
-  const parsed = SpiffeId.parse(peer.principal);
-  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `${peerPrincipal}: ${parsed.reason}`);
-  const id = parsed.value;
-  if (!trust.trustDomains.has(id.trustDomain)) {
-    return fail(ErrorCode.untrustedTrustDomain, `trust domain ${id.trustDomain} is not trusted`);
-  }
-  if (peer.certificate !== '') {
-    const problem = checkCertificate(peer.certificate, id, bundle, nowMs);
-    if (problem) return problem;
-  } else if (bundle) {
-    return fail(ErrorCode.certificateInvalid, 'a trust bundle is configured but Envoy sent no peer certificate (set include_peer_certificate)');
-  }
-  return workloadResult(id, trust);
+  const principal = principalWorkload(peer.principal, trust);
+  if (!principal.ok || principal.identity.kind !== 'workload') return principal;
+  const bundle = trust.bundles.get(principal.identity.spiffeId.trustDomain);
+  if (peer.certificate !== '') return checkCertificate(peer.certificate, principal.identity.spiffeId, bundle, nowMs) ?? principal;
+  if (bundle) return fail(ErrorCode.certificateInvalid, 'peer certificate: none sent, but a trust bundle is configured (set include_peer_certificate)');
+  return principal;
 }
 
 const remembered = new WeakMap<MtlsTrust, Map<string, AuthnResult>>();
 const maxRemembered = 10_000;
 
-function principalOnly(principal: string, trust: MtlsTrust): AuthnResult {
+// A mesh presents the same few principals on every request: parse and classify each once.
+function principalWorkload(principal: string, trust: MtlsTrust): AuthnResult {
   let results = remembered.get(trust);
   if (!results) remembered.set(trust, (results = new Map()));
   let result = results.get(principal);
@@ -66,7 +58,7 @@ export function workloadFromSpiffeUri(uri: string, trust: MtlsTrust, source: Spi
   const parsed = SpiffeId.parse(uri);
   if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `${source}: ${parsed.reason}`);
   if (!trust.trustDomains.has(parsed.value.trustDomain)) {
-    return fail(ErrorCode.untrustedTrustDomain, `trust domain ${parsed.value.trustDomain} is not trusted`);
+    return fail(ErrorCode.untrustedTrustDomain, `${source}: trust domain ${parsed.value.trustDomain} is not trusted`);
   }
   return workloadResult(parsed.value, trust);
 }
@@ -80,18 +72,18 @@ function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Ce
   try {
     cert = new X509Certificate(decodeURIComponent(encoded));
   } catch {
-    return fail(ErrorCode.certificateInvalid, 'peer certificate does not parse');
+    return fail(ErrorCode.certificateInvalid, 'peer certificate: does not parse');
   }
   const uris = uriSans(cert.subjectAltName ?? '');
   if (uris.length !== 1 || uris[0] !== id.toString()) {
-    return fail(ErrorCode.certificateMismatch, `peer certificate must carry exactly one URI SAN equal to the principal (found ${uris.length})`);
+    return fail(ErrorCode.certificateMismatch, `peer certificate: must carry exactly one URI SAN equal to the principal (found ${uris.length})`);
   }
   if (!bundle) return undefined;
   if (nowMs < Date.parse(cert.validFrom) || nowMs > Date.parse(cert.validTo)) {
-    return fail(ErrorCode.certificateInvalid, 'peer certificate is outside its validity period');
+    return fail(ErrorCode.certificateInvalid, 'peer certificate: outside its validity period');
   }
   const issued = bundle.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-  return issued ? undefined : fail(ErrorCode.certificateInvalid, 'peer certificate is not issued by the trust bundle');
+  return issued ? undefined : fail(ErrorCode.certificateInvalid, 'peer certificate: not issued by the trust bundle');
 }
 
 /** Node renders SANs as `URI:a, DNS:b`, quoting (JSON-style) any value that holds a separator. */

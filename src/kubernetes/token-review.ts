@@ -10,7 +10,8 @@ import { ConcurrencyLimit } from './concurrency-limit.js';
 import { describe } from './describe-error.js';
 import { statusMessage, type KubeApi } from './kube-api.js';
 import { isRecord } from '../core/is-record.js';
-import { refuse, serviceAccountSubject } from '../identity/token-refusal.js';
+import { serviceAccountSubject } from '../identity/kubernetes-token.js';
+import { refuse } from '../identity/token-refusal.js';
 
 export interface TokenReviewOptions {
   /** Sent as `spec.audiences`; the API server must confirm one of them. */

@@ -4,7 +4,7 @@ import type { Authorizer, AuthorizeResult } from '../core/decide.js';
 import type { Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import type { ServiceName } from '../core/resource.js';
-import type { PolicyEngine } from './engine.js';
+import type { PolicyEngine } from './cedar/engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, readsEverything, type PolicyReads } from './reads.js';
 

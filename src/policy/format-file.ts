@@ -1,4 +1,4 @@
-import { formatPolicyText } from './engine.js';
+import { formatPolicyText } from './cedar/format.js';
 import { comments } from './policy-source.js';
 import { splitPolicies } from './policy-split.js';
 import { lineColAt } from './source-position.js';

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PolicyEngine, type PrepareResult } from './engine.js';
+import { PolicyEngine, type PrepareResult } from './cedar/engine.js';
 import type { PolicyProblem } from './problem.js';
 import type { PolicySetInput } from './version.js';
 

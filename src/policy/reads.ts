@@ -1,4 +1,4 @@
-import type { Expr, ExprNoExt, PatternElem, PolicyJson } from './engine.js';
+import type { Expr, ExprNoExt, PatternElem, PolicyJson } from './cedar/engine.js';
 
 /**
  * What a policy set can read of a request, found by walking Cedar's own parse of each policy

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { PolicyEngine } from './engine.js';
+import { PolicyEngine } from './cedar/engine.js';
 import { readPolicyDir } from './loader.js';
 import type { PolicyProblem } from './problem.js';
 import { policySetVersion } from './version.js';

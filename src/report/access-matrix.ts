@@ -1,5 +1,5 @@
 import type { RequestFacts } from '../core/request-facts.js';
-import type { PolicyEngine } from '../policy/engine.js';
+import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { buildCedarRequest } from '../policy/entities.js';
 import type { AnalyzedPolicy } from './analyzed-policy.js';
 import type { InventoryService } from './inventory.js';

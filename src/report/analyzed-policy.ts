@@ -1,4 +1,4 @@
-import type { PolicyEngine, PolicyInfo } from '../policy/engine.js';
+import type { PolicyEngine, PolicyInfo } from '../policy/cedar/engine.js';
 import { scopeOf, type PolicyScope } from './policy-scope.js';
 import { requestProbes, type RequestProbes } from './request-probes.js';
 

@@ -1,4 +1,4 @@
-import type { PolicyJson } from '../policy/engine.js';
+import type { PolicyJson } from '../policy/cedar/engine.js';
 
 /** `Type::"id"`, the spelling Cedar, the decision log and this report use for an entity. */
 export type EntityRef = string;

@@ -1,4 +1,4 @@
-import type { PolicyJson } from '../policy/engine.js';
+import type { PolicyJson } from '../policy/cedar/engine.js';
 
 /** A request path to try, and the policy condition it was made to satisfy (null for the neutral path). */
 export interface PathProbe {

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { PolicyEngine } from '../policy/engine.js';
+import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
 import { computeAccessMatrix } from './access-matrix.js';

@@ -7,7 +7,7 @@ import { base64url, exportJWK, FlattenedSign, exportSPKI, generateKeyPair, SignJ
 import { parseConfig, type Config } from '../../src/config.js';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { ErrorCode } from '../../src/errors.js';
-import { TokenVerifier } from '../../src/identity/jwt.js';
+import { TokenVerifier } from '../../src/identity/token-verifier.js';
 import { createKeySources, type IssuerKeySource, type KeyLookup, type KeySource } from '../../src/identity/key-source.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
 

@@ -16,7 +16,7 @@ import { ClusterRole, ClusterRoleBinding, type IClusterRole, type IClusterRoleBi
 import { ConfigMap, Namespace, Service, ServiceAccount, type IConfigMap, type IContainer, type INamespace, type IService } from 'kubernetes-models/v1';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type Config } from '../../src/config.js';
-import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import { modelTypeName, unknownFields } from './known-fields.js';
 import { buildBase, configMapHash, generatorFile, overrideImage, readKustomization } from './kustomize.js';

@@ -7,7 +7,7 @@ import { jest } from '@jest/globals';
 import type { Identity } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
-import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { buildCedarRequest } from '../../src/policy/entities.js';
 import { anonymous, exampleSchema, user, workload } from './policy-fixtures.js';
 

@@ -1,5 +1,6 @@
 import { knownActions } from '../../src/policy/entities.js';
-import { formatPolicyText, PolicyEngine } from '../../src/policy/engine.js';
+import { formatPolicyText } from '../../src/policy/cedar/format.js';
+import { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { loadPolicies } from '../../src/policy/loader.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import { policySetVersion } from '../../src/policy/version.js';

@@ -1,5 +1,5 @@
 import { policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
-import type { PolicyJson } from '../../src/policy/engine.js';
+import type { PolicyJson } from '../../src/policy/cedar/engine.js';
 import { likeMatcher, policyReads, readsEverything } from '../../src/policy/reads.js';
 
 /** Cedar's parse of each policy text, as the engine keeps it. */

@@ -1,4 +1,4 @@
-import type { PolicyEngine } from '../../src/policy/engine.js';
+import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { cellKey, computeAccessMatrix, matrixActions, probesFor, type AccessMatrix, type MatrixCell } from '../../src/report/access-matrix.js';
 import { analyzePolicies } from '../../src/report/analyzed-policy.js';
 import type { Inventory } from '../../src/report/inventory.js';

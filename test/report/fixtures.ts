@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PolicyEngine } from '../../src/policy/engine.js';
+import { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { loadPolicies } from '../../src/policy/loader.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import { parseInventory, type Inventory } from '../../src/report/inventory.js';

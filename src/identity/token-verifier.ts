@@ -3,11 +3,13 @@ import { compactVerify, decodeJwt, decodeProtectedHeader, errors, type JWTPayloa
 import { LRUCache } from 'lru-cache';
 import type { JwtIssuerConfig } from '../config.js';
 import type { AuthnResult, Identity } from '../core/identity.js';
-import { ErrorCode, GatehouseError } from '../errors.js';
-import { quote, type KeySource } from './key-source.js';
-import { SpiffeId } from '../core/spiffe-id.js';
 import { isRecord } from '../core/is-record.js';
-import { refuse, serviceAccountSubject, type Refusal } from './token-refusal.js';
+import { ErrorCode, GatehouseError } from '../errors.js';
+import { svidWorkload } from './jwt-svid.js';
+import { quote, type KeySource } from './key-source.js';
+import { serviceAccountWorkload } from './kubernetes-token.js';
+import { oidcUser } from './oidc-token.js';
+import { refuse, type Checked, type Refusal } from './token-refusal.js';
 
 export interface TokenLimits {
   readonly maxTokenBytes: number;
@@ -80,15 +82,16 @@ export class TokenVerifier {
 
   async #verifyAndRemember(token: string, cacheKey: string, nowSeconds: number): Promise<AuthnResult> {
     const result = await this.#verifyUncached(token, nowSeconds);
-    if ('code' in result) return result;
-    const ttlMs = (result.expiresAt + result.clockSkewSeconds - nowSeconds) * 1000;
-    if (ttlMs >= 1) this.#cache.set(cacheKey, result, { ttl: Math.floor(ttlMs) });
-    return { ok: true, identity: result.identity };
+    if (!result.ok) return result;
+    const { identity, expiresAt, notBefore, clockSkewSeconds } = result;
+    const ttlMs = (expiresAt + clockSkewSeconds - nowSeconds) * 1000;
+    if (ttlMs >= 1) this.#cache.set(cacheKey, { identity, expiresAt, notBefore, clockSkewSeconds }, { ttl: Math.floor(ttlMs) });
+    return { ok: true, identity };
   }
 
-  async #verifyUncached(token: string, nowSeconds: number): Promise<Verified | Refusal> {
+  async #verifyUncached(token: string, nowSeconds: number): Promise<Checked<Verified>> {
     const peeked = peek(token);
-    if ('code' in peeked) return peeked;
+    if (!peeked.ok) return peeked;
     const { alg, kid, iss } = peeked;
     if (!this.#algorithms.has(alg)) return refuse(ErrorCode.algorithmNotAllowed, `algorithm ${quote(alg)} is not allowed`);
     // Exact lookup is the `iss` check: the payload verified below is these same bytes.
@@ -100,16 +103,16 @@ export class TokenVerifier {
 
     const keys = await this.keySources.get(issuer.issuer)!.keysFor(kid, this.limits.keyFetchTimeoutMs);
     if (!keys.ok) return refuse(keys.code, `issuer ${quote(iss)}: ${keys.detail}`);
-    const payload = await verifySignature(token, keys.keys, issuer.algorithms);
-    if ('code' in payload) return payload;
+    const signed = await verifySignature(token, keys.keys, issuer.algorithms);
+    if (!signed.ok) return signed;
 
-    const claims = parseClaims(payload);
+    const claims = parseClaims(signed.payload);
     if (!claims) return refuse(ErrorCode.malformedCredential, 'token payload is not a JSON object');
     const validity = checkClaims(issuer, claims, nowSeconds);
-    if ('code' in validity) return validity;
-    const identity = identityFor(issuer, claims, validity.expiresAt, this.trustDomains);
-    if ('code' in identity) return identity;
-    return { identity, ...validity, clockSkewSeconds: issuer.clockSkewSeconds };
+    if (!validity.ok) return validity;
+    const identified = identityFor(issuer, claims, validity.expiresAt, this.trustDomains);
+    if (!identified.ok) return identified;
+    return { ok: true, identity: identified.identity, expiresAt: validity.expiresAt, notBefore: validity.notBefore, clockSkewSeconds: issuer.clockSkewSeconds };
   }
 }
 
@@ -117,7 +120,7 @@ export class TokenVerifier {
  * Reads the header and `iss` without trusting them, only to choose the rules the token is then
  * held to. Details never repeat the token: a parse failure names no bytes of it.
  */
-function peek(token: string): { alg: string; kid: string | undefined; iss: string | undefined } | Refusal {
+function peek(token: string): Checked<{ alg: string; kid: string | undefined; iss: string | undefined }> {
   if (!compactShape.test(token)) return refuse(ErrorCode.malformedCredential, 'token is not three base64url parts');
   let header: Record<string, unknown>;
   let claims: JWTPayload;
@@ -131,19 +134,19 @@ function peek(token: string): { alg: string; kid: string | undefined; iss: strin
   if (typeof alg !== 'string') return refuse(ErrorCode.malformedCredential, 'token header has no alg');
   if (kid !== undefined && typeof kid !== 'string') return refuse(ErrorCode.malformedCredential, 'token header kid is not a string');
   if (b64 !== undefined) return refuse(ErrorCode.malformedCredential, 'token header must not use b64');
-  return { alg, kid, iss: typeof claims.iss === 'string' ? claims.iss : undefined };
+  return { ok: true, alg, kid, iss: typeof claims.iss === 'string' ? claims.iss : undefined };
 }
 
-async function verifySignature(token: string, keys: LocalJWKSet, algorithms: readonly string[]): Promise<Uint8Array | Refusal> {
+async function verifySignature(token: string, keys: LocalJWKSet, algorithms: readonly string[]): Promise<Checked<{ payload: Uint8Array }>> {
   const options = { algorithms: [...algorithms] };
   try {
-    return (await compactVerify(token, keys, options)).payload;
+    return { ok: true, payload: (await compactVerify(token, keys, options)).payload };
   } catch (err) {
     if (!(err instanceof errors.JWKSMultipleMatchingKeys)) return verificationRefusal(err);
     // Several keys fit a token without `kid` (a rotation in progress): the signature decides.
     for await (const key of err) {
       try {
-        return (await compactVerify(token, key, options)).payload;
+        return { ok: true, payload: (await compactVerify(token, key, options)).payload };
       } catch {
         continue;
       }
@@ -181,7 +184,7 @@ function checkClaims(
   issuer: JwtIssuerConfig,
   claims: Claims,
   now: number,
-): Refusal | { readonly expiresAt: number; readonly notBefore: number | undefined } {
+): Checked<{ readonly expiresAt: number; readonly notBefore: number | undefined }> {
   const audience = audienceRefusal(claims.aud, issuer.audiences);
   if (audience) return audience;
   const { exp, nbf, iat } = claims;
@@ -190,7 +193,7 @@ function checkClaims(
   if (nbf !== undefined && !isNumericDate(nbf)) return refuse(ErrorCode.badClaims, 'nbf is not a number');
   if (iat !== undefined && !isNumericDate(iat)) return refuse(ErrorCode.badClaims, 'iat is not a number');
   const refusal = timeRefusal(exp, nbf, issuer.clockSkewSeconds, now) ?? lifetimeRefusal(exp, iat, issuer, now);
-  return refusal ?? { expiresAt: exp, notBefore: nbf };
+  return refusal ?? { ok: true, expiresAt: exp, notBefore: nbf };
 }
 
 function audienceRefusal(aud: unknown, audiences: readonly string[]): Refusal | undefined {
@@ -225,7 +228,8 @@ function lifetimeRefusal(exp: number, iat: number | undefined, issuer: JwtIssuer
   return undefined;
 }
 
-function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number, trustDomains: readonly string[]): Identity | Refusal {
+/** Each kind of issuer turns a verified token's claims into its own kind of identity. */
+function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number, trustDomains: readonly string[]): AuthnResult {
   const { sub } = claims;
   if (typeof sub !== 'string' || sub === '') return refuse(ErrorCode.badClaims, 'token has no sub');
   switch (issuer.kind) {
@@ -243,36 +247,6 @@ function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number,
 }
 
 /**
- * A bound service-account token: `sub` and the `kubernetes.io` claim must name the same
- * service account, whose uid (and the pod's, when bound to one) later checks liveness.
- */
-function serviceAccountWorkload(issuer: string, sub: string, bound: unknown, expiresAt: number, trustDomain: string): Identity | Refusal {
-  const match = serviceAccountSubject.exec(sub);
-  if (!match) return refuse(ErrorCode.badClaims, 'sub is not system:serviceaccount:NAMESPACE:NAME');
-  const [, namespace = '', name = ''] = match;
-  if (!isRecord(bound)) return refuse(ErrorCode.badClaims, 'token has no kubernetes.io claim (not a bound service-account token)');
-  const serviceAccount = bound['serviceaccount'];
-  if (bound['namespace'] !== namespace || !isRecord(serviceAccount) || serviceAccount['name'] !== name) {
-    return refuse(ErrorCode.badClaims, 'kubernetes.io claim names another service account than sub');
-  }
-  const serviceAccountUid = serviceAccount['uid'];
-  if (!isNonEmptyString(serviceAccountUid)) return refuse(ErrorCode.badClaims, 'kubernetes.io.serviceaccount.uid is missing');
-  const pod = bound['pod'];
-  if (pod !== undefined && !(isRecord(pod) && isNonEmptyString(pod['name']) && isNonEmptyString(pod['uid']))) {
-    return refuse(ErrorCode.badClaims, 'kubernetes.io.pod must have a name and a uid');
-  }
-  const spiffeId = SpiffeId.forServiceAccount(trustDomain, namespace, name);
-  if (!spiffeId.ok) return refuse(ErrorCode.badClaims, `sub does not name a workload: ${spiffeId.reason}`);
-  const kubernetes = Object.freeze({
-    namespace,
-    serviceAccountName: name,
-    serviceAccountUid,
-    ...(pod === undefined ? {} : { podName: pod['name'] as string, podUid: pod['uid'] as string }),
-  });
-  return Object.freeze({ kind: 'workload', spiffeId: spiffeId.value, class: 'unknown', authn: 'jwt', issuer, kubernetes, expiresAt });
-}
-
-/**
  * The one trust domain an issuer speaks for: its `trustDomain`, else the first configured one.
  * A partner's SPIRE server or a second cluster must not mint identities in ours.
  */
@@ -280,38 +254,6 @@ function issuerTrustDomain(issuer: JwtIssuerConfig, trustDomains: readonly strin
   return issuer.trustDomain ?? trustDomains[0]!;
 }
 
-/** A JWT-SVID: `sub` is the workload's SPIFFE ID, in the issuer's own trust domain. */
-function svidWorkload(issuer: string, sub: string, expiresAt: number, trustDomain: string): Identity | Refusal {
-  const parsed = SpiffeId.parse(sub);
-  if (!parsed.ok) return refuse(ErrorCode.malformedSpiffeId, `sub: ${parsed.reason}`);
-  const spiffeId = parsed.value;
-  if (spiffeId.trustDomain !== trustDomain) {
-    return refuse(ErrorCode.untrustedTrustDomain, `trust domain ${quote(spiffeId.trustDomain)} is not the issuer's (${quote(trustDomain)})`);
-  }
-  if (spiffeId.path === '') return refuse(ErrorCode.badClaims, 'sub names a trust domain, not a workload');
-  return Object.freeze({ kind: 'workload', spiffeId, class: 'unknown', authn: 'jwt', issuer, expiresAt });
-}
-
-/**
- * OpenID Connect Core 1.0 §2: `sub` is at most 255 ASCII characters. Holding issuers to that
- * (printable ones) is what lets the subject travel upstream as a header value and an assertion
- * `sub` as it is, with nothing to escape.
- */
-const oidcSubject = /^[\x20-\x7e]{1,255}$/;
-
-function oidcUser(issuer: JwtIssuerConfig, subject: string, groups: unknown, expiresAt: number): Identity | Refusal {
-  if (!oidcSubject.test(subject)) return refuse(ErrorCode.badClaims, 'sub is not 1 to 255 printable ASCII characters (OpenID Connect Core §2)');
-  if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) {
-    return refuse(ErrorCode.badClaims, `${quote(issuer.groupsClaim)} is not an array of strings`);
-  }
-  const names: readonly string[] = Object.freeze([...((groups as string[] | undefined) ?? [])]);
-  return Object.freeze({ kind: 'user', issuer: issuer.issuer, subject, groups: names, expiresAt });
-}
-
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
 }

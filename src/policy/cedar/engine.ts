@@ -1,0 +1,140 @@
+import { statefulIsAuthorized, type Expr, type ExprNoExt, type PatternElem, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { deepFreeze } from '../../deep-freeze.js';
+import type { CedarRequest } from '../entities.js';
+import type { PolicyProblem } from '../problem.js';
+import { policySetVersion, type PolicySetInput } from '../version.js';
+import { messages } from './messages.js';
+import { preparseSubset, preparseVersion, type Preparsed } from './slots.js';
+import { validatePolicySet, type PolicyInfo } from './validate.js';
+
+export type { PolicyInfo };
+
+/** A policy in Cedar's JSON form (scope constraints and condition expressions), for code that analyses policies. */
+export type { Expr, ExprNoExt, PatternElem, PolicyJson };
+
+export interface EngineDecision {
+  readonly decision: 'allow' | 'deny';
+  /** Ids of the policies that decided: the permits of an allow, the forbids of a deny; none for a default deny. */
+  readonly determining: string[];
+  /** `policy` is '' when Cedar refused the request itself rather than one policy. */
+  readonly errors: { policy: string; message: string }[];
+}
+
+export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: PolicyProblem[] };
+
+/**
+ * One validated, immutable version of the policy set over Cedar. Only src/policy/cedar/ talks to
+ * cedar-wasm, so its quirks (byte offsets, answers that say "success" while carrying errors,
+ * preparsed state) stay there.
+ */
+export class PolicyEngine {
+  private readonly order: ReadonlyMap<string, number>;
+  private readonly texts: Readonly<Record<string, string>>;
+
+  private constructor(
+    readonly version: string,
+    readonly policies: readonly PolicyInfo[],
+    readonly schemaText: string,
+    /** Warnings from validation; they never stop a set from loading. */
+    readonly warnings: readonly PolicyProblem[],
+    private readonly jsons: ReadonlyMap<string, PolicyJson>,
+  ) {
+    this.order = new Map(policies.map((policy, index) => [policy.id, index]));
+    this.texts = Object.fromEntries(policies.map((policy) => [policy.id, policy.text]));
+  }
+
+  /** Parses, names and strictly validates every policy; reports every problem at once. */
+  static prepare(input: PolicySetInput): PrepareResult {
+    const { policies, problems } = validatePolicySet(input);
+    if (problems.some((problem) => problem.severity === 'error')) return { ok: false, problems };
+
+    const engine = new PolicyEngine(
+      policySetVersion(input),
+      policies.map(({ id, file, line, effect, text }) => ({ id, file, line, effect, text })),
+      input.schemaText,
+      problems,
+      new Map(policies.map((policy) => [policy.id, deepFreeze(policy.json)])),
+    );
+    const preparsed = engine.preparse();
+    if (!preparsed.ok) return { ok: false, problems: [{ file: input.schemaFile, line: 0, col: 0, message: preparsed.message, severity: 'error' }] };
+    return { ok: true, engine };
+  }
+
+  /**
+   * Never throws, and fails closed: a `forbid` that errors counts as a `forbid` that matched
+   * (Cedar itself skips it and may allow), an erroring `permit` simply does not apply, and a
+   * request Cedar refuses (an entity or context that does not fit the schema) is a deny.
+   */
+  authorize(req: CedarRequest): EngineDecision {
+    const preparsed = this.preparse();
+    if (!preparsed.ok) return refused(preparsed.message);
+    return this.evaluate(req, preparsed.name, preparsed.name);
+  }
+
+  /**
+   * `authorize` over only the named policies of this set, under the same schema and with the
+   * same fail-closed reading. For analysis that asks many questions of a large set and knows
+   * which policies can apply (`gatehouse report`): a policy whose scope excludes the request can
+   * neither permit nor forbid it, so leaving it out changes no answer, and Cedar's cost grows
+   * with the policies it is given. Ids not in the set are ignored. A subset is preparsed once
+   * and kept for later calls with the same ids (a few subsets at a time).
+   */
+  authorizeAmong(ids: readonly string[], req: CedarRequest): EngineDecision {
+    const preparsed = this.preparse();
+    if (!preparsed.ok) return refused(preparsed.message);
+    const known = [...new Set(ids)].filter((id) => this.texts[id] !== undefined);
+    const subset = preparseSubset(this.version, known, this.texts);
+    if (!subset.ok) return refused(subset.message);
+    return this.evaluate(req, subset.name, preparsed.name);
+  }
+
+  private evaluate(req: CedarRequest, policySetName: string, schemaName: string): EngineDecision {
+    let answer: ReturnType<typeof statefulIsAuthorized>;
+    try {
+      answer = statefulIsAuthorized({
+        ...req,
+        preparsedPolicySetId: policySetName,
+        preparsedSchemaName: schemaName,
+        validateRequest: true,
+      });
+    } catch (err) {
+      // wasm-bindgen throws when a value cannot cross into Rust; that is a bad request, not a crash.
+      return refused(String(err));
+    }
+    if (answer.type === 'failure') return refused(messages(answer.errors));
+
+    const { decision, diagnostics } = answer.response;
+    const errors = diagnostics.errors.map((error) => ({ policy: error.policyId, message: error.error.message }));
+    const erroredForbids = diagnostics.errors.map((error) => error.policyId).filter((id) => this.effectOf(id) === 'forbid');
+    if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(diagnostics.reason), errors };
+    const matchedForbids = decision === 'deny' ? diagnostics.reason : [];
+    return { decision: 'deny', determining: this.inPolicyOrder([...matchedForbids, ...erroredForbids]), errors };
+  }
+
+  /**
+   * The policy in Cedar's JSON form, or undefined for an id not in the set: the parse `prepare`
+   * made of the very text Cedar evaluates, kept because parsing again costs about a millisecond a
+   * policy. Frozen, since every caller shares it.
+   */
+  policyJson(id: string): PolicyJson | undefined {
+    return this.jsons.get(id);
+  }
+
+  private effectOf(id: string): 'permit' | 'forbid' | undefined {
+    const index = this.order.get(id);
+    return index === undefined ? undefined : this.policies[index]?.effect;
+  }
+
+  // Cedar's order of policy ids is unspecified; logs and tests want the set's own order.
+  private inPolicyOrder(ids: readonly string[]): string[] {
+    return [...new Set(ids)].sort((a, b) => (this.order.get(a) ?? Infinity) - (this.order.get(b) ?? Infinity));
+  }
+
+  private preparse(): Preparsed {
+    return preparseVersion(this.version, this.schemaText, this.texts);
+  }
+}
+
+function refused(message: string): EngineDecision {
+  return { decision: 'deny', determining: [], errors: [{ policy: '', message }] };
+}

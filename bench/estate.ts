@@ -5,7 +5,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeCheckRequest } from '../src/transport/protos.js';
+import { encodeCheckRequest } from '../src/wire/protos.js';
 
 export const frontend = 'spiffe://cluster.local/ns/shop/sa/frontend';
 

@@ -3,7 +3,7 @@
  * OK. No Node ext_authz server can be faster than this on the same machine.
  */
 import * as grpc from '@grpc/grpc-js';
-import { authorizationService } from '../src/transport/protos.js';
+import { authorizationService } from '../src/wire/protos.js';
 
 const fixed = { status: { code: 0, message: '' }, ok_response: { headers: [], headers_to_remove: [] } };
 const server = new grpc.Server();

@@ -1,17 +1,20 @@
 /**
- * The decision core in-process: identity resolution + Cedar (through the cached authorizer),
- * with no gRPC and no logging. Median per decision, repeated and all-distinct traffic.
+ * The Check pipeline in-process: decode, parse, identity resolution, Cedar (through the cached
+ * authorizer) and the response, with no gRPC and no logging. Median per Check, repeated and
+ * all-distinct traffic.
  */
-import { decide, noLifecycle } from '../src/core/decide.js';
-import { requestFacts, type CheckRequestMessage } from '../src/core/decode.js';
+import { noLifecycle } from '../src/core/decide.js';
+import type { CheckRequestMessage } from '../src/core/decode.js';
 import { classifierFromRules } from '../src/identity/classify.js';
 import { IdentityResolver } from '../src/identity/resolve.js';
+import { CheckPipeline } from '../src/pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../src/policy/authorizer.js';
 import { loadPolicies } from '../src/policy/loader.js';
-import { CheckRequestType, decodeCheckRequest } from '../src/transport/protos.js';
+import { CheckRequestType, decodeCheckRequest } from '../src/wire/protos.js';
 import { framed, frontend } from './estate.js';
 
-const limits = { maxHeaders: 200, maxHeaderBytes: 65536 };
+const limits = { maxHeaders: 200, maxHeaderBytes: 65536, maxConcurrentChecks: 1024, decisionTimeoutMs: 180 };
+const response = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: false };
 
 function message(path: string): CheckRequestMessage {
   const body = framed({ principal: frontend, path }).subarray(5);
@@ -33,14 +36,19 @@ export async function microbench(dir: string, policies: number): Promise<MicroRe
     trustForwardedClientCert: false,
     tokens: { verify: async () => ({ ok: false, code: 'unknown_issuer', detail: '', authn: 'jwt' }) },
   });
-  const mode = { dryRun: false, dryRunNamespaces: new Set<string>() };
+  const pipeline = new CheckPipeline({
+    identity: resolver,
+    policies: { current: () => authorizer },
+    lifecycle: () => noLifecycle,
+    mode: { dryRun: false, dryRunNamespaces: new Set<string>() },
+    response,
+    limits,
+  });
   const time = async (messages: CheckRequestMessage[], iterations: number): Promise<number> => {
     const samples: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const start = performance.now();
-      const facts = requestFacts(messages[i % messages.length], limits);
-      const authn = await resolver.resolve(facts, 1_800_000_000);
-      decide({ facts, authn, authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+      await pipeline.run(messages[i % messages.length]!);
       samples.push(performance.now() - start);
     }
     samples.sort((a, b) => a - b);

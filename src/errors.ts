@@ -52,3 +52,8 @@ export class GatehouseError extends Error {
     this.name = 'GatehouseError';
   }
 }
+
+/** The message of anything thrown, for logs and refusal details: one helper instead of a cast at each catch. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -4,17 +4,14 @@ import { AggregatorRegistry } from 'prom-client';
 import { generatedKeyEnv, startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
-import { TokenVerifier } from './identity/token-verifier.js';
-import { IssuerKeySource, keySourceFor } from './identity/key-source.js';
 import { resolverFromConfig } from './identity/resolver-from-config.js';
-import { TokenRouter } from './identity/token-router.js';
 import type { KubernetesRuntime } from './kubernetes/index.js';
 import { DecisionLog, winstonSink, type LineSink } from './log/decision-log.js';
 import { opsLog } from './log/ops-log.js';
-import { CedarAuthorizer } from './policy/authorizer.js';
-import { formatProblem } from './policy/problem.js';
-import { PolicyStore } from './policy/store.js';
-import { CheckHandler } from './transport/check-handler.js';
+import { recordDecision } from './log/record-decision.js';
+import { CheckPipeline } from './pipeline/check-pipeline.js';
+import { ServingPolicies } from './serve/serving-policies.js';
+import { serverTokens } from './serve/token-verification.js';
 import { bindGrpc, createGrpcServer, HealthState } from './transport/grpc-server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
 import { listenFailure } from './transport/listen-failure.js';
@@ -38,109 +35,60 @@ export type ServerRole =
       readonly onReadiness: (report: ReadinessReport) => void;
     };
 
-/** One server process: config → policy store → key sources → handler → servers → signals. */
+/** One server process: config → policies → identity → the Check pipeline → servers → signals. */
 export async function startServer(config: Config, role: ServerRole = { kind: 'single' }): Promise<RunningServer> {
-  const metrics = new Metrics(role.kind === 'worker' ? 'worker' : 'single');
-  // The primary's AggregatorRegistry asks each worker for these registries over IPC; constructing
-  // one here is what makes prom-client answer those requests.
-  if (role.kind === 'worker') {
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([metrics.registry]);
-  }
+  const metrics = processMetrics(role);
   const log = new DecisionLog(role.kind === 'worker' ? role.sink : decisionSink(config, metrics));
   const health = new HealthState();
+  let draining = false;
   // Before anything that keeps the process alive: a bad key file stops the start.
   const assertions = await startAssertions(config.response.assertion, {
     log: (level, message, meta) => opsLog.log(level, message, meta),
     generatedKeyPem: role.kind === 'worker' ? process.env[generatedKeyEnv] : undefined,
   });
   delete process.env[generatedKeyEnv];
-  // Loaded only when enabled: client-node takes about half a second to import.
-  const kube: KubernetesRuntime | undefined = config.kubernetes.enabled
-    ? await (await import('./kubernetes/index.js')).startKubernetes(config.kubernetes, {
-        trustDomains: config.identity.trustDomains,
-        audiences: [...new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').flatMap((issuer) => issuer.audiences))],
-        log: (msg, meta) => opsLog.info(msg, meta),
-        metrics: { stale: (isStale) => metrics.kubernetesStale.set(isStale ? 1 : 0) },
-      })
-    : undefined;
+  const kube = await kubernetesRuntime(config, metrics);
+  const policies = new ServingPolicies(config.policies, kube, metrics);
+  const { tokens, keySources } = serverTokens(config, kube);
 
-  const store = new PolicyStore(config.policies);
-  let authorizer: CedarAuthorizer | undefined;
-  store.on('reloaded', (version) => {
-    const engine = store.current();
-    authorizer = engine ? new CedarAuthorizer(engine, { namespaceLabels: kube?.namespaceLabels.bind(kube) }) : undefined;
-    metrics.policyReloads.inc({ result: 'success' });
-    metrics.setPolicyVersion(version);
-    opsLog.info('policy set loaded', { version, policies: engine?.policies.length, warnings: engine?.warnings.map(formatProblem) });
-    health.set(!draining);
-  });
-  store.on('reloadFailed', (problems) => {
-    metrics.policyReloads.inc({ result: 'failure' });
-    // "Kept" is only true once a set has loaded; before that every Check is refused, and the
-    // operator reading this line must not think otherwise.
-    const message = authorizer ? 'policy set not loaded; the last good set stays in use' : 'policy set failed to load: no policy set is loaded; every Check is answered UNAVAILABLE';
-    opsLog.error(message, { problems: problems.map(formatProblem), serving: authorizer?.version ?? null });
-  });
-
-  // With Kubernetes enabled, the cluster's issuer keys are read from the API server with the pod's credentials.
-  const keySources = new Map(
-    config.identity.jwt.map((issuer) => [
-      issuer.issuer,
-      kube && issuer.kind === 'kubernetes' && issuer.discovery ? new IssuerKeySource(issuer.issuer, kube.clusterKeys(issuer.issuer)) : keySourceFor(issuer),
-    ]),
-  );
-  const localTokens = new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
-  const clusterIssuers = new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').map((issuer) => issuer.issuer));
-  const tokens = kube?.tokenReview ? new TokenRouter(clusterIssuers, kube.tokenReview, localTokens) : localTokens;
-  const resolver = resolverFromConfig(config, tokens);
-
-  const handler = new CheckHandler({
-    resolver,
-    policies: { current: () => authorizer },
+  const pipeline = new CheckPipeline({
+    identity: resolverFromConfig(config, tokens),
+    policies,
     lifecycle: () => kube?.lifecycle ?? noLifecycle,
     mode: { dryRun: config.mode === 'dry-run', dryRunNamespaces: new Set(config.dryRunNamespaces) },
     response: config.response,
     limits: config.limits,
-    log,
-    metrics,
     assertions: assertions?.minter,
+    record: recordDecision(log, metrics),
   });
+  const grpcServer = createGrpcServer(pipeline, health, { maxMessageBytes: config.limits.maxMessageBytes, reflection: config.grpcReflection });
 
-  let draining = false;
-  const grpcServer = createGrpcServer(handler, health, { maxMessageBytes: config.limits.maxMessageBytes, reflection: config.grpcReflection });
-  const readiness = (): ReadinessReport => {
-    const problems = store.lastError();
-    const cluster = kube?.readiness();
-    return {
-      // Stale watches are reported, not made unready: an unready gatehouse would fail every Check,
-      // mTLS callers included, while the stale policy (failClosed) already refuses bound tokens.
-      ready: !draining && authorizer !== undefined,
-      detail: {
-        draining,
-        kubernetes: cluster?.detail ?? null,
-        policyVersion: authorizer?.version ?? null,
-        reloadErrors: problems?.map(formatProblem) ?? [],
-      },
-    };
-  };
+  const readiness = (): ReadinessReport => ({
+    // Stale watches are reported, not made unready: an unready gatehouse would fail every Check,
+    // mTLS callers included, while the stale policy (failClosed) already refuses bound tokens.
+    ready: !draining && policies.current() !== undefined,
+    detail: { draining, kubernetes: kube?.readiness().detail ?? null, policyVersion: policies.version, reloadErrors: policies.reloadErrors() },
+  });
   // A worker reports readiness to its primary, which serves HTTP for all of them.
   const httpServer = role.kind === 'single' ? createHttpServer({ metrics: metrics.registry, readiness, routes: assertions?.routes }) : undefined;
   const report = role.kind === 'worker' ? () => role.onReadiness(readiness()) : () => undefined;
-  store.on('reloaded', report);
-  store.on('reloadFailed', report);
+  policies.store.on('reloaded', () => {
+    health.set(!draining);
+    report();
+  });
+  policies.store.on('reloadFailed', report);
   const reportTimer = setInterval(report, 1000);
   reportTimer.unref();
 
   for (const source of keySources.values()) source.start();
-  await store.start();
+  await policies.store.start();
   const grpcPort = await bindGrpc(grpcServer, config.listen);
   // A bound gRPC port would keep alive a process that failed to start and cannot report health.
   const httpPort = httpServer
     ? await listenHttp(httpServer, config.httpListen).catch((err: unknown) => Promise.reject((grpcServer.forceShutdown(), err)))
     : 0;
   if (role.kind === 'single') {
-    opsLog.info('gatehouse serving', { grpc: `${hostOf(config.listen)}:${grpcPort}`, http: `${hostOf(config.httpListen)}:${httpPort}`, policyVersion: authorizer?.version ?? null });
+    opsLog.info('gatehouse serving', { grpc: `${hostOf(config.listen)}:${grpcPort}`, http: `${hostOf(config.httpListen)}:${httpPort}`, policyVersion: policies.version });
   }
   report();
 
@@ -149,12 +97,12 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   let shutting: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shutting ??= (async () => {
-      opsLog.info('shutting down', { reason, inFlight: handler.pending });
+      opsLog.info('shutting down', { reason, inFlight: pipeline.pending });
       draining = true;
       health.set(false);
       report();
       clearInterval(reportTimer);
-      store.stop();
+      policies.store.stop();
       for (const source of keySources.values()) source.close();
       assertions?.close();
       kube?.stop();
@@ -171,6 +119,31 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   return { grpcPort, httpPort, stopped, shutdown };
+}
+
+/**
+ * This process's metrics. The primary's AggregatorRegistry asks each worker for its registry
+ * over IPC; constructing one in the worker is what makes prom-client answer those requests.
+ */
+function processMetrics(role: ServerRole): Metrics {
+  const metrics = new Metrics(role.kind === 'worker' ? 'worker' : 'single');
+  if (role.kind === 'worker') {
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+  }
+  return metrics;
+}
+
+/** Loaded only when enabled: client-node takes about half a second to import. */
+async function kubernetesRuntime(config: Config, metrics: Metrics): Promise<KubernetesRuntime | undefined> {
+  if (!config.kubernetes.enabled) return undefined;
+  const { startKubernetes } = await import('./kubernetes/index.js');
+  return startKubernetes(config.kubernetes, {
+    trustDomains: config.identity.trustDomains,
+    audiences: [...new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').flatMap((issuer) => issuer.audiences))],
+    log: (msg, meta) => opsLog.info(msg, meta),
+    metrics: { stale: (isStale) => metrics.kubernetesStale.set(isStale ? 1 : 0) },
+  });
 }
 
 /** Stops accepting calls, lets in-flight Checks finish, and forces the rest after the grace period. */

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { CheckResponseType } from '../transport/protos.js';
-import { toProto3Json } from '../transport/proto-json.js';
+import { CheckResponseType } from '../wire/protos.js';
+import { toProto3Json } from '../wire/proto-json.js';
 import type { CommandResult } from './command.js';
 
 type HttpResponse = {

@@ -1,20 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
-import { decide, noLifecycle, type Authorizer, type AuthorizeResult } from '../core/decide.js';
-import { requestFacts, type CheckRequestMessage } from '../core/decode.js';
-import type { AuthnResult, Identity } from '../core/identity.js';
+import { noLifecycle } from '../core/decide.js';
+import type { CheckRequestMessage } from '../core/decode.js';
 import type { RequestFacts } from '../core/request-facts.js';
-import { ErrorCode, GatehouseError } from '../errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
 import { TokenVerifier } from '../identity/token-verifier.js';
-import { keySourceFor } from '../identity/key-source.js';
+import { keySourceFor, type IssuerKeySource } from '../identity/key-source.js';
 import { bearerToken, type TokenVerification } from '../identity/resolve.js';
 import { resolverFromConfig } from '../identity/resolver-from-config.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
 import { tracePermits, traceScopes } from '../policy/cedar/trace.js';
-import { buildCedarRequest, type CedarRequest } from '../policy/entities.js';
-import { fromProto3Json } from '../transport/proto-json.js';
-import { authorizationService, CheckRequestType, encodeCheckRequest } from '../transport/protos.js';
+import { fromProto3Json } from '../wire/proto-json.js';
+import { authorizationService, CheckRequestType, encodeCheckRequest } from '../wire/protos.js';
+import { CheckPipeline, type CheckOutcome, type IdentityStep } from '../pipeline/check-pipeline.js';
 import { usage, type CommandResult } from './command.js';
 import { explain } from './explain.js';
 import { loadEngine } from './policy-set.js';
@@ -53,51 +52,34 @@ export async function check(argv: string[]): Promise<CommandResult> {
   if (!loaded.ok) return { code: 2, err: loaded.err };
   const engine = loaded.engine;
 
-  const cedar = new CedarAuthorizer(engine, { cacheSize: 0 });
-  const authorizer = new RecordingAuthorizer(cedar);
-  const facts = requestFacts(message, config.limits);
-  const nowMs = Date.now();
-  const notes = offlineNotes(config, facts);
-  const authn = await resolveOffline(config, facts, Math.floor(nowMs / 1000));
-  const decision = decide({
-    facts,
-    authn,
-    authorizer,
-    lifecycle: noLifecycle,
+  const authorizer = new CedarAuthorizer(engine, { cacheSize: 0 });
+  const keySources = config.identity.jwt.map((issuer) => keySourceFor(issuer));
+  const pipeline = new CheckPipeline({
+    identity: offlineIdentity(config, keySources),
+    policies: { current: () => authorizer },
+    lifecycle: () => noLifecycle,
     mode: { dryRun: config.mode === 'dry-run', dryRunNamespaces: new Set(config.dryRunNamespaces) },
-    nowMs,
+    response: config.response,
+    // No proxy waits on an offline answer, and the first key fetch is part of it.
+    limits: { ...config.limits, decisionTimeoutMs: offlineDeadlineMs },
   });
-
-  // The same pure function, with the same arguments and options the authorizer used, gives the
-  // very request Cedar evaluated.
-  const asked = authorizer.asked;
-  const cedarRequest: CedarRequest | undefined = asked && buildCedarRequest(asked.identity, asked.facts, asked.path, { reads: cedar.reads });
+  let outcome: CheckOutcome;
+  try {
+    outcome = await pipeline.run(message);
+  } finally {
+    for (const source of keySources) source.close();
+  }
+  const { decision, facts, authn } = outcome;
+  const cedarRequest = decision.kind === 'unavailable' ? undefined : decision.evaluated;
   const permits = decision.kind === 'deny' && cedarRequest ? tracePermits(engine, cedarRequest) : undefined;
   const scopes = decision.kind === 'deny' && cedarRequest ? traceScopes(engine, cedarRequest) : undefined;
   const misses = scopes && (scopes.ok ? { ok: true as const, misses: scopeMisses(scopes.scopes, cedarRequest!) } : scopes);
-  const out = explain({ facts, authn, decision, policies: engine.policies, cedarRequest, permits, scopeMisses: misses, reads: cedar.reads, notes, brief: values.brief });
+  const notes = offlineNotes(config, facts);
+  const out = explain({ facts, authn, decision, policies: engine.policies, cedarRequest, permits, scopeMisses: misses, reads: authorizer.reads, notes, brief: values.brief });
   return { code: decision.kind === 'allow' ? 0 : decision.kind === 'deny' ? 1 : 2, out };
 }
 
-/** Passes every call to the authorizer, keeping what it was asked so the explanation can show it. */
-class RecordingAuthorizer implements Authorizer {
-  asked: { identity: Identity; facts: RequestFacts; path: { path: string; query: string } } | undefined;
-
-  constructor(private readonly inner: CedarAuthorizer) {}
-
-  get version(): string {
-    return this.inner.version;
-  }
-
-  get knownActions(): ReadonlySet<string> {
-    return this.inner.knownActions;
-  }
-
-  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }): AuthorizeResult {
-    this.asked = { identity, facts, path };
-    return this.inner.authorize(identity, facts, path);
-  }
-}
+const offlineDeadlineMs = 30_000;
 
 /**
  * The CheckRequest as grpc-js hands it to the server's handler: JSON is converted to the message
@@ -115,14 +97,14 @@ function readCheckRequest(file: string): CheckRequestMessage {
       try {
         json = JSON.parse(text);
       } catch (err) {
-        throw new GatehouseError(ErrorCode.badRequest, `not JSON: ${(err as Error).message}`);
+        throw new GatehouseError(ErrorCode.badRequest, `not JSON: ${errorMessage(err)}`);
       }
       bytes = Buffer.from(encodeCheckRequest(fromProto3Json(CheckRequestType, json)));
     }
     return authorizationService.Check!.requestDeserialize(bytes) as CheckRequestMessage;
   } catch (err) {
     const name = file === '-' ? 'stdin' : file;
-    throw new GatehouseError(ErrorCode.badRequest, `--request ${name}: ${(err as Error).message}`, { cause: err });
+    throw new GatehouseError(ErrorCode.badRequest, `--request ${name}: ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -130,19 +112,18 @@ const noIssuers: TokenVerification = {
   verify: () => Promise.resolve({ ok: false, code: ErrorCode.unknownIssuer, detail: 'no token issuer is configured', authn: 'jwt' }),
 };
 
-/** The server's identity resolution, with key sets fetched once and closed again. */
-async function resolveOffline(config: Config, facts: RequestFacts, nowSeconds: number): Promise<AuthnResult> {
-  const sources = config.identity.jwt.map((issuer) => keySourceFor(issuer));
+/** The server's identity resolution over the given key sources, each fetched once in full first. */
+function offlineIdentity(config: Config, sources: readonly IssuerKeySource[]): IdentityStep {
   const keySources = new Map(sources.map((source) => [source.issuer, source]));
   const tokens = sources.length === 0 ? noIssuers : new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
   const resolver = resolverFromConfig(config, tokens);
-  try {
-    // The server has its keys by the time requests come; here the first fetch is awaited in full.
-    if (bearerToken(facts.headers.get('authorization')) !== undefined) await Promise.all(sources.map((source) => source.refresh()));
-    return await resolver.resolve(facts, nowSeconds);
-  } finally {
-    for (const source of sources) source.close();
-  }
+  return {
+    async resolve(facts, nowSeconds) {
+      // The server has its keys by the time requests come; here the first fetch is awaited in full.
+      if (bearerToken(facts.headers.get('authorization')) !== undefined) await Promise.all(sources.map((source) => source.refresh()));
+      return resolver.resolve(facts, nowSeconds);
+    },
+  };
 }
 
 function offlineNotes(config: Config, facts: RequestFacts): string[] {

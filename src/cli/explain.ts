@@ -3,7 +3,7 @@ import { authnMethodOf, principalName, type AuthnResult, type Identity } from '.
 import type { RequestFacts } from '../core/request-facts.js';
 import type { PolicyInfo } from '../policy/cedar/engine.js';
 import type { ClauseTrace, PermitTrace } from '../policy/cedar/trace.js';
-import type { CedarRequest } from '../policy/entities.js';
+import type { CedarRequest } from '../core/cedar-request.js';
 import { comments, conditionClauses } from '../policy/policy-source.js';
 import type { PolicyReads } from '../policy/reads.js';
 import type { ScopeMiss } from './scope-miss.js';
@@ -11,7 +11,8 @@ import type { ScopeMiss } from './scope-miss.js';
 /** Everything `gatehouse check` knows about one decision, to be explained to a policy author. */
 export interface Explanation {
   readonly facts: RequestFacts;
-  readonly authn: AuthnResult;
+  /** Undefined when the request was refused before identity was looked at. */
+  readonly authn: AuthnResult | undefined;
   readonly decision: Decision;
   readonly policies: readonly PolicyInfo[];
   /** The request Cedar evaluated; undefined when the request was refused before evaluation. */
@@ -98,9 +99,10 @@ function decisionLine(decision: Decision): string {
   }
 }
 
-function principalLine(decision: Decision, authn: AuthnResult): string {
-  const identity = decision.kind === 'unavailable' ? undefined : (decision.identity ?? (authn.ok ? authn.identity : undefined));
+function principalLine(decision: Decision, authn: AuthnResult | undefined): string {
+  const identity = decision.kind === 'unavailable' ? undefined : (decision.identity ?? (authn?.ok ? authn.identity : undefined));
   if (identity) return `${principalName(identity)}  (${identityDetail(identity)})`;
+  if (authn === undefined) return '(not identified: the request was refused before its credentials were read)';
   return authn.ok ? '(none)' : `(none: the ${authn.authn === 'jwt' ? 'token' : 'credential'} was refused: ${authn.code}: ${authn.detail})`;
 }
 

@@ -1,5 +1,5 @@
 import type { ScopeTrace } from '../policy/cedar/trace.js';
-import type { CedarRequest } from '../policy/entities.js';
+import type { CedarRequest } from '../core/cedar-request.js';
 
 type Scope = ScopeTrace['scope'];
 type Part = 'principal' | 'action' | 'resource';

@@ -1,14 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config.js';
-import { decide, noLifecycle } from '../core/decide.js';
-import { requestFacts, type CheckRequestMessage } from '../core/decode.js';
+import { loadConfig } from '../config.js';
+import { errorMessage } from '../errors.js';
 import type { Decision } from '../core/decision.js';
-import type { AuthnResult } from '../core/identity.js';
-import { classifierFromRules } from '../identity/classify.js';
-import { workloadFromSpiffeUri, type MtlsTrust } from '../identity/mtls.js';
-import { CedarAuthorizer } from '../policy/authorizer.js';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
+import { CaseRunner } from './case-runner.js';
 import { usage, type CommandResult } from './command.js';
 import { loadEngine } from './policy-set.js';
 import { parseTestFile, type TestCase } from './test-file.js';
@@ -20,9 +16,6 @@ const help = `gatehouse test [--policies DIR] [--config FILE] [--coverage] FILEâ
   --config     takes trust domains and workload class rules from a gatehouse config file
 exit 0 all passed (and, with --coverage, every policy covered), 1 otherwise, 2 usage error or
 a malformed test file`;
-
-/** The issuer of a `user:` case that names none. */
-export const defaultTestIssuer = 'https://issuer.test';
 
 export async function test(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseArgs({
@@ -56,7 +49,7 @@ export async function test(argv: string[]): Promise<CommandResult> {
       continue;
     }
     for (const testCase of read.cases) {
-      const decision = runner.run(testCase);
+      const decision = await runner.run(testCase);
       const actual = outcomeOf(decision);
       for (const id of actual.policies) covered.add(id);
       if (matches(testCase, actual)) {
@@ -88,7 +81,7 @@ async function readTestFile(file: string, engine: PolicyEngine): Promise<{ ok: t
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [`${file}: cannot read: ${(err as Error).message}`] };
+    return { ok: false, problems: [`${file}: cannot read: ${errorMessage(err)}`] };
   }
   const parsed = parseTestFile(file, text);
   if (!parsed.ok) return parsed;
@@ -98,80 +91,6 @@ async function readTestFile(file: string, engine: PolicyEngine): Promise<{ ok: t
     (testCase.policies ?? []).flatMap((id, index) => (known.has(id) ? [] : [`${testCase.where('policies', index)}: case ${JSON.stringify(testCase.name)}: no policy has the id ${JSON.stringify(id)}`])),
   );
   return problems.length > 0 ? { ok: false, problems } : parsed;
-}
-
-/**
- * Evaluates a case the way the server evaluates a Check: the case becomes a CheckRequest that
- * goes through the same decoding, the caller an identity (workloads through the same trust
- * domain check and class rules as mTLS peers), and `decide()` answers with a CedarAuthorizer.
- */
-class CaseRunner {
-  private readonly authorizer: CedarAuthorizer;
-  private readonly trust: MtlsTrust;
-
-  constructor(
-    engine: PolicyEngine,
-    private readonly config: Config,
-  ) {
-    this.authorizer = new CedarAuthorizer(engine);
-    this.trust = {
-      trustDomains: new Set(config.identity.trustDomains),
-      bundles: new Map(),
-      classify: classifierFromRules(config.identity.classes),
-    };
-  }
-
-  run(testCase: TestCase): Decision {
-    const facts = requestFacts(checkRequestOf(testCase), this.config.limits);
-    return decide({
-      facts,
-      authn: this.authn(testCase),
-      authorizer: this.authorizer,
-      lifecycle: noLifecycle,
-      mode: { dryRun: false, dryRunNamespaces: new Set() },
-      nowMs: Date.now(),
-    });
-  }
-
-  private authn(testCase: TestCase): AuthnResult {
-    const { caller } = testCase;
-    switch (caller.kind) {
-      case 'spiffe':
-      case 'serviceAccount': {
-        const uri = caller.kind === 'spiffe' ? caller.id : `spiffe://${this.config.identity.trustDomains[0]}/ns/${caller.namespace}/sa/${caller.serviceAccount}`;
-        const result = workloadFromSpiffeUri(uri, this.trust, 'test case caller');
-        if (!result.ok || result.identity.kind !== 'workload' || testCase.class === undefined) return result;
-        return { ok: true, identity: { ...result.identity, class: testCase.class } };
-      }
-      case 'user':
-        return { ok: true, identity: { kind: 'user', subject: caller.subject, issuer: caller.issuer ?? defaultTestIssuer, groups: caller.groups } };
-      case 'anonymous':
-        return { ok: true, identity: { kind: 'anonymous' } };
-      default: {
-        const never: never = caller;
-        return never;
-      }
-    }
-  }
-}
-
-function checkRequestOf(testCase: TestCase): CheckRequestMessage {
-  const host = testCase.host ?? testCase.service ?? '';
-  return {
-    attributes: {
-      source: testCase.sourceIp === undefined ? null : { address: { socket_address: { address: testCase.sourceIp, port_value: 0 } } },
-      request: {
-        http: {
-          method: testCase.method,
-          path: testCase.path,
-          host,
-          scheme: 'http',
-          headers: { ':authority': host, ':method': testCase.method, ':path': testCase.path, ...testCase.headers },
-        },
-      },
-      context_extensions: testCase.service === undefined ? {} : { service: testCase.service },
-    },
-  };
 }
 
 interface Outcome {

@@ -1,29 +1,43 @@
 import { ErrorCode } from '../errors.js';
-import { policyDenied, type Decision, type PolicyError, type Subject } from './decision.js';
-import type { AuthnResult, Identity } from './identity.js';
-import { normalizePath } from './path.js';
+import type { CedarRequest } from './cedar-request.js';
+import { policyDenied, type Decision, type PolicyError } from './decision.js';
+import { authnMethodOf, type AuthnResult, type Identity } from './identity.js';
+import { subjectOf, type ParsedRequest, type RequestSubject } from './parse-request.js';
 import type { RequestFacts } from './request-facts.js';
-import { namespaceOfPrincipal, serviceFromRequest, type ServiceName } from './resource.js';
 
 /** The policy set as the core sees it; implemented over Cedar in src/policy. */
 export interface Authorizer {
   readonly version: string;
   readonly knownActions: ReadonlySet<string>;
-  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }, service: ServiceName): AuthorizeResult;
+  /** `facts` supplies what policies may read beyond the subject: headers, query, the source address. */
+  authorize(identity: Identity, request: RequestSubject, facts: RequestFacts): AuthorizeResult;
 }
 
 export interface AuthorizeResult {
   readonly decision: 'allow' | 'deny';
   readonly determining: readonly string[];
   readonly errors: readonly PolicyError[];
+  /** The request Cedar evaluated, exactly: what `gatehouse check` explains. */
+  readonly evaluated: CedarRequest;
 }
 
 /** Lifecycle state (Kubernetes objects, explicit revocations) that can cancel a verified identity. */
 export interface Lifecycle {
-  check(identity: Identity, nowMs: number): { ok: true; identity: Identity } | { ok: false; code: string; reason: string };
+  check(identity: Identity, nowMs: number): { ok: true; identity: Identity } | { ok: false; code: ErrorCode; reason: string };
 }
 
 export const noLifecycle: Lifecycle = { check: (identity) => ({ ok: true, identity }) };
+
+/**
+ * The lifecycle step: a verified identity whose pod or service account is gone is refused. The
+ * refusal keeps the identity, so the decision log still names whose credential it was.
+ */
+export function checkLifecycle(authn: AuthnResult, lifecycle: Lifecycle, nowMs: number): AuthnResult {
+  if (!authn.ok) return authn;
+  const live = lifecycle.check(authn.identity, nowMs);
+  if (live.ok) return { ok: true, identity: live.identity };
+  return { ok: false, code: live.code, detail: live.reason, authn: authnMethodOf(authn.identity), identity: authn.identity };
+}
 
 export interface Mode {
   readonly dryRun: boolean;
@@ -31,65 +45,55 @@ export interface Mode {
 }
 
 export interface DecideInput {
+  readonly parsed: ParsedRequest;
   readonly facts: RequestFacts;
-  readonly authn: AuthnResult;
+  /** The identity after the lifecycle step; undefined only for a request refused before identity. */
+  readonly authn: AuthnResult | undefined;
   readonly authorizer: Authorizer | undefined;
-  readonly lifecycle: Lifecycle;
   readonly mode: Mode;
-  readonly nowMs: number;
 }
 
 /** Default deny: every path that does not end in a permitting policy is a deny. */
 export function decide(input: DecideInput): Decision {
-  const { facts, authn, authorizer } = input;
-  const service = serviceFromRequest(facts.contextExtensions, facts.host);
-  const normalized = normalizePath(facts.rawPath);
-  const subject: Subject = {
-    action: facts.method,
-    resource: service.name,
-    resourceNamespace: service.namespace,
-    path: normalized.ok ? normalized.value.path : '',
-  };
+  const { parsed, authn, authorizer } = input;
+  const { request } = parsed;
+  const subject = subjectOf(request);
   if (!authorizer) {
     return { kind: 'unavailable', code: ErrorCode.noPolicySet, reason: 'no valid policy set is loaded', subject };
   }
-  // The caller chooses the Host header, so it never chooses dry-run: the namespace comes from the
-  // operator's route, or from Envoy's own certificate (the destination workload's SPIFFE ID).
-  const trustedNamespace = service.from === 'route' ? service.namespace : namespaceOfPrincipal(facts.destination.principal);
-  const dryRun = input.mode.dryRun || (trustedNamespace !== undefined && input.mode.dryRunNamespaces.has(trustedNamespace));
-  const deny = (status: 'forbidden' | 'unauthenticated', code: string, reason: string, identity?: Identity, extra?: Partial<Pick<Extract<Decision, { kind: 'deny' }>, 'policies' | 'errors'>>): Decision => ({
+  const dryRun = input.mode.dryRun || (request.trustedNamespace !== undefined && input.mode.dryRunNamespaces.has(request.trustedNamespace));
+  const deny = (
+    status: 'forbidden' | 'unauthenticated',
+    code: string,
+    reason: string,
+    identity?: Identity,
+    evaluated?: Pick<AuthorizeResult, 'determining' | 'errors' | 'evaluated'>,
+  ): Decision => ({
     kind: 'deny',
     status,
     code,
     reason,
     identity,
     subject,
-    policies: extra?.policies ?? [],
-    errors: extra?.errors ?? [],
+    policies: evaluated?.determining ?? [],
+    errors: evaluated?.errors ?? [],
     dryRun,
     version: authorizer.version,
+    ...(evaluated ? { evaluated: evaluated.evaluated } : {}),
   });
 
-  if (facts.problems.length > 0) return deny('forbidden', ErrorCode.badRequest, facts.problems.join('; '));
-  if (!normalized.ok) return deny('forbidden', ErrorCode.badPath, normalized.reason);
-  const destination = namespaceOfPrincipal(facts.destination.principal);
-  if (service.from === 'host' && destination !== undefined && service.namespace !== undefined && service.namespace !== destination) {
-    return deny('forbidden', ErrorCode.destinationMismatch, `host names namespace ${service.namespace} but the destination workload is in ${destination}`);
+  if (!parsed.ok) return deny('forbidden', parsed.code, parsed.reason);
+  if (authn === undefined) return { kind: 'unavailable', code: ErrorCode.internal, reason: 'the request was not identified', subject };
+  if (!authn.ok) return deny('unauthenticated', authn.code, authn.detail, authn.identity);
+  const { identity } = authn;
+  if (!authorizer.knownActions.has(request.method)) {
+    return deny('forbidden', ErrorCode.badRequest, `unknown method ${JSON.stringify(request.method.slice(0, 32))}`, identity);
   }
-  if (!authn.ok) return deny('unauthenticated', authn.code, authn.detail);
-
-  const live = input.lifecycle.check(authn.identity, input.nowMs);
-  if (!live.ok) return deny('unauthenticated', live.code, live.reason, authn.identity);
-  const identity = live.identity;
-
-  if (!authorizer.knownActions.has(facts.method)) {
-    return deny('forbidden', ErrorCode.badRequest, `unknown method ${JSON.stringify(facts.method.slice(0, 32))}`, identity);
-  }
-  const result = authorizer.authorize(identity, facts, normalized.value, service);
+  const result = authorizer.authorize(identity, request, input.facts);
   if (result.decision === 'allow') {
-    return { kind: 'allow', identity, subject, policies: result.determining, errors: result.errors, version: authorizer.version, dryRun };
+    return { kind: 'allow', identity, subject, policies: result.determining, errors: result.errors, version: authorizer.version, dryRun, evaluated: result.evaluated };
   }
   const status = identity.kind === 'anonymous' ? 'unauthenticated' : 'forbidden';
   const reason = result.determining.length > 0 ? 'denied by a forbid policy' : 'no policy permits the request';
-  return deny(status, policyDenied, reason, identity, { policies: result.determining, errors: result.errors });
+  return deny(status, policyDenied, reason, identity, result);
 }

@@ -1,3 +1,4 @@
+import type { CedarRequest } from './cedar-request.js';
 import type { Identity } from './identity.js';
 
 /** The code of a deny that policies decided (as opposed to a refused credential or request). */
@@ -28,6 +29,8 @@ export type Decision =
       readonly version: string;
       /** The destination is in dry-run (logged with `mode: dry-run`); an allow is an allow either way. */
       readonly dryRun?: boolean;
+      /** The request Cedar evaluated. */
+      readonly evaluated: CedarRequest;
     }
   | {
       readonly kind: 'deny';
@@ -44,6 +47,8 @@ export type Decision =
       /** A dry-run deny is answered as an allow and logged as a deny. */
       readonly dryRun: boolean;
       readonly version: string;
+      /** The request Cedar evaluated, when the deny is the policies' (absent for a refused request or credential). */
+      readonly evaluated?: CedarRequest;
     }
   | {
       /** gatehouse cannot decide: Envoy applies `failure_mode_allow` / `status_on_error`. */

@@ -40,7 +40,14 @@ export type Identity =
 /** The outcome of the identify step: one identity, or why the presented credential is refused. */
 export type AuthnResult =
   | { readonly ok: true; readonly identity: Identity }
-  | { readonly ok: false; readonly code: ErrorCode; readonly detail: string; readonly authn: AuthnMethod };
+  | {
+      readonly ok: false;
+      readonly code: ErrorCode;
+      readonly detail: string;
+      readonly authn: AuthnMethod;
+      /** The identity the credential verified as, when it was refused afterwards (revoked). */
+      readonly identity?: Identity;
+    };
 
 export function authnMethodOf(identity: Identity): AuthnMethod {
   switch (identity.kind) {

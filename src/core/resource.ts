@@ -15,11 +15,6 @@ export function serviceFromRequest(contextExtensions: ReadonlyMap<string, string
   return { ...parseServiceName(serviceNameFromHost(host)), from: 'host' };
 }
 
-/** The namespace of a Kubernetes-form SPIFFE ID (`spiffe://TD/ns/NS/sa/SA`), else undefined. */
-export function namespaceOfPrincipal(principal: string): string | undefined {
-  return /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/i.exec(principal)?.[1];
-}
-
 /**
  * `orders.shop.svc.cluster.local:8080` and `orders.shop.svc` → `orders.shop`. Any other host is
  * kept whole, so neither `orders.shop.example.com` nor `orders.shop.svc.evil.example` can pass for

@@ -12,7 +12,7 @@ export interface KubernetesLifecycleOptions {
   readonly trustDomain: string;
 }
 
-type Verdict = { ok: true; identity: Identity } | { ok: false; code: string; reason: string };
+type Verdict = { ok: true; identity: Identity } | { ok: false; code: ErrorCode; reason: string };
 
 /**
  * What the view says of one bound token: every object it names is live; one is known to be gone

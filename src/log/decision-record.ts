@@ -37,7 +37,7 @@ const maxField = 1024;
  */
 export function toDecisionRecord(
   decision: Decision,
-  authn: AuthnResult,
+  authn: AuthnResult | undefined,
   meta: { time: Date; decisionId: string; requestId: string; durationMs: number },
 ): DecisionRecord {
   const identity = decision.kind === 'unavailable' ? undefined : decision.identity;
@@ -48,7 +48,7 @@ export function toDecisionRecord(
     requestId: cut(meta.requestId),
     principal: identity ? cut(principalName(identity)) : '',
     ...(identity?.kind === 'workload' ? { class: identity.class } : {}),
-    authn: identity ? authnMethodOf(identity) : authn.ok ? authnMethodOf(authn.identity) : authn.authn,
+    authn: identity ? authnMethodOf(identity) : authn === undefined ? 'none' : authn.ok ? authnMethodOf(authn.identity) : authn.authn,
     action: cut(decision.subject.action),
     resource: cut(decision.subject.resource),
     path: cut(decision.subject.path),

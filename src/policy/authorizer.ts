@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Authorizer, AuthorizeResult } from '../core/decide.js';
 import type { Identity } from '../core/identity.js';
+import type { RequestSubject } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
-import type { ServiceName } from '../core/resource.js';
-import type { PolicyEngine } from './cedar/engine.js';
+import type { EngineDecision, PolicyEngine } from './cedar/engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, readsEverything, type PolicyReads } from './reads.js';
 
@@ -24,7 +24,7 @@ export interface AuthorizerOptions extends Omit<EntityOptions, 'reads'> {
 export class CedarAuthorizer implements Authorizer {
   readonly knownActions = knownActions;
   readonly reads: PolicyReads;
-  private readonly cache: LRUCache<string, AuthorizeResult> | undefined;
+  private readonly cache: LRUCache<string, Readonly<EngineDecision>> | undefined;
   private readonly entityOptions: EntityOptions;
   /** The path tests of the set, when the path is read only through them (see reads.ts). */
   private readonly pathTests: readonly ((path: string) => boolean)[] | undefined;
@@ -52,24 +52,24 @@ export class CedarAuthorizer implements Authorizer {
     return this.engine.version;
   }
 
-  authorize(identity: Identity, facts: RequestFacts, path: { path: string; query: string }, service?: ServiceName): AuthorizeResult {
-    const request = buildCedarRequest(identity, facts, path, this.entityOptions, service);
-    if (!this.cache) return this.engine.authorize(request);
+  authorize(identity: Identity, subject: RequestSubject, facts: RequestFacts): AuthorizeResult {
+    const request = buildCedarRequest(identity, subject, facts, this.entityOptions);
+    if (!this.cache) return { ...this.engine.authorize(request), evaluated: request };
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.
     const keyed = this.pathTests
-      ? { ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(path.path) ? '1' : '0')).join('') } }
+      ? { ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(subject.path) ? '1' : '0')).join('') } }
       : request;
     // A long key is replaced by its digest, so every entry stays small whatever the caller sent
     // (headers read in full can be 64 KiB); the usual short key skips the hashing.
     const text = JSON.stringify(keyed);
     const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
     const cached = this.cache.get(key);
-    if (cached) return cached;
+    if (cached) return { ...cached, evaluated: request };
     const result = Object.freeze(this.engine.authorize(request));
     // A result with evaluation errors is not reused: the error may be worth logging each time,
     // and a request Cedar refused (policy '') may be about state that changes.
     if (result.errors.length === 0) this.cache.set(key, result);
-    return result;
+    return { ...result, evaluated: request };
   }
 }

@@ -1,31 +1,9 @@
 import { isIP } from 'node:net';
+import type { CedarEntity, CedarRecord, CedarRequest, EntityUid } from '../core/cedar-request.js';
 import { authnMethodOf, type Identity } from '../core/identity.js';
+import type { RequestSubject } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
-import { serviceFromRequest, type ServiceName } from '../core/resource.js';
 import { readsEverything, type PolicyReads } from './reads.js';
-
-/** A Cedar value in Cedar's JSON form (entity references as `{ __entity }`, extensions as `{ __extn }`). */
-export type CedarValue = string | number | boolean | CedarValue[] | CedarRecord;
-export type CedarRecord = { [key: string]: CedarValue };
-
-/** `Type::"id"`. */
-export type EntityUid = { type: string; id: string };
-
-export type CedarEntity = {
-  uid: EntityUid;
-  attrs: CedarRecord;
-  parents: EntityUid[];
-  tags?: Record<string, string>;
-};
-
-/** Everything one authorization call needs besides the policy set, shaped as policies/schema.cedarschema says. */
-export type CedarRequest = {
-  principal: EntityUid;
-  action: EntityUid;
-  resource: EntityUid;
-  context: CedarRecord;
-  entities: CedarEntity[];
-};
 
 export interface EntityOptions {
   /** What the policy set can read; the rest is left out (default: everything). */
@@ -47,15 +25,12 @@ const anonymousUid: EntityUid = Object.freeze({ type: 'Anonymous', id: 'anonymou
 const headersUid: EntityUid = Object.freeze({ type: 'Headers', id: 'request' });
 const queryUid: EntityUid = Object.freeze({ type: 'Query', id: 'request' });
 
-/** Identity and request facts → the Cedar request and the entities it refers to. Pure. */
-export function buildCedarRequest(
-  identity: Identity,
-  facts: RequestFacts,
-  decisionPath: { readonly path: string; readonly query: string },
-  opts: EntityOptions = {},
-  // The core has already worked out the service for the request; callers without it get the same.
-  service: ServiceName = serviceFromRequest(facts.contextExtensions, facts.host),
-): CedarRequest {
+/**
+ * Identity and the parsed request → the Cedar request and the entities it refers to. Pure.
+ * `facts` supplies only what the parse step leaves as it came: headers, Host, scheme and source.
+ */
+export function buildCedarRequest(identity: Identity, request: RequestSubject, facts: RequestFacts, opts: EntityOptions = {}): CedarRequest {
+  const { service } = request;
   const principal = principalEntities(identity);
   const resource: CedarEntity = {
     uid: { type: 'Service', id: service.name },
@@ -74,17 +49,17 @@ export function buildCedarRequest(
     entities.push({ uid: headersUid, attrs: {}, parents: [], tags: headerTags(facts.headers, reads.headers) });
   }
   if (reads.query === 'all' || reads.query.size > 0) {
-    entities.push({ uid: queryUid, attrs: {}, parents: [], tags: queryTags(decisionPath.query, reads.query) });
+    entities.push({ uid: queryUid, attrs: {}, parents: [], tags: queryTags(request.query, reads.query) });
   }
   // Attributes no policy reads get a constant, so that requests differing only there are equal.
   const read = (name: string, value: string): string => (reads.context.has(name) ? value : '');
   return {
     principal: principal.entity.uid,
-    action: { type: 'Action', id: facts.method },
+    action: { type: 'Action', id: request.method },
     resource: resource.uid,
     context: {
-      path: read('path', decisionPath.path),
-      method: read('method', facts.method),
+      path: read('path', request.path),
+      method: read('method', request.method),
       host: read('host', facts.host.toLowerCase()),
       scheme: read('scheme', facts.scheme),
       authn: reads.context.has('authn') ? authnRecord(identity) : { method: '' },

@@ -1,4 +1,6 @@
+import type { RequestSubject } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
+import { serviceFromRequest } from '../core/resource.js';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { buildCedarRequest } from '../policy/entities.js';
 import type { AnalyzedPolicy } from './analyzed-policy.js';
@@ -97,7 +99,7 @@ export function computeAccessMatrix(
         const granting = new Set<string>();
         for (const probe of probes) {
           evaluations += 1;
-          const answer = engine.authorizeAmong(ids, buildCedarRequest(identity.identity, probeFacts(service.name, action, probe, options), { path: probe.path, query: queryOf(probe) }));
+          const answer = engine.authorizeAmong(ids, buildCedarRequest(identity.identity, probeSubject(service.name, action, probe), probeFacts(service.name, action, probe, options)));
           for (const error of answer.errors) {
             if (errors.length < maxErrors) errors.push({ principal: identity.principal, service: service.name, action, path: probe.path, policy: error.policy, message: error.message });
           }
@@ -154,6 +156,12 @@ function queryOf(probe: Probe): string {
 const noPeer = Object.freeze({ address: '', port: 0, principal: '', certificate: '' });
 
 /** The request facts of a representative request, shaped as decode.ts would produce them for a mesh call. */
+/** A probe is a request the policies themselves spell, so its path is taken as written, not normalized. */
+function probeSubject(service: string, action: string, probe: Probe): RequestSubject {
+  const named = serviceFromRequest(new Map([['service', service]]), '');
+  return { requestId: '', method: action, path: probe.path, query: queryOf(probe), service: named, destination: undefined, trustedNamespace: named.namespace };
+}
+
 function probeFacts(service: string, action: string, probe: Probe, options: MatrixOptions): RequestFacts {
   const query = queryOf(probe);
   return {

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { format } from 'node:util';
 import { ReflectionService } from '@grpc/reflection';
+import { errorMessage } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
 import type { CheckRequestMessage } from '../core/decode.js';
 import type { CheckResponseMessage } from '../core/respond.js';
-import type { CheckHandler } from './check-handler.js';
+import type { CheckPipeline } from '../pipeline/check-pipeline.js';
 import { listenFailure } from './listen-failure.js';
-import { authorizationService, healthService, packageDefinition } from './protos.js';
+import { authorizationService, healthService, packageDefinition } from '../wire/protos.js';
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 const authorizationName = 'envoy.service.auth.v3.Authorization';
@@ -60,16 +61,16 @@ grpc.setLogger({
   debug: (message?: unknown, ...rest: unknown[]) => opsLog.debug('grpc-js', { detail: format(message, ...rest) }),
 });
 
-export function createGrpcServer(handler: CheckHandler, health: HealthState, options: GrpcServerOptions): grpc.Server {
+export function createGrpcServer(pipeline: CheckPipeline, health: HealthState, options: GrpcServerOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
   });
   server.addService(authorizationService, {
     Check: (call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: grpc.sendUnaryData<CheckResponseMessage>) => {
-      handler.check(call.request).then(
-        (response) => callback(null, response),
-        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: (err as Error).message }),
+      pipeline.run(call.request).then(
+        (outcome) => callback(null, outcome.response),
+        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: errorMessage(err) }),
       );
     },
   });

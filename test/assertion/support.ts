@@ -15,6 +15,7 @@ import type { AllowDecision } from '../../src/assertion/signer.js';
 import type { Identity, WorkloadClass } from '../../src/core/identity.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { createHttpServer } from '../../src/transport/http-server.js';
+import { someEvaluated } from '../support/evaluated.js';
 
 export const issuer = 'https://gatehouse.test';
 export const frontendId = 'spiffe://cluster.local/ns/shop/sa/frontend';
@@ -38,6 +39,7 @@ export function allow(identity: Identity = workload(), resource = 'orders.shop')
     policies: ['frontend-reads-orders'],
     errors: [],
     version: 'v1',
+    evaluated: someEvaluated,
   };
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toProto3Json } from '../../src/transport/proto-json.js';
-import { CheckRequestType, decodeCheckRequest } from '../../src/transport/protos.js';
+import { toProto3Json } from '../../src/wire/proto-json.js';
+import { CheckRequestType, decodeCheckRequest } from '../../src/wire/protos.js';
 import { examplePolicyDir, gatehouse, removeScratch, scratchDir, vectorDir, type Run } from './cli.js';
 
 interface Vector {
@@ -52,7 +52,8 @@ const expected: Record<string, { code: number; decision: string; principal: stri
   empty: {
     code: 1,
     decision: 'DENY  403 bad_request: the request has no HTTP attributes',
-    principal: 'Anonymous::"anonymous"',
+    // A request refused by the parse step costs no identity work.
+    principal: '(not identified: the request was refused before its credentials were read)',
     action: '(none: the request names no method)',
     resource: '(none: the request names no host or service)',
     policies: 'none (refused before policy evaluation)',

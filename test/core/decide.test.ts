@@ -1,6 +1,10 @@
-import { decide, noLifecycle, type Authorizer, type Lifecycle } from '../../src/core/decide.js';
+import type { CedarRequest } from '../../src/core/cedar-request.js';
+import { checkLifecycle, decide, noLifecycle, type Authorizer, type Lifecycle, type Mode } from '../../src/core/decide.js';
 import { requestFacts } from '../../src/core/decode.js';
+import type { Decision } from '../../src/core/decision.js';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
+import { parseRequest } from '../../src/core/parse-request.js';
+import type { RequestFacts } from '../../src/core/request-facts.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
 
 const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
@@ -14,12 +18,19 @@ const authorizer: Authorizer & { asked: string[] } = {
   version: 'v1',
   knownActions: new Set(['GET', 'POST']),
   asked: [],
-  authorize(_identity, facts, path) {
-    this.asked.push(path.path);
-    const allow = facts.method === 'GET' && path.path.startsWith('/api/');
-    return { decision: allow ? 'allow' : 'deny', determining: allow ? ['p-allow'] : [], errors: [] };
+  authorize(_identity, request) {
+    this.asked.push(request.path);
+    const allow = request.method === 'GET' && request.path.startsWith('/api/');
+    return { decision: allow ? 'allow' : 'deny', determining: allow ? ['p-allow'] : [], errors: [], evaluated };
   },
 };
+const evaluated: CedarRequest = { principal: { type: 'Anonymous', id: 'anonymous' }, action: { type: 'Action', id: 'GET' }, resource: { type: 'Service', id: 's' }, context: {}, entities: [] };
+
+/** The pipeline's parse → lifecycle → decide, in that order, for one request. */
+function decideFor(facts: RequestFacts, authn: AuthnResult, options: { authorizer?: Authorizer; lifecycle?: Lifecycle; mode?: Mode } = {}): Decision {
+  const chosen = 'authorizer' in options ? options.authorizer : authorizer;
+  return decide({ parsed: parseRequest(facts), facts, authn: checkLifecycle(authn, options.lifecycle ?? noLifecycle, 0), authorizer: chosen, mode: options.mode ?? mode });
+}
 
 const request = (method: string, path: string, host = 'orders.shop.svc.cluster.local:8080', extra: { service?: string; destination?: string } = {}) =>
   requestFacts(
@@ -33,7 +44,7 @@ const request = (method: string, path: string, host = 'orders.shop.svc.cluster.l
     limits,
   );
 
-const mode = { dryRun: false, dryRunNamespaces: new Set<string>() };
+const mode: Mode = { dryRun: false, dryRunNamespaces: new Set<string>() };
 
 describe('decide', () => {
   test.each([
@@ -44,37 +55,39 @@ describe('decide', () => {
     ['an unknown method', 'BREW', '/api/orders', ok(frontend), { kind: 'deny', status: 'forbidden', code: 'bad_request' }],
     ['an encoded slash', 'GET', '/api%2Forders', ok(frontend), { kind: 'deny', status: 'forbidden', code: 'bad_path' }],
   ])('%s', (_name, method, path, authn, expected) => {
-    const decision = decide({ facts: request(method, path), authn, authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    const decision = decideFor(request(method, path), authn);
     expect(decision).toMatchObject(expected);
   });
 
   test('dot segments are removed before policies see the path', () => {
     authorizer.asked.length = 0;
-    const decision = decide({ facts: request('GET', '/public/../api/orders'), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    const decision = decideFor(request('GET', '/public/../api/orders'), ok(frontend));
     expect(authorizer.asked).toEqual(['/api/orders']);
     expect(decision.kind).toBe('allow');
   });
 
   test('no policy set: unavailable, never an allow', () => {
-    const decision = decide({ facts: request('GET', '/api/x'), authn: ok(frontend), authorizer: undefined, lifecycle: noLifecycle, mode, nowMs: 0 });
+    const decision = decideFor(request('GET', '/api/x'), ok(frontend), { authorizer: undefined });
     expect(decision).toMatchObject({ kind: 'unavailable', code: 'no_policy_set' });
   });
 
   test('decode problems deny before anything else is asked', () => {
     const facts = requestFacts({ attributes: { request: { http: { method: 'GET', path: '/api/x', headers: { 'x-a': 'a\r\nb' } } } } }, limits);
-    const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    const decision = decideFor(facts, ok(frontend));
     expect(decision).toMatchObject({ kind: 'deny', code: 'bad_request' });
   });
 
   test('a revoked identity is unauthenticated even though its credential verified', () => {
     const revoked: Lifecycle = { check: () => ({ ok: false, code: 'credential_revoked', reason: 'pod deleted' }) };
-    const decision = decide({ facts: request('GET', '/api/x'), authn: ok(frontend), authorizer, lifecycle: revoked, mode, nowMs: 0 });
+    const decision = decideFor(request('GET', '/api/x'), ok(frontend), { lifecycle: revoked });
     expect(decision).toMatchObject({ kind: 'deny', status: 'unauthenticated', code: 'credential_revoked' });
+    // The log still names whose credential was revoked.
+    expect(decision.kind === 'deny' && decision.identity).toBe(frontend);
   });
 
   test('an allow in a dry-run namespace is an allow, marked for the log', () => {
     const facts = request('GET', '/api/x', 'orders.shop', { service: 'orders.shop' });
-    const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: { dryRun: false, dryRunNamespaces: new Set(['shop']) }, nowMs: 0 });
+    const decision = decideFor(facts, ok(frontend), { mode: { dryRun: false, dryRunNamespaces: new Set(['shop']) } });
     expect(decision).toMatchObject({ kind: 'allow', dryRun: true });
   });
 
@@ -87,19 +100,19 @@ describe('decide', () => {
     // Regression: a caller could put any namespace in the Host header and be let through as a dry-run.
     ['dry-run named only by the caller-controlled host', { dryRun: false, dryRunNamespaces: new Set(['shop']) }, {}, false],
   ])('%s', (_name, dryMode, extra, dryRun) => {
-    const decision = decide({ facts: request('POST', '/api/x', 'orders.shop', extra), authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode: dryMode, nowMs: 0 });
+    const decision = decideFor(request('POST', '/api/x', 'orders.shop', extra), ok(frontend), { mode: dryMode });
     expect(decision).toMatchObject({ kind: 'deny', dryRun });
   });
 
   // Regression: in a sidecar, the Host header chose which service's policies judged the request.
   test('a host in another namespace than the destination workload is refused', () => {
     const facts = request('GET', '/api/x', 'public.billing', { destination: ordersWorkload });
-    const decision = decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 });
+    const decision = decideFor(facts, ok(frontend));
     expect(decision).toMatchObject({ kind: 'deny', code: 'destination_mismatch' });
   });
 
   test('a route-named service is not second-guessed by the destination', () => {
     const facts = request('GET', '/api/x', 'anything', { destination: 'spiffe://cluster.local/ns/edge/sa/gateway', service: 'orders.shop' });
-    expect(decide({ facts, authn: ok(frontend), authorizer, lifecycle: noLifecycle, mode, nowMs: 0 }).kind).toBe('allow');
+    expect(decideFor(facts, ok(frontend)).kind).toBe('allow');
   });
 });

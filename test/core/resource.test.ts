@@ -1,4 +1,4 @@
-import { namespaceOfPrincipal, serviceFromRequest, serviceNameFromHost } from '../../src/core/resource.js';
+import { serviceFromRequest, serviceNameFromHost } from '../../src/core/resource.js';
 
 describe('serviceNameFromHost', () => {
   test.each([
@@ -25,13 +25,4 @@ describe('serviceFromRequest', () => {
   ])('%j with host %s', (extensions, host, expected) => {
     expect(serviceFromRequest(new Map(Object.entries(extensions)), host)).toEqual(expected);
   });
-});
-
-test.each([
-  ['spiffe://cluster.local/ns/shop/sa/orders', 'shop'],
-  ['spiffe://cluster.local/ns/shop/sa/orders/extra', undefined],
-  ['spiffe://cluster.local/workload', undefined],
-  ['', undefined],
-])('namespaceOfPrincipal(%j) is %j', (principal, expected) => {
-  expect(namespaceOfPrincipal(principal)).toBe(expected);
 });

@@ -1,6 +1,7 @@
 import type { Decision, Subject } from '../../src/core/decision.js';
 import { toCheckResponse } from '../../src/core/respond.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
+import { someEvaluated } from '../support/evaluated.js';
 
 const options = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: true };
 const subject: Subject = { action: 'GET', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api' };
@@ -11,7 +12,7 @@ const overwrite = (key: string, value: string) => ({ header: { key, value }, app
 
 describe('toCheckResponse', () => {
   test('allow overwrites identity headers and strips credentials and spoofable headers', () => {
-    const decision: Decision = { kind: 'allow', identity, subject, policies: ['p1'], errors: [], version: 'v' };
+    const decision: Decision = { kind: 'allow', identity, subject, policies: ['p1'], errors: [], version: 'v', evaluated: someEvaluated };
     const response = toCheckResponse(decision, 'D1', options);
     expect(response.status.code).toBe(0);
     expect(response.ok_response).toEqual({
@@ -23,7 +24,7 @@ describe('toCheckResponse', () => {
   });
 
   test('a policy deny is a 403 whose body names the decision and no policy', () => {
-    const decision: Decision = { kind: 'deny', status: 'forbidden', code: 'policy_denied', reason: 'r', identity, subject, policies: ['secret-forbid'], errors: [], dryRun: false, version: 'v' };
+    const decision: Decision = { kind: 'deny', status: 'forbidden', code: 'policy_denied', reason: 'r', identity, subject, policies: ['secret-forbid'], errors: [], dryRun: false, version: 'v', evaluated: someEvaluated };
     const response = toCheckResponse(decision, 'D2', options);
     expect(response.status.code).toBe(7);
     expect(response.denied_response?.status.code).toBe('Forbidden');
@@ -32,14 +33,14 @@ describe('toCheckResponse', () => {
   });
 
   test('an invalid credential is a 401 with an invalid_token challenge', () => {
-    const decision: Decision = { kind: 'deny', status: 'unauthenticated', code: 'token_expired', reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun: false, version: 'v' };
+    const decision: Decision = { kind: 'deny', status: 'unauthenticated', code: 'token_expired', reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun: false, version: 'v', evaluated: someEvaluated };
     const response = toCheckResponse(decision, 'D3', options);
     expect(response.status.code).toBe(16);
     expect(response.denied_response?.headers).toContainEqual(overwrite('www-authenticate', 'Bearer realm="gatehouse", error="invalid_token"'));
   });
 
   test('a dry-run deny goes upstream marked', () => {
-    const decision: Decision = { kind: 'deny', status: 'forbidden', code: 'policy_denied', reason: 'r', identity, subject, policies: [], errors: [], dryRun: true, version: 'v' };
+    const decision: Decision = { kind: 'deny', status: 'forbidden', code: 'policy_denied', reason: 'r', identity, subject, policies: [], errors: [], dryRun: true, version: 'v', evaluated: someEvaluated };
     const response = toCheckResponse(decision, 'D4', options);
     expect(response.status.code).toBe(0);
     expect(response.ok_response?.headers).toContainEqual(overwrite('x-gatehouse-dry-run', 'deny'));
@@ -51,16 +52,16 @@ describe('toCheckResponse', () => {
     { name: 'anonymous not at all', identity: { kind: 'anonymous' } as const, header: undefined },
   ];
   test.each(upstreamNames)('upstreams know $name', ({ identity: who, header }) => {
-    const response = toCheckResponse({ kind: 'allow', identity: who, subject, policies: [], errors: [], version: 'v' }, 'D6', options);
+    const response = toCheckResponse({ kind: 'allow', identity: who, subject, policies: [], errors: [], version: 'v', evaluated: someEvaluated }, 'D6', options);
     const sent = response.ok_response?.headers.find((option) => option.header.key === 'x-gatehouse-principal');
     expect(sent?.header.value).toBe(header);
     expect(response.ok_response?.headers_to_remove.includes('x-gatehouse-principal')).toBe(header === undefined);
   });
 
   const deny = (status: 'forbidden' | 'unauthenticated', code: string, dryRun = false): Decision =>
-    ({ kind: 'deny', status, code, reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun, version: 'v' });
+    ({ kind: 'deny', status, code, reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun, version: 'v', evaluated: someEvaluated });
   const metadata = [
-    { name: 'allow', decision: { kind: 'allow', identity, subject, policies: [], errors: [], version: 'v' } as Decision, code: undefined },
+    { name: 'allow', decision: { kind: 'allow', identity, subject, policies: [], errors: [], version: 'v', evaluated: someEvaluated } as Decision, code: undefined },
     { name: 'policy deny', decision: deny('forbidden', 'policy_denied'), code: 'policy_denied' },
     { name: 'refused request', decision: deny('forbidden', 'bad_path'), code: 'bad_path' },
     { name: 'refused credential', decision: deny('unauthenticated', 'token_expired'), code: 'token_expired' },

@@ -3,7 +3,7 @@
  * allow if gatehouse read it naively (the frontend reading an order), so each case asserts its
  * own outcome, that it is not an allow, and that the server still answers a normal Check after it.
  */
-import { encodeCheckRequest } from '../../src/transport/protos.js';
+import { encodeCheckRequest } from '../../src/wire/protos.js';
 import {
   checkRequest,
   decodeCheckResponse,

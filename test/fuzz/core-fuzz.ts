@@ -5,7 +5,7 @@
  */
 import { parseConfig } from '../../src/config.js';
 import type { Decision } from '../../src/core/decision.js';
-import { decodeCheckResponse, encodeCheckResponse } from '../../src/transport/protos.js';
+import { decodeCheckResponse, encodeCheckResponse } from '../../src/wire/protos.js';
 import { examplePolicyDir } from '../support/server-process.js';
 import { lineProblem, responseProblem } from './invariants.js';
 import { judgeAllow, type OracleContext } from './oracle.js';
@@ -76,8 +76,8 @@ export async function runCoreFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const kit = await makeTokenKit();
   const base = { policies: examplePolicyDir, identity: fuzzIdentityYaml };
   const pipelines = [
-    await DecisionPipeline.create(parseConfig(base), kit.keySources),
-    await DecisionPipeline.create(parseConfig({ ...base, identity: { ...fuzzIdentityYaml, trustForwardedClientCert: true } }), kit.keySources),
+    await DecisionPipeline.create(parseConfig(base), kit.keySources, Math.max(options.iterationBoundMs, 1000)),
+    await DecisionPipeline.create(parseConfig({ ...base, identity: { ...fuzzIdentityYaml, trustForwardedClientCert: true } }), kit.keySources, Math.max(options.iterationBoundMs, 1000)),
   ];
   const permitIds = new Set(pipelines[0]!.engine.policies.filter((p) => p.effect === 'permit').map((p) => p.id));
   const random = new Random(options.seed);
@@ -101,7 +101,7 @@ export async function runCoreFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const t0 = performance.now();
     let problem: string | undefined;
     try {
-      const outcome = await pipeline.run(input, NOW, Math.max(options.iterationBoundMs, 1000));
+      const outcome = await pipeline.run(input, NOW);
       if (outcome.kind === 'undecodable') undecodable += 1;
       else {
         const key = outcome.decision.kind === 'allow' ? 'allow' : `${outcome.decision.kind}:${outcome.decision.code}`;

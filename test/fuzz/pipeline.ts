@@ -1,26 +1,25 @@
 /**
  * The decision path of one Check, in process and without the network: wire bytes → the object
- * grpc-js hands the handler → request facts → identity → decision → CheckResponse and decision
- * log line. It is assembled from the same parts as src/server.ts, so what the fuzzers find here
- * is what the server would do.
+ * grpc-js hands the handler → the server's Check pipeline → CheckResponse and decision log line.
+ * What the fuzzers find here is what the server would do.
  */
 import type { Config } from '../../src/config.js';
-import { decide, noLifecycle } from '../../src/core/decide.js';
-import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js';
+import { noLifecycle } from '../../src/core/decide.js';
+import type { CheckRequestMessage } from '../../src/core/decode.js';
 import type { Decision } from '../../src/core/decision.js';
 import type { AuthnResult } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
-import { toCheckResponse, type CheckResponseMessage } from '../../src/core/respond.js';
-import { classifierFromRules } from '../../src/identity/classify.js';
+import type { CheckResponseMessage } from '../../src/core/respond.js';
 import { TokenVerifier } from '../../src/identity/token-verifier.js';
 import type { KeySource } from '../../src/identity/key-source.js';
-import { IdentityResolver } from '../../src/identity/resolve.js';
+import { resolverFromConfig } from '../../src/identity/resolver-from-config.js';
 import { decisionLine } from '../../src/log/decision-log.js';
 import { toDecisionRecord } from '../../src/log/decision-record.js';
+import { CheckPipeline, type CheckOutcome } from '../../src/pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
 import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { loadPolicies } from '../../src/policy/loader.js';
-import { CheckRequestType } from '../../src/transport/protos.js';
+import { CheckRequestType } from '../../src/wire/protos.js';
 import protobuf from 'protobufjs';
 
 // In plain Node protobufjs finds Buffer by itself; should a test environment hide it, the
@@ -49,7 +48,7 @@ export type Outcome =
   | {
       readonly kind: 'decided';
       readonly facts: RequestFacts;
-      readonly authn: AuthnResult;
+      readonly authn: AuthnResult | undefined;
       readonly decision: Decision;
       /** The same request decided by an authorizer without a decision cache. */
       readonly uncached: Decision;
@@ -57,62 +56,60 @@ export type Outcome =
       readonly line: string;
     };
 
+/**
+ * The server's own Check pipeline (src/pipeline/check-pipeline.ts), twice: once with the decision
+ * cache and once without, over the same identity step, trust bundles and limits the server
+ * builds from the same config. Only the clock is the fuzzer's, so signed tokens stay valid.
+ */
 export class DecisionPipeline {
-  private readonly cached: CedarAuthorizer;
-  private readonly uncachedAuthorizer: CedarAuthorizer;
-  private readonly resolver: IdentityResolver;
+  #nowMs = 0;
+  readonly #cached: CheckPipeline;
+  readonly #uncached: CheckPipeline;
+  #line = '';
 
   private constructor(
     readonly config: Config,
     readonly engine: PolicyEngine,
     keySources: ReadonlyMap<string, KeySource>,
+    hangMs: number,
   ) {
-    this.cached = new CedarAuthorizer(engine);
-    this.uncachedAuthorizer = new CedarAuthorizer(engine, { cacheSize: 0 });
-    this.resolver = new IdentityResolver({
-      mtls: { trustDomains: new Set(config.identity.trustDomains), bundles: new Map(), classify: classifierFromRules(config.identity.classes) },
-      trustForwardedClientCert: config.identity.trustForwardedClientCert,
-      tokens: new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources),
+    const identity = resolverFromConfig(config, new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources));
+    const deps = (authorizer: CedarAuthorizer, record?: (outcome: CheckOutcome) => void) =>
+      new CheckPipeline({
+        identity,
+        policies: { current: () => authorizer },
+        lifecycle: () => noLifecycle,
+        mode: { dryRun: false, dryRunNamespaces: new Set() },
+        response: config.response,
+        // A verification that never settles ends in decision_timeout: a finding, not a stuck run.
+        limits: { ...config.limits, decisionTimeoutMs: hangMs },
+        record,
+        clock: () => this.#nowMs,
+      });
+    this.#cached = deps(new CedarAuthorizer(engine), (outcome) => {
+      const { decision, authn, nowMs, decisionId, parsed, durationMs } = outcome;
+      this.#line = decisionLine(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs }));
     });
+    this.#uncached = deps(new CedarAuthorizer(engine, { cacheSize: 0 }));
   }
 
-  static async create(config: Config, keySources: ReadonlyMap<string, KeySource> = new Map()): Promise<DecisionPipeline> {
+  static async create(config: Config, keySources: ReadonlyMap<string, KeySource> = new Map(), hangMs = 5000): Promise<DecisionPipeline> {
     const loaded = await loadPolicies(config.policies);
     if (!loaded.ok) throw new Error(`policies in ${config.policies} do not load: ${JSON.stringify(loaded.problems)}`);
-    return new DecisionPipeline(config, loaded.engine, keySources);
+    return new DecisionPipeline(config, loaded.engine, keySources, hangMs);
   }
 
-  /**
-   * One Check. `nowSeconds` is the clock the tokens were signed for. Identity resolution is
-   * raced against `hangMs`: a verification that never settles is a finding, not a stuck run.
-   */
-  async run(bytes: Uint8Array, nowSeconds: number, hangMs: number): Promise<Outcome> {
+  /** One Check. `nowSeconds` is the clock the tokens were signed for. */
+  async run(bytes: Uint8Array, nowSeconds: number): Promise<Outcome> {
     let message: CheckRequestMessage;
     try {
       message = asHandlerRequest(bytes);
     } catch (err) {
       return { kind: 'undecodable', error: String(err) };
     }
-    const facts = requestFacts(message, this.config.limits);
-    const authn = await within(this.resolver.resolve(facts, nowSeconds), hangMs);
-    const input = { facts, authn, lifecycle: noLifecycle, mode: { dryRun: false, dryRunNamespaces: new Set<string>() }, nowMs: nowSeconds * 1000 };
-    const decision = decide({ ...input, authorizer: this.cached });
-    const uncached = decide({ ...input, authorizer: this.uncachedAuthorizer });
-    const decisionId = 'fuzz-decision';
-    const response = toCheckResponse(decision, decisionId, this.config.response);
-    const record = toDecisionRecord(decision, authn, { time: new Date(nowSeconds * 1000), decisionId, requestId: facts.requestId, durationMs: 0.5 });
-    return { kind: 'decided', facts, authn, decision, uncached, response, line: decisionLine(record) };
-  }
-}
-
-async function within<T>(work: T | Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`identity resolution did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, hang]);
-  } finally {
-    clearTimeout(timer);
+    this.#nowMs = nowSeconds * 1000;
+    const outcome = await this.#cached.run(message);
+    const uncached = await this.#uncached.run(message);
+    return { kind: 'decided', facts: outcome.facts, authn: outcome.authn, decision: outcome.decision, uncached: uncached.decision, response: outcome.response, line: this.#line };
   }
 }

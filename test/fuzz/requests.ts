@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeCheckRequest } from '../../src/transport/protos.js';
+import { encodeCheckRequest } from '../../src/wire/protos.js';
 import { vectorDir } from '../support/server-process.js';
 import { workloads } from './oracle.js';
 import { mutateText, randomText, type Random } from './random.js';

@@ -5,7 +5,7 @@
  * refused with its reason, never allowed.
  */
 import { parseConfig } from '../../src/config.js';
-import { encodeCheckRequest } from '../../src/transport/protos.js';
+import { encodeCheckRequest } from '../../src/wire/protos.js';
 import { checkRequest, decodeCheckResponse, frontend, GatehouseClient, headerValue, statusCode, type CheckResponse } from '../support/check-client.js';
 import { cleanup, startGatehouse, type ServerProcess } from '../support/server-process.js';
 

@@ -1,4 +1,5 @@
-import { decide, noLifecycle } from '../../src/core/decide.js';
+import { decide } from '../../src/core/decide.js';
+import { parseRequest } from '../../src/core/parse-request.js';
 import { requestFacts } from '../../src/core/decode.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
 import { loadPolicies } from '../../src/policy/loader.js';
@@ -23,12 +24,11 @@ test('the example policies decide through the core', async () => {
   const input = {
     authn: { ok: true as const, identity: workload('spiffe://cluster.local/ns/shop/sa/frontend') },
     authorizer,
-    lifecycle: noLifecycle,
     mode: { dryRun: false, dryRunNamespaces: new Set<string>() },
-    nowMs: 0,
   };
-  const allowed = decide({ ...input, facts: check('GET', '/api/orders/42?expand=items') });
+  const decideOn = (facts: ReturnType<typeof check>) => decide({ ...input, parsed: parseRequest(facts), facts });
+  const allowed = decideOn(check('GET', '/api/orders/42?expand=items'));
   expect(allowed).toMatchObject({ kind: 'allow', policies: ['frontend-reads-orders'], version: loaded.engine.version });
-  const denied = decide({ ...input, facts: check('DELETE', '/api/orders/42') });
+  const denied = decideOn(check('DELETE', '/api/orders/42'));
   expect(denied).toMatchObject({ kind: 'deny', status: 'forbidden', policies: [], errors: [] });
 });

@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js';
 import type { Identity } from '../../src/core/identity.js';
-import { normalizePath } from '../../src/core/path.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
-import { buildCedarRequest, cedarIpAddress, knownActions, type CedarEntity, type CedarRequest } from '../../src/policy/entities.js';
+import type { CedarEntity, CedarRequest } from '../../src/core/cedar-request.js';
+import { buildCedarRequest, cedarIpAddress, knownActions } from '../../src/policy/entities.js';
+import { parsedSubject } from '../support/subject.js';
 
 const vectorIndex = new URL('../fixtures/ext_authz/index.json', import.meta.url);
 const vectors = (JSON.parse(readFileSync(vectorIndex, 'utf8')) as { requests: Record<string, { message: unknown }> }).requests;
@@ -27,11 +28,6 @@ function spiffe(id: string): SpiffeId {
   const parsed = SpiffeId.parse(id);
   if (!parsed.ok) throw new Error(parsed.reason);
   return parsed.value;
-}
-
-function pathOf(facts: RequestFacts): { path: string; query: string } {
-  const normalized = normalizePath(facts.rawPath);
-  return normalized.ok ? normalized.value : { path: '', query: '' };
 }
 
 const frontend: Identity = { kind: 'workload', spiffeId: spiffe('spiffe://cluster.local/ns/shop/sa/frontend'), class: 'service', authn: 'mtls' };
@@ -244,7 +240,7 @@ describe('buildCedarRequest on the ext_authz vectors', () => {
 
   test.each(golden)('$vector', ({ vector, identity, expected }) => {
     const facts = factsOf(vector);
-    expect(buildCedarRequest(identity, facts, pathOf(facts))).toStrictEqual(expected);
+    expect(buildCedarRequest(identity, parsedSubject(facts), facts)).toStrictEqual(expected);
   });
 });
 
@@ -284,7 +280,7 @@ describe('resource', () => {
     { name: 'external name keeps every label and no namespace', host: 'orders.shop.example.com', service: 'orders.shop.example.com', namespace: undefined },
     { name: 'IP address', host: '10.1.9.9:8080', service: '10.1.9.9', namespace: undefined },
   ])('$name: $host → $service', ({ host, service, namespace }) => {
-    const request = buildCedarRequest(anonymous, facts({ host }), root);
+    const request = buildCedarRequest(anonymous, parsedSubject(facts({ host }), root), facts({ host }));
     expect(request.resource).toStrictEqual(uid('Service', service));
     expect(entityOf(request, 'Service')).toStrictEqual({
       uid: uid('Service', service),
@@ -294,7 +290,7 @@ describe('resource', () => {
   });
 
   test('context_extensions["service"] wins over the host', () => {
-    const request = buildCedarRequest(anonymous, facts({ host: 'gateway.edge:443', contextExtensions: new Map([['service', 'payments.shop']]) }), root);
+    const request = buildCedarRequest(anonymous, parsedSubject(facts({ host: 'gateway.edge:443', contextExtensions: new Map([['service', 'payments.shop']]) }), root), facts({ host: 'gateway.edge:443', contextExtensions: new Map([['service', 'payments.shop']]) }));
     expect(request.resource).toStrictEqual(uid('Service', 'payments.shop'));
   });
 });
@@ -302,7 +298,7 @@ describe('resource', () => {
 describe('principal', () => {
   test('a SPIFFE ID without the Kubernetes form has no namespace', () => {
     const identity: Identity = { kind: 'workload', spiffeId: spiffe('spiffe://example.org/batch/nightly'), class: 'unknown', authn: 'mtls' };
-    const request = buildCedarRequest(identity, facts({}), root);
+    const request = buildCedarRequest(identity, parsedSubject(facts({}), root), facts({}));
     expect(request.entities[0]).toStrictEqual({
       uid: uid('Workload', 'spiffe://example.org/batch/nightly'),
       attrs: { spiffeId: 'spiffe://example.org/batch/nightly', trustDomain: 'example.org', class: 'unknown' },
@@ -312,13 +308,13 @@ describe('principal', () => {
   });
 
   test('a workload and a service of one namespace share one Namespace entity', () => {
-    const request = buildCedarRequest(frontend, facts({ host: 'orders.shop' }), root);
+    const request = buildCedarRequest(frontend, parsedSubject(facts({ host: 'orders.shop' }), root), facts({ host: 'orders.shop' }));
     expect(request.entities.filter((e) => e.uid.type === 'Namespace')).toStrictEqual([ns('shop')]);
   });
 
   test('namespace labels become tags', () => {
     const labels = new Map([['shop', new Map([['team', 'checkout'], ['tier', 'prod']])]]);
-    const request = buildCedarRequest(frontend, facts({ host: 'orders.shop' }), root, { namespaceLabels: (name) => labels.get(name) });
+    const request = buildCedarRequest(frontend, parsedSubject(facts({ host: 'orders.shop' }), root), facts({ host: 'orders.shop' }), { namespaceLabels: (name) => labels.get(name) });
     expect(entityOf(request, 'Namespace')).toStrictEqual({ uid: uid('Namespace', 'shop'), attrs: {}, parents: [], tags: { team: 'checkout', tier: 'prod' } });
   });
 });
@@ -335,37 +331,34 @@ describe('context', () => {
     { name: 'empty', address: '', ip: undefined },
   ])('source address $name', ({ address, ip: expected }) => {
     expect(cedarIpAddress(address)).toBe(expected);
-    const request = buildCedarRequest(anonymous, facts({ source: { address, port: 0, principal: '', certificate: '' } }), root);
+    const request = buildCedarRequest(anonymous, parsedSubject(facts({ source: { address, port: 0, principal: '', certificate: '' } }), root), facts({ source: { address, port: 0, principal: '', certificate: '' } }));
     expect(request.context.source).toStrictEqual(expected === undefined ? {} : { ip: ip(expected) });
   });
 
   test('credentials and pseudo-headers are never tags', () => {
-    const request = buildCedarRequest(
-      anonymous,
-      facts({
-        headers: new Map([
-          [':path', '/'],
-          ['authorization', 'Bearer secret'],
-          ['proxy-authorization', 'Basic secret'],
-          ['cookie', 'session=secret'],
-          ['x-tenant', 'acme'],
-        ]),
-      }),
-      root,
-    );
+    const withCredentials = facts({
+      headers: new Map([
+        [':path', '/'],
+        ['authorization', 'Bearer secret'],
+        ['proxy-authorization', 'Basic secret'],
+        ['cookie', 'session=secret'],
+        ['x-tenant', 'acme'],
+      ]),
+    });
+    const request = buildCedarRequest(anonymous, parsedSubject(withCredentials, root), withCredentials);
     expect(entityOf(request, 'Headers')?.tags).toStrictEqual({ 'x-tenant': 'acme' });
     expect(JSON.stringify(request)).not.toContain('secret');
   });
 
   test('query: decoded, repeated keys joined by ",", __proto__ an ordinary key', () => {
-    const request = buildCedarRequest(anonymous, facts({}), { path: '/search', query: 'tag=a&tag=b&q=hello%20world&flag&__proto__=x' });
+    const request = buildCedarRequest(anonymous, parsedSubject(facts({}), { path: '/search', query: 'tag=a&tag=b&q=hello%20world&flag&__proto__=x' }), facts({}));
     const tags = entityOf(request, 'Query')?.tags;
     expect(tags).toStrictEqual({ tag: 'a,b', q: 'hello world', flag: '', ['__proto__']: 'x' });
     expect(Object.getPrototypeOf(tags)).toBe(Object.prototype);
   });
 
   test('the path is the decision path, not the raw one', () => {
-    const request = buildCedarRequest(anonymous, facts({ rawPath: '/a/../admin?x=1' }), { path: '/admin', query: 'x=1' });
+    const request = buildCedarRequest(anonymous, parsedSubject(facts({ rawPath: '/a/../admin?x=1' }), { path: '/admin', query: 'x=1' }), facts({ rawPath: '/a/../admin?x=1' }));
     expect(request.context.path).toBe('/admin');
   });
 });

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Identity, WorkloadClass } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
-import { buildCedarRequest, type CedarRequest } from '../../src/policy/entities.js';
+import type { CedarRequest } from '../../src/core/cedar-request.js';
+import { buildCedarRequest } from '../../src/policy/entities.js';
+import { parsedSubject } from '../support/subject.js';
 
 export const examplePolicyDir = new URL('../../policies/', import.meta.url).pathname;
 export const exampleSchema = readFileSync(`${examplePolicyDir}schema.cedarschema`, 'utf8');
@@ -46,5 +48,5 @@ export function cedarRequest(identity: Identity, shape: RequestShape): CedarRequ
     sni: '',
     problems: [],
   };
-  return buildCedarRequest(identity, facts, { path: shape.path, query: shape.query ?? '' });
+  return buildCedarRequest(identity, parsedSubject(facts, { path: shape.path, query: shape.query ?? '' }), facts);
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { authorizationService, CheckResponseType, healthService } from '../../src/transport/protos.js';
+import { authorizationService, CheckResponseType, healthService } from '../../src/wire/protos.js';
 
 export const checkMethod = '/envoy.service.auth.v3.Authorization/Check';
 

@@ -16,7 +16,7 @@ import {
   encodeCheckResponse,
   toCanonicalJson,
   type MessageInput,
-} from '../../src/transport/protos.js';
+} from '../../src/wire/protos.js';
 import { vectorDir } from '../support/server-process.js';
 
 interface Vector {

@@ -1,6 +1,6 @@
 import { statefulIsAuthorized, type Expr, type ExprNoExt, type PatternElem, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { deepFreeze } from '../../deep-freeze.js';
-import type { CedarRequest } from '../entities.js';
+import type { CedarRequest } from '../../core/cedar-request.js';
 import type { PolicyProblem } from '../problem.js';
 import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';

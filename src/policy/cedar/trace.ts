@@ -1,5 +1,5 @@
 import { isAuthorized, policyToText, type Expr, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
-import type { CedarRequest } from '../entities.js';
+import type { CedarRequest } from '../../core/cedar-request.js';
 import type { PolicyEngine } from './engine.js';
 import { messages } from './messages.js';
 

@@ -1,0 +1,24 @@
+import type { Decision } from '../core/decision.js';
+import type { CheckOutcome } from '../pipeline/check-pipeline.js';
+import type { DecisionLog } from './decision-log.js';
+import { toDecisionRecord } from './decision-record.js';
+
+/** The metrics the record step feeds (prom-client's Counter and Histogram fit). */
+export interface DecisionMetrics {
+  readonly decisions: { inc(labels: { outcome: string; reason: string }): void };
+  readonly checkDuration: { observe(seconds: number): void };
+}
+
+/** The record step of a server: one decision log line and the decision metrics per Check. */
+export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (outcome: CheckOutcome) => void {
+  return ({ decision, authn, nowMs, decisionId, parsed, durationMs }) => {
+    log.record(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs }));
+    metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code });
+    metrics.checkDuration.observe(durationMs / 1000);
+  };
+}
+
+function outcomeLabel(decision: Decision): string {
+  if (decision.kind === 'deny') return decision.dryRun ? 'dry_run_deny' : 'deny';
+  return decision.kind === 'unavailable' ? 'error' : 'allow';
+}

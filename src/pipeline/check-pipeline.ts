@@ -1,0 +1,132 @@
+import { checkLifecycle, decide, type Authorizer, type Lifecycle, type Mode } from '../core/decide.js';
+import { requestFacts, type CheckRequestMessage, type DecodeLimits } from '../core/decode.js';
+import type { Decision } from '../core/decision.js';
+import type { AuthnResult } from '../core/identity.js';
+import { parseRequest, subjectOf, type ParsedRequest } from '../core/parse-request.js';
+import type { RequestFacts } from '../core/request-facts.js';
+import { toCheckResponse, type CheckResponseMessage, type ResponseOptions } from '../core/respond.js';
+import { ErrorCode, errorMessage } from '../errors.js';
+import { newDecisionId } from './decision-id.js';
+
+/** The identify step: request facts → one identity, or why the presented credential is refused. */
+export interface IdentityStep {
+  /** May answer synchronously (mTLS, a cached token); a promise only when work must wait. */
+  resolve(facts: RequestFacts, nowSeconds: number): AuthnResult | Promise<AuthnResult>;
+}
+
+export interface AssertionMinter {
+  /** The signed assertion for an allowed request; undefined when its destination gets none. */
+  mint(decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowSeconds: number): Promise<string | undefined> | string | undefined;
+}
+
+/** Everything one Check produced, for the record step and for callers that explain it. */
+export interface CheckOutcome {
+  readonly decisionId: string;
+  /** The one clock reading of this Check. */
+  readonly nowMs: number;
+  readonly facts: RequestFacts;
+  readonly parsed: ParsedRequest;
+  /** The identity after the lifecycle step; undefined when the request was refused (or shed) before identity. */
+  readonly authn: AuthnResult | undefined;
+  readonly decision: Decision;
+  readonly response: CheckResponseMessage;
+  readonly durationMs: number;
+}
+
+export interface PipelineLimits extends DecodeLimits {
+  readonly maxConcurrentChecks: number;
+  readonly decisionTimeoutMs: number;
+}
+
+export interface PipelineDeps {
+  readonly identity: IdentityStep;
+  readonly policies: { current(): Authorizer | undefined };
+  readonly lifecycle: () => Lifecycle;
+  readonly mode: Mode;
+  readonly response: ResponseOptions;
+  readonly limits: PipelineLimits;
+  readonly assertions?: AssertionMinter;
+  /** The record step: the decision log and metrics of a server; nothing offline. */
+  readonly record?: (outcome: CheckOutcome) => void;
+  readonly clock?: () => number;
+}
+
+/**
+ * The one Check pipeline: decode → parse → identify → lifecycle → decide → assert → respond →
+ * record, with the overload and deadline guards as steps of their own. The gRPC handler, the
+ * HTTP wires, `gatehouse check`, `gatehouse test` and the fuzzers all run exactly this. A deny is
+ * an outcome, never a thrown error.
+ */
+export class CheckPipeline {
+  #inFlight = 0;
+  readonly #clock: () => number;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.#clock = deps.clock ?? Date.now;
+  }
+
+  /** Checks started and not yet answered. */
+  get pending(): number {
+    return this.#inFlight;
+  }
+
+  /** One Check. `identity` replaces the identify step for this call (`gatehouse test` states callers). */
+  async run(message: CheckRequestMessage, identity: IdentityStep = this.deps.identity): Promise<CheckOutcome> {
+    const started = performance.now();
+    const nowMs = this.#clock();
+    const decisionId = newDecisionId(nowMs);
+    const facts = requestFacts(message, this.deps.limits);
+    const parsed = parseRequest(facts);
+    let authn: AuthnResult | undefined;
+    let decision: Decision;
+    this.#inFlight += 1;
+    try {
+      if (this.#inFlight > this.deps.limits.maxConcurrentChecks) {
+        decision = unavailable(parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`);
+      } else {
+        // A refused request costs no signature check.
+        if (parsed.ok) authn = checkLifecycle(await this.identify(identity, facts, nowMs), this.deps.lifecycle(), nowMs);
+        decision = decide({ parsed, facts, authn, authorizer: this.deps.policies.current(), mode: this.deps.mode });
+      }
+    } catch (err) {
+      decision =
+        err instanceof DeadlineError
+          ? unavailable(parsed, ErrorCode.decisionTimeout, `no decision within ${this.deps.limits.decisionTimeoutMs} ms`)
+          : unavailable(parsed, ErrorCode.internal, errorMessage(err));
+    } finally {
+      this.#inFlight -= 1;
+    }
+    const { decision: final, assertion } = await this.assert(decision, decisionId, nowMs);
+    const response = toCheckResponse(final, decisionId, this.deps.response, assertion);
+    const outcome: CheckOutcome = { decisionId, nowMs, facts, parsed, authn, decision: final, response, durationMs: performance.now() - started };
+    this.deps.record?.(outcome);
+    return outcome;
+  }
+
+  /** Only waiting work needs a deadline; a synchronous answer is already in time. */
+  private identify(identity: IdentityStep, facts: RequestFacts, nowMs: number): AuthnResult | Promise<AuthnResult> {
+    const resolving = identity.resolve(facts, Math.floor(nowMs / 1000));
+    if (!(resolving instanceof Promise)) return resolving;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineError()), this.deps.limits.decisionTimeoutMs);
+    });
+    return Promise.race([resolving, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /** The assertion step: an allow that cannot be signed is not answered as an allow. */
+  private async assert(decision: Decision, decisionId: string, nowMs: number): Promise<{ decision: Decision; assertion?: string }> {
+    if (decision.kind !== 'allow' || !this.deps.assertions) return { decision };
+    try {
+      return { decision, assertion: await this.deps.assertions.mint(decision, decisionId, Math.floor(nowMs / 1000)) };
+    } catch (err) {
+      return { decision: { kind: 'unavailable', code: ErrorCode.internal, reason: `assertion: ${errorMessage(err)}`, subject: decision.subject } };
+    }
+  }
+}
+
+class DeadlineError extends Error {}
+
+function unavailable(parsed: ParsedRequest, code: ErrorCode, reason: string): Decision {
+  return { kind: 'unavailable', code, reason, subject: subjectOf(parsed.request) };
+}

@@ -139,9 +139,10 @@ describe('without a valid policy set', () => {
     await expectDecidesAgain(client);
   });
 
-  test('a policy directory that does not exist yet: NOT_SERVING, then serving once it is made', async () => {
-    const parent = await scratchDir('later');
-    const dir = join(parent, 'policies');
+  // A directory that does not exist at all stops the start (exit 2, test/e2e/config.test.ts): it is
+  // a typo far more often than a mount still to come. An empty one waits for its policies.
+  test('an empty policy directory: NOT_SERVING, then serving once the policies arrive', async () => {
+    const dir = await scratchDir('later');
     const server = await startGatehouse({ policies: dir });
     const client = clientFor(server);
 

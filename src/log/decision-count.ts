@@ -10,6 +10,7 @@ export const decisionCountEnv = 'GATEHOUSE_DECISION_COUNT_FILE';
  */
 export class DecisionCount {
   private readonly buffer = Buffer.alloc(8);
+  private closed = false;
 
   private constructor(private readonly fd: number) {}
 
@@ -17,12 +18,16 @@ export class DecisionCount {
     return new DecisionCount(openSync(path, 'r+'));
   }
 
+  /** After close a no-op: a Check finishing after a forced shutdown must not write to a reused descriptor. */
   set(count: number): void {
+    if (this.closed) return;
     this.buffer.writeDoubleLE(count);
     writeSync(this.fd, this.buffer, 0, 8, 0);
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 }

@@ -80,3 +80,12 @@ test('a worker sink counts every record taken in the file, and tells drops past 
     process.send = send;
   }
 });
+
+test('bug guard: a count closed twice, or set after close, touches no descriptor', () => {
+  const file = countFile('closed', 4);
+  const count = DecisionCount.open(file);
+  count.close();
+  expect(() => count.close()).not.toThrow();
+  count.set(9);
+  expect(readDecisionCount(file)).toBe(4);
+});

@@ -1,19 +1,26 @@
 import cluster, { type Worker } from 'node:cluster';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
 import { ErrorCode, GatehouseError } from './errors.js';
-import { opsLog } from './log/ops-log.js';
+import { createDecisionCount, DecisionCount, decisionCountEnv } from './log/decision-count.js';
 import type { LineSink } from './log/decision-log.js';
+import { LossNotice } from './log/loss-notice.js';
+import { opsLog } from './log/ops-log.js';
+import { WorkerLedger } from './log/worker-ledger.js';
 import { decisionSink, hostOf, listenHttp } from './server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
-import { decisionLogDroppedCounter } from './transport/metrics.js';
+import { decisionLogDroppedCounter, decisionLogLostCounter } from './transport/metrics.js';
 
 /** Messages a worker sends its primary. */
 export type WorkerMessage =
   | { readonly t: 'serving'; readonly grpcPort: number }
   | { readonly t: 'ready'; readonly report: ReadinessReport }
-  | { readonly t: 'log'; readonly lines: readonly string[] };
+  /** `last`: the lines the worker has handed on so far, these included, sent or dropped. */
+  | { readonly t: 'log'; readonly lines: readonly string[]; readonly last: number };
 
 /**
  * Supervises N workers that share the gRPC port (node:cluster hands each new connection to one
@@ -24,14 +31,24 @@ export type WorkerMessage =
 export async function runPrimary(config: Config, workers: number): Promise<void> {
   const aggregator = new AggregatorRegistry();
   const own = new Registry();
-  const dropped = decisionLogDroppedCounter([own]);
-  const sink = decisionSink(config, { decisionLogDropped: dropped });
+  const losses = new LossNotice(decisionLogDroppedCounter([own]));
+  const lost = decisionLogLostCounter([own]);
+  const sink = decisionSink(config, losses);
+  const ledgers = new Map<number, WorkerLedger>();
   const reports = new Map<number, ReadinessReport>();
   let stopping = false;
   let grpcPort = 0;
   // Workers sign; the primary serves the key set. A generated key is handed to every worker.
   const assertions = await startAssertions(config.response.assertion, { log: (level, message, meta) => opsLog.log(level, message, meta) });
   const workerEnv = assertions?.workerEnv() ?? {};
+  const counts = countDirectory();
+  let forks = 0;
+  const fork = (): void => {
+    const countFile = counts && join(counts, `worker-${++forks}`);
+    if (countFile) createDecisionCount(countFile);
+    const worker = cluster.fork(countFile ? { ...workerEnv, [decisionCountEnv]: countFile } : workerEnv);
+    ledgers.set(worker.id, new WorkerLedger(countFile));
+  };
 
   const httpServer = createHttpServer({
     metrics: {
@@ -56,10 +73,26 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     },
   });
 
+  const settling = new Set<Promise<void>>();
+  const settle = (worker: Worker): number => {
+    const ledger = ledgers.get(worker.id);
+    ledgers.delete(worker.id);
+    try {
+      return ledger?.settle() ?? 0;
+    } catch (err) {
+      opsLog.error('decision lines lost with a worker could not be counted', { worker: worker.id, error: (err as Error).message });
+      return 0;
+    }
+  };
+
   const serving = new Promise<void>((resolve, reject) => {
     let up = 0;
     const onMessage = (worker: Worker, message: WorkerMessage): void => {
-      if (message.t === 'log') sink?.write(message.lines);
+      if (message.t === 'log') {
+        const dropped = ledgers.get(worker.id)?.received(message.last, message.lines.length) ?? 0;
+        if (dropped > 0) losses.report(dropped, `worker ${worker.id}`, `more than ${maxQueuedBytes} bytes waiting to go to the primary`);
+        sink?.write(message.lines);
+      }
       else if (message.t === 'ready') reports.set(worker.id, message.report);
       else if (message.t === 'serving') {
         grpcPort = message.grpcPort;
@@ -70,19 +103,34 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     cluster.on('message', onMessage);
     cluster.on('exit', (worker, code, signal) => {
       reports.delete(worker.id);
-      if (stopping) return;
-      // A worker that dies is replaced; one that cannot start at all stops the whole server.
-      if (up < workers) {
+      // A worker that cannot start at all stops the whole server.
+      if (!stopping && up < workers) {
         // The worker has already said why on stderr (a port in use, a bad key file); this
         // line only ties its exit to the start failing, without a stack to read past.
         reject(new GatehouseError(ErrorCode.config, `worker ${worker.id} exited during start (code ${code ?? signal})`));
         return;
       }
-      opsLog.error('worker exited; starting another', { worker: worker.id, code, signal });
-      cluster.fork(workerEnv);
+      // A worker that dies is replaced; once every message it got into its channel has arrived,
+      // the lines it answered Checks for and never delivered are counted.
+      if (!stopping) fork();
+      settling.add(
+        drained(worker).then(() => {
+          const owed = settle(worker);
+          if (owed > 0) lost.inc(owed);
+          if (!stopping || owed > 0) {
+            opsLog.error(stopping ? 'worker exited during shutdown' : 'worker exited; starting another', {
+              worker: worker.id,
+              pid: worker.process.pid,
+              code,
+              signal,
+              decisionLinesLost: owed,
+            });
+          }
+        }),
+      );
     });
   });
-  for (let i = 0; i < workers; i++) cluster.fork(workerEnv);
+  for (let i = 0; i < workers; i++) fork();
   let httpPort: number;
   try {
     await serving;
@@ -91,6 +139,7 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     // Workers left running would keep a server up that cannot report its health.
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    if (counts) rmSync(counts, { recursive: true, force: true });
     throw err;
   }
   opsLog.info('gatehouse serving', { grpc: `${hostOf(config.listen)}:${grpcPort}`, http: `${hostOf(config.httpListen)}:${httpPort}`, workers });
@@ -114,28 +163,86 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await Promise.all(settling);
   assertions?.close();
   await new Promise<void>((resolve) => httpServer.close(() => resolve()));
   await sink?.close();
+  if (counts) rmSync(counts, { recursive: true, force: true });
   opsLog.info('stopped');
 }
 
-/** In a worker: decision lines go to the primary in the batches DecisionLog already makes. */
+/** Lines a worker holds while its channel to the primary is busy; past this, new lines are dropped and counted. */
+const maxQueuedBytes = 16 * 1024 * 1024;
+/** Lines per message, so that the primary parses small messages and a worker's lines go promptly. */
+const linesPerMessage = 64;
+
+/** Resolves once the worker's channel is closed: every message it got into the kernel has arrived. */
+function drained(worker: Worker): Promise<void> {
+  return worker.isConnected() ? new Promise((resolve) => worker.once('disconnect', resolve)) : Promise.resolve();
+}
+
+/** Where workers keep their decision counts; without one, lines lost with a worker go uncounted, and that is said. */
+function countDirectory(): string | undefined {
+  try {
+    return mkdtempSync(join(tmpdir(), 'gatehouse-'));
+  } catch (err) {
+    opsLog.warn('decision lines lost with a worker that dies will not be counted', { directory: tmpdir(), error: (err as Error).message });
+    return undefined;
+  }
+}
+
+/**
+ * In a worker: decision lines go to the primary in small messages, each with the running number
+ * of lines handed on; the count of records taken goes to the file the primary made for it.
+ */
 export function primarySink(): LineSink {
+  const count = openDecisionCount();
+  let handed = 0;
+  let queuedBytes = 0;
   let sending = 0;
-  let drained: (() => void) | undefined;
+  let untold = false;
+  let onDrained: (() => void) | undefined;
+  const send = (lines: readonly string[]): void => {
+    handed += lines.length;
+    const bytes = lines.reduce((sum, line) => sum + line.length, 0);
+    // The next message's `last` tells the primary how many were dropped.
+    if (queuedBytes + bytes > maxQueuedBytes) {
+      untold = true;
+      return;
+    }
+    untold = false;
+    queuedBytes += bytes;
+    sending += 1;
+    process.send?.({ t: 'log', lines, last: handed } satisfies WorkerMessage, undefined, {}, () => {
+      queuedBytes -= bytes;
+      sending -= 1;
+      if (sending === 0) onDrained?.();
+    });
+  };
   return {
+    taken: count && ((n) => count.set(n)),
     write(lines) {
-      sending += 1;
-      process.send?.({ t: 'log', lines } satisfies WorkerMessage, undefined, {}, () => {
-        sending -= 1;
-        if (sending === 0) drained?.();
-      });
+      for (let i = 0; i < lines.length; i += linesPerMessage) send(lines.slice(i, i + linesPerMessage));
     },
     async close() {
-      if (sending > 0) await new Promise<void>((resolve) => (drained = resolve));
+      // Lines dropped since the last message are told now, so they count as dropped, not as lost with this worker.
+      if (untold) send([]);
+      if (sending > 0) await new Promise<void>((resolve) => (onDrained = resolve));
+      count?.close();
     },
   };
+}
+
+function openDecisionCount(): DecisionCount | undefined {
+  const path = process.env[decisionCountEnv];
+  delete process.env[decisionCountEnv];
+  if (path === undefined) return undefined;
+  try {
+    return DecisionCount.open(path);
+  } catch (err) {
+    opsLog.warn('decision lines lost with this worker will not be counted', { file: path, error: (err as Error).message });
+    return undefined;
+  }
 }
 
 export function tellPrimary(message: WorkerMessage): void {

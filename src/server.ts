@@ -7,6 +7,7 @@ import { noLifecycle } from './core/decide.js';
 import { resolverFromConfig } from './identity/resolver-from-config.js';
 import type { KubernetesRuntime } from './kubernetes/index.js';
 import { DecisionLog, winstonSink, type LineSink } from './log/decision-log.js';
+import { LossNotice } from './log/loss-notice.js';
 import { opsLog } from './log/ops-log.js';
 import { recordDecision } from './log/record-decision.js';
 import { CheckPipeline } from './pipeline/check-pipeline.js';
@@ -35,10 +36,13 @@ export type ServerRole =
       readonly onReadiness: (report: ReadinessReport) => void;
     };
 
+/** How long an uncaught exception leaves the decision log to hand on its lines before the process exits. */
+const uncaughtFlushMs = 2000;
+
 /** One server process: config → policies → identity → the Check pipeline → servers → signals. */
 export async function startServer(config: Config, role: ServerRole = { kind: 'single' }): Promise<RunningServer> {
   const metrics = processMetrics(role);
-  const log = new DecisionLog(role.kind === 'worker' ? role.sink : decisionSink(config, metrics));
+  const log = new DecisionLog(role.kind === 'worker' ? role.sink : decisionSink(config, new LossNotice(metrics.decisionLogDropped)));
   const health = new HealthState();
   let draining = false;
   // Before anything that keeps the process alive: a bad key file stops the start.
@@ -118,6 +122,13 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // Node would exit at once and the decision lines not yet handed on would die with the process:
+  // they get a moment to go (in a worker, its primary counts whatever still does not arrive).
+  process.once('uncaughtException', (err) => {
+    opsLog.error('uncaught exception; exiting', { error: err.stack ?? String(err) });
+    setTimeout(() => process.exit(1), uncaughtFlushMs);
+    void log.close().finally(() => process.exit(1));
+  });
   return { grpcPort, httpPort, stopped, shutdown };
 }
 
@@ -160,32 +171,15 @@ function drainGrpc(server: grpc.Server, graceMs: number): Promise<void> {
   });
 }
 
-/**
- * Decision lines of a standalone server or a primary. Losses are counted, and said on stderr at
- * most every 10 s per destination with every line lost since the last message; what is still
- * unsaid when the sink closes (lines lost at shutdown) is said then.
- */
-export function decisionSink(config: Config, metrics: { decisionLogDropped: { inc(n: number): void } }): LineSink | undefined {
-  const said = new Map<string, { at: number; unsaid: number; reason: string }>();
-  const say = (destination: string, state: { at: number; unsaid: number; reason: string }): void => {
-    opsLog.error('decision log lines not written', { destination, lost: state.unsaid, reason: state.reason });
-    state.at = Date.now();
-    state.unsaid = 0;
-  };
-  const sink = winstonSink(config.decisionLog, (loss, destination) => {
-    if (loss.lost > 0) metrics.decisionLogDropped.inc(loss.lost);
-    const state = said.get(destination) ?? { at: 0, unsaid: 0, reason: '' };
-    said.set(destination, state);
-    state.unsaid += loss.lost;
-    state.reason = loss.reason;
-    if (Date.now() - state.at >= 10_000) say(destination, state);
-  });
+/** Decision lines of a standalone server or a primary; losses go to `losses` (counted and said). */
+export function decisionSink(config: Config, losses: LossNotice): LineSink | undefined {
+  const sink = winstonSink(config.decisionLog, (loss, destination) => losses.report(loss.lost, destination, loss.reason));
   return (
     sink && {
       write: (lines) => sink.write(lines),
       async close() {
         await sink.close();
-        for (const [destination, state] of said) if (state.unsaid > 0) say(destination, state);
+        losses.close();
       },
     }
   );

@@ -12,6 +12,11 @@ export interface DecisionLogOptions {
 export interface LineSink {
   write(lines: readonly string[]): void;
   close(): Promise<void>;
+  /**
+   * Told the running number of records taken, synchronously, before the Check of the last one is
+   * answered: a worker keeps it where its primary can read it after the worker is killed.
+   */
+  taken?(count: number): void;
 }
 
 /**
@@ -23,12 +28,15 @@ export class DecisionLog {
   private queue: DecisionRecord[] = [];
   private scheduled = false;
   private written = 0;
+  private taken = 0;
 
   constructor(private readonly sink: LineSink | undefined) {}
 
   record(entry: DecisionRecord): void {
     if (!this.sink) return;
     this.queue.push(entry);
+    this.taken += 1;
+    this.sink.taken?.(this.taken);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());

@@ -2,7 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /**
  * gatehouse's Prometheus metrics, one registry per process. A worker leaves out what its primary
- * counts (decision log losses), so that the primary can serve both without duplicate names.
+ * counts (decision log losses), so that the primary can serve both without duplicate names; the
+ * lines lost with a dead worker are counted by the primary alone (decisionLogLostCounter).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -52,7 +53,16 @@ export class Metrics {
 export function decisionLogDroppedCounter(registers: Registry[]): Counter {
   return new Counter({
     name: 'gatehouse_decision_log_dropped_total',
-    help: 'Decision log lines that could not be written (the destination was failing or too slow).',
+    help: 'Decision log lines that could not be written (the destination was failing or too slow, or a worker\'s queue to the primary was full).',
+    registers,
+  });
+}
+
+/** Only a primary has it: lines of Checks a worker answered and never handed over before it died. */
+export function decisionLogLostCounter(registers: Registry[]): Counter {
+  return new Counter({
+    name: 'gatehouse_decision_log_lost_total',
+    help: 'Decision log lines lost with a worker that exited before handing them to the primary (killed, crashed).',
     registers,
   });
 }

@@ -17,7 +17,7 @@ export function serviceFromRequest(contextExtensions: ReadonlyMap<string, string
 
 /** The namespace of a Kubernetes-form SPIFFE ID (`spiffe://TD/ns/NS/sa/SA`), else undefined. */
 export function namespaceOfPrincipal(principal: string): string | undefined {
-  return /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/i.exec(principal)?.[1];
+  return /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(principal)?.[1];
 }
 
 /**

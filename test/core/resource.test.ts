@@ -31,6 +31,8 @@ test.each([
   ['spiffe://cluster.local/ns/shop/sa/orders', 'shop'],
   ['spiffe://cluster.local/ns/shop/sa/orders/extra', undefined],
   ['spiffe://cluster.local/workload', undefined],
+  // Issue #14: SPIFFE IDs have a lower-case scheme everywhere, the destination's too.
+  ['SPIFFE://cluster.local/ns/shop/sa/orders', undefined],
   ['', undefined],
 ])('namespaceOfPrincipal(%j) is %j', (principal, expected) => {
   expect(namespaceOfPrincipal(principal)).toBe(expected);

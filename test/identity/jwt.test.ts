@@ -157,7 +157,7 @@ beforeAll(async () => {
     identity: {
       trustDomains: ['cluster.local', 'partner.example'],
       jwt: [
-        { issuer: K8S, kind: 'kubernetes', audiences: ['gatehouse'], jwksUri: `${keys.url}/k8s/jwks`, maxLifetimeSeconds: 3600 },
+        { issuer: K8S, kind: 'kubernetes', audiences: ['gatehouse'], jwksUri: `${keys.url}/k8s/jwks`, maxLifetimeSeconds: 3600, trustDomain: 'cluster.local' },
         { issuer: spiffeIssuer, kind: 'spiffe', audiences: ['gatehouse'], discovery: true, algorithms: ['ES256'], trustDomain: 'partner.example' },
         { issuer: OIDC, kind: 'oidc', audiences: ['gatehouse', 'portal'], jwksFile },
       ],
@@ -423,6 +423,8 @@ const cases: Case[] = [
     token: () => sign(svidKey, { ...svidClaims(), sub: 'spiffe://cluster.local/ns/shop/sa/frontend' }),
     expected: () => refused(ErrorCode.untrustedTrustDomain),
   },
+  // Issue #14: the scheme is lower case in a token's sub as in a certificate.
+  { name: 'JWT-SVID sub with an upper-case scheme', token: () => sign(svidKey, { ...svidClaims(), sub: 'SPIFFE://partner.example/ns/shop/sa/frontend' }), expected: () => refused(ErrorCode.malformedSpiffeId) },
   { name: 'JWT-SVID naming a trust domain only', token: () => sign(svidKey, { ...svidClaims(), sub: 'spiffe://partner.example' }), expected: () => refused(ErrorCode.badClaims) },
   { name: 'OIDC groups not an array', token: () => sign(oidcKey, { ...oidcClaims(), groups: 'admins' }), expected: () => refused(ErrorCode.badClaims) },
   { name: 'OIDC groups with a non-string', token: () => sign(oidcKey, { ...oidcClaims(), groups: ['admins', 7] }), expected: () => refused(ErrorCode.badClaims) },
@@ -579,5 +581,16 @@ describe('TokenVerifier construction', () => {
 
   test('an issuer without a key source is refused', () => {
     expect(() => new TokenVerifier(config.identity.jwt, ['cluster.local'], { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, new Map())).toThrow(/no key source/);
+  });
+});
+
+describe('TokenVerifier construction: trust across issuers (issue #14)', () => {
+  // Built by hand, past the config schema, so the verifier holds the rule on its own too.
+  test.each([
+    ['a spiffe issuer without trustDomain', 1, ['partner.example']],
+    ['a kubernetes issuer without trustDomain among two trust domains', 0, ['cluster.local', 'partner.example']],
+  ])('%s is refused: it never falls back to the first trust domain', (_name, index, trustDomains) => {
+    const issuers = [{ ...config.identity.jwt[index]!, trustDomain: undefined }];
+    expect(() => new TokenVerifier(issuers, trustDomains, { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, createKeySources(issuers))).toThrow(/needs a trustDomain/);
   });
 });

@@ -17,6 +17,9 @@ const trustDomain = z.string().check((ctx) => {
   if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
 }).refine((_name): _name is TrustDomain => true);
 
+/** Prefixes travel upstream in a header value and an assertion `sub`, as subjects do: nothing to escape. */
+const printable = z.string().regex(/^[\x20-\x7e]*$/, 'expected printable ASCII');
+
 const jwtIssuer = z
   .strictObject({
     issuer: z.string().min(1),
@@ -30,9 +33,9 @@ const jwtIssuer = z
     /** kubernetes and spiffe issuers: the one trust domain this issuer may name workloads in (see workloadTrustDomain). */
     trustDomain: trustDomain.optional(),
     /** oidc issuers: a person is `User::"<userPrefix><sub>"`, so that no issuer can name another's people. */
-    userPrefix: z.string().default(''),
+    userPrefix: printable.default(''),
     /** oidc issuers: a group is `Group::"<groupPrefix><group>"`; unset, the userPrefix. */
-    groupPrefix: z.string().optional(),
+    groupPrefix: printable.optional(),
     /** OIDC: the claim holding the user's groups. */
     groupsClaim: z.string().min(1).default('groups'),
     algorithms: z

@@ -144,7 +144,7 @@ class CaseRunner {
         return { ok: true, identity: { ...result.identity, class: testCase.class } };
       }
       case 'user':
-        return { ok: true, identity: { kind: 'user', subject: caller.subject, issuer: caller.issuer ?? defaultTestIssuer, groups: caller.groups } };
+        return { ok: true, identity: { kind: 'user', subject: caller.subject, name: caller.subject, issuer: caller.issuer ?? defaultTestIssuer, groups: caller.groups } };
       case 'anonymous':
         return { ok: true, identity: { kind: 'anonymous' } };
       default: {

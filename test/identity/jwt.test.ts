@@ -280,17 +280,17 @@ const cases: Case[] = [
   {
     name: 'valid OIDC user with groups (EdDSA, keys from a file)',
     token: () => sign(oidcKey, oidcClaims()),
-    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
+    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', name: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
   },
   {
     name: 'OIDC user without groups has none',
     token: () => sign(oidcKey, without(oidcClaims(), 'groups')),
-    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', groups: [], expiresAt: NOW + 900 } }),
+    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', name: 'alice', groups: [], expiresAt: NOW + 900 } }),
   },
   {
     name: 'token without kid verifies when one of several keys signed it',
     token: () => sign(oidcSecondKey, oidcClaims(), { kid: undefined }),
-    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
+    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', name: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
   },
   { name: 'expired, but within clock skew', token: () => sign(k8sKey, k8sClaims()), now: NOW + 600 + 29, expected: () => ({ ok: true, identity: frontend() }) },
   { name: 'not yet valid, but within clock skew', token: () => sign(k8sKey, k8sClaims()), now: NOW - 10 - 30, expected: () => ({ ok: true, identity: frontend() }) },

@@ -21,7 +21,7 @@ const tokens: TokenVerification = {
     const table: Record<string, AuthnResult> = {
       'frontend-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe(frontendUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
       'orders-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe('spiffe://cluster.local/ns/shop/sa/orders'), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
-      'alice-token': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', groups: ['sre'] } },
+      'alice-token': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', name: 'alice', groups: ['sre'] } },
     };
     return table[token] ?? { ok: false, code: 'signature_invalid', detail: 'bad', authn: 'jwt' };
   },

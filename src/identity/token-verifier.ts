@@ -26,6 +26,9 @@ type Claims = JWTPayload & Record<string, unknown>;
 
 interface Verified {
   readonly identity: Identity;
+  readonly issuer: string;
+  /** The generation of the issuer's key set that verified the signature. */
+  readonly keyGeneration: number;
   readonly expiresAt: number;
   readonly notBefore: number | undefined;
   readonly clockSkewSeconds: number;
@@ -77,21 +80,23 @@ export class TokenVerifier {
     }
     const cacheKey = createHash('sha256').update(token).digest('base64url');
     const cached = this.#cache.get(cacheKey);
-    if (cached) {
+    if (cached && this.keySources.get(cached.issuer)?.generation() === cached.keyGeneration) {
       const stale = timeRefusal(cached.expiresAt, cached.notBefore, cached.clockSkewSeconds, nowSeconds);
       if (stale) this.#cache.delete(cacheKey);
       return stale ?? { ok: true, identity: cached.identity };
     }
+    // The key set changed since: the token is checked again, and refused if its key is gone.
+    if (cached) this.#cache.delete(cacheKey);
     return this.#verifyAndRemember(token, cacheKey, nowSeconds);
   }
 
   async #verifyAndRemember(token: string, cacheKey: string, nowSeconds: number): Promise<AuthnResult> {
     const result = await this.#verifyUncached(token, nowSeconds);
     if (!result.ok) return result;
-    const { identity, expiresAt, notBefore, clockSkewSeconds } = result;
-    const ttlMs = (expiresAt + clockSkewSeconds - nowSeconds) * 1000;
-    if (ttlMs >= 1) this.#cache.set(cacheKey, { identity, expiresAt, notBefore, clockSkewSeconds }, { ttl: Math.floor(ttlMs) });
-    return { ok: true, identity };
+    const { ok: _ok, ...verified } = result;
+    const ttlMs = (verified.expiresAt + verified.clockSkewSeconds - nowSeconds) * 1000;
+    if (ttlMs >= 1) this.#cache.set(cacheKey, verified, { ttl: Math.floor(ttlMs) });
+    return { ok: true, identity: verified.identity };
   }
 
   async #verifyUncached(token: string, nowSeconds: number): Promise<Checked<Verified>> {
@@ -117,7 +122,15 @@ export class TokenVerifier {
     if (!validity.ok) return validity;
     const identified = identityFor(issuer, claims, validity.expiresAt, this.#trustDomains.get(issuer.issuer));
     if (!identified.ok) return identified;
-    return { ok: true, identity: identified.identity, expiresAt: validity.expiresAt, notBefore: validity.notBefore, clockSkewSeconds: issuer.clockSkewSeconds };
+    return {
+      ok: true,
+      identity: identified.identity,
+      issuer: issuer.issuer,
+      keyGeneration: keys.generation,
+      expiresAt: validity.expiresAt,
+      notBefore: validity.notBefore,
+      clockSkewSeconds: issuer.clockSkewSeconds,
+    };
   }
 }
 

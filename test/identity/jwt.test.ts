@@ -536,6 +536,9 @@ describe('verified-token cache', () => {
       this.lookups += 1;
       return this.inner.keysFor(kid, waitMs);
     }
+    generation(): number {
+      return this.inner.generation();
+    }
   }
 
   test('a hit returns the same identity without verifying again, and still honours exp', async () => {
@@ -558,6 +561,53 @@ describe('verified-token cache', () => {
     expect(await tokens.verify(token, NOW + 600 + 30)).toEqual(refused(ErrorCode.tokenExpired));
     expect(await tokens.verify(token, NOW)).toEqual({ ok: true, identity: frontend() });
     expect(lookups()).toBe(2);
+  });
+
+  // Issue #14: a verified token stayed accepted until exp after its key left the issuer's set.
+  test('a key removed from the JWKS file ends the cached tokens it signed at the next refresh', async () => {
+    const file = join(jwksDir, 'oidc.json');
+    const tokens = await started(verifier());
+    const removed = await sign(oidcKey, oidcClaims());
+    const kept = await sign(oidcSecondKey, oidcClaims());
+    const keptWithoutKid = await sign(oidcSecondKey, { ...oidcClaims(), sub: 'bob' }, { kid: undefined });
+    for (const token of [removed, kept, keptWithoutKid]) expect(await tokens.verify(token, NOW)).toMatchObject({ ok: true });
+    try {
+      writeFileSync(file, JSON.stringify({ keys: [oidcSecondKey.jwk] }));
+      await sources.get(OIDC)!.refresh();
+      expect(await tokens.verify(removed, NOW)).toEqual(refused(ErrorCode.unknownKey));
+      expect(await tokens.verify(kept, NOW)).toMatchObject({ ok: true, identity: { name: 'alice' } });
+      expect(await tokens.verify(keptWithoutKid, NOW)).toMatchObject({ ok: true, identity: { name: 'bob' } });
+    } finally {
+      writeFileSync(file, JSON.stringify({ keys: [oidcKey.jwk, oidcSecondKey.jwk] }));
+    }
+  });
+
+  test('a key removed from a JWKS endpoint ends the cached tokens it signed; a token of the new key is accepted', async () => {
+    const tokens = await started(verifier());
+    const old = await sign(k8sKey, k8sClaims());
+    expect(await tokens.verify(old, NOW)).toEqual({ ok: true, identity: frontend() });
+    keys.routes.set('/k8s/jwks', { body: { keys: [k8sNextKey.jwk] } });
+    await sources.get(K8S)!.refresh();
+    expect(await tokens.verify(old, NOW)).toEqual(refused(ErrorCode.unknownKey));
+    expect(await tokens.verify(await sign(k8sNextKey, k8sClaims()), NOW)).toEqual({ ok: true, identity: frontend() });
+  });
+
+  test('a refresh that changes nothing keeps the cache: no second verification', async () => {
+    let lookups = 0;
+    const tokens = await started(
+      verifier((source) => ({
+        keysFor: (kid, waitMs) => {
+          lookups += 1;
+          return source.keysFor(kid, waitMs);
+        },
+        generation: () => source.generation(),
+      })),
+    );
+    const token = await sign(k8sKey, k8sClaims());
+    await tokens.verify(token, NOW);
+    await sources.get(K8S)!.refresh();
+    expect(await tokens.verify(token, NOW)).toEqual({ ok: true, identity: frontend() });
+    expect(lookups).toBe(1);
   });
 
   test('refusals are not cached', async () => {

@@ -17,6 +17,9 @@ const trustDomain = z.string().check((ctx) => {
   if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
 }).refine((_name): _name is TrustDomain => true);
 
+/** Prefixes travel upstream in a header value and an assertion `sub`, as subjects do: nothing to escape. */
+const printable = z.string().regex(/^[\x20-\x7e]*$/, 'expected printable ASCII');
+
 const jwtIssuer = z
   .strictObject({
     issuer: z.string().min(1),
@@ -27,8 +30,12 @@ const jwtIssuer = z
     discovery: z.boolean().default(false),
     maxLifetimeSeconds: seconds.default(86400),
     clockSkewSeconds: z.number().int().min(0).max(300).default(30),
-    /** The trust domain this issuer's workload identities belong to (default: the first of identity.trustDomains). */
+    /** kubernetes and spiffe issuers: the one trust domain this issuer may name workloads in (see workloadTrustDomain). */
     trustDomain: trustDomain.optional(),
+    /** oidc issuers: a person is `User::"<userPrefix><sub>"`, so that no issuer can name another's people. */
+    userPrefix: printable.default(''),
+    /** oidc issuers: a group is `Group::"<groupPrefix><group>"`; unset, the userPrefix. */
+    groupPrefix: printable.optional(),
     /** OIDC: the claim holding the user's groups. */
     groupsClaim: z.string().min(1).default('groups'),
     algorithms: z
@@ -80,11 +87,7 @@ export const configSchema = z.strictObject({
       classes: z.array(classRule).default([]),
     })
     .superRefine((identity, ctx) => {
-      identity.jwt.forEach((issuer, index) => {
-        if (issuer.trustDomain !== undefined && !identity.trustDomains.includes(issuer.trustDomain)) {
-          ctx.addIssue({ code: 'custom', path: ['jwt', index, 'trustDomain'], message: 'must be one of identity.trustDomains' });
-        }
-      });
+      for (const { index, key, message } of issuerProblems(identity)) ctx.addIssue({ code: 'custom', path: ['jwt', index, key], message });
     })
     .prefault({}),
   response: z
@@ -123,6 +126,78 @@ export const configSchema = z.strictObject({
     .prefault({}),
   limits: limits.prefault({}),
 });
+
+interface IssuerProblem {
+  readonly index: number;
+  readonly key: 'trustDomain' | 'userPrefix' | 'groupPrefix';
+  readonly message: string;
+}
+
+type IdentitySection = Pick<z.output<typeof jwtIssuer>, 'kind' | 'trustDomain' | 'userPrefix' | 'groupPrefix'>[];
+
+/** Issue #14: no issuer may mint an identity that belongs to another (docs/reference.md, "Trust across issuers"). */
+function issuerProblems(identity: { readonly trustDomains: readonly string[]; readonly jwt: IdentitySection }): IssuerProblem[] {
+  const problems: IssuerProblem[] = [];
+  const oidcIssuers = identity.jwt.flatMap((issuer, index) => (issuer.kind === 'oidc' ? [{ issuer, index }] : []));
+  identity.jwt.forEach((issuer, index) => {
+    if (issuer.kind === 'oidc') {
+      if (issuer.trustDomain !== undefined) problems.push({ index, key: 'trustDomain', message: 'is for kubernetes and spiffe issuers; an oidc issuer names people' });
+      return;
+    }
+    if (issuer.userPrefix !== '') problems.push({ index, key: 'userPrefix', message: `is for oidc issuers; a ${issuer.kind} issuer names workloads` });
+    if (issuer.groupPrefix !== undefined) problems.push({ index, key: 'groupPrefix', message: `is for oidc issuers; a ${issuer.kind} issuer names workloads` });
+    if (issuer.trustDomain !== undefined && !identity.trustDomains.includes(issuer.trustDomain)) {
+      problems.push({ index, key: 'trustDomain', message: 'must be one of identity.trustDomains' });
+    } else if (workloadTrustDomain(issuer, identity) === undefined) {
+      const why =
+        issuer.kind === 'spiffe'
+          ? 'is required for a spiffe issuer'
+          : 'is required for a kubernetes issuer unless it is the only kubernetes or spiffe issuer and identity.trustDomains has one entry';
+      problems.push({ index, key: 'trustDomain', message: why });
+    }
+  });
+  if (oidcIssuers.length < 2) return problems;
+  const unprefixed = oidcIssuers.filter(({ issuer }) => issuer.userPrefix === '');
+  for (const { index } of unprefixed) {
+    problems.push({ index, key: 'userPrefix', message: 'must be set (non-empty) when two or more oidc issuers are configured' });
+  }
+  if (unprefixed.length > 0) return problems;
+  // Either way round: with `corp:` and `corp:x`, the second issuer's `bob` and the first's `xbob`
+  // would both be `corp:xbob`.
+  const overlaps = (a: string, b: string): boolean => a.startsWith(b) || b.startsWith(a);
+  for (const { issuer, index } of oidcIssuers) {
+    for (const [key, prefix] of prefixesOf(issuer)) {
+      const clash = oidcIssuers.find((other) => other.index < index && prefixesOf(other.issuer).some(([, theirs]) => overlaps(prefix, theirs)));
+      if (clash !== undefined) {
+        problems.push({ index, key, message: `${JSON.stringify(prefix)} overlaps a prefix of identity.jwt.${clash.index}: no issuer's names may start another's` });
+      }
+    }
+  }
+  return problems;
+}
+
+function prefixesOf(issuer: IdentitySection[number]): ['userPrefix' | 'groupPrefix', string][] {
+  return [
+    ['userPrefix', issuer.userPrefix],
+    ['groupPrefix', issuer.groupPrefix ?? issuer.userPrefix],
+  ];
+}
+
+/**
+ * The one trust domain a kubernetes or spiffe issuer names workloads in: its `trustDomain`, or,
+ * for the only such issuer when there is only one trust domain, that one. undefined when the
+ * configuration must say (the start then stops) and for oidc issuers.
+ */
+export function workloadTrustDomain(
+  issuer: Pick<z.output<typeof jwtIssuer>, 'kind' | 'trustDomain'>,
+  identity: { readonly trustDomains: readonly string[]; readonly jwt: readonly Pick<z.output<typeof jwtIssuer>, 'kind'>[] },
+): TrustDomain | undefined {
+  if (issuer.kind === 'oidc') return undefined;
+  if (issuer.trustDomain !== undefined) return issuer.trustDomain;
+  const workloadIssuers = identity.jwt.filter((candidate) => candidate.kind !== 'oidc').length;
+  const [only] = identity.trustDomains;
+  return issuer.kind === 'kubernetes' && workloadIssuers === 1 && identity.trustDomains.length === 1 ? (only as TrustDomain) : undefined;
+}
 
 type DeepReadonly<T> = T extends string
   ? T

@@ -1,4 +1,4 @@
-import { parseConfig } from '../src/config.js';
+import { parseConfig, workloadTrustDomain } from '../src/config.js';
 import { GatehouseError } from '../src/errors.js';
 
 function problem(input: unknown): string {
@@ -62,5 +62,83 @@ describe('config', () => {
     const config = parseConfig({ listen: '0.0.0.0:1' }, { listen: '127.0.0.1:2', policies: '/p' });
     expect(config.listen).toBe('127.0.0.1:2');
     expect(config.policies).toBe('/p');
+  });
+});
+
+/** Issue #14, "Stay exact in real estates": no issuer may mint an identity that belongs to another. */
+describe('config: trust across issuers', () => {
+  const issuer = (name: string, kind: string, extra: Record<string, unknown> = {}) => ({ issuer: `https://${name}`, kind, audiences: ['gatehouse'], jwksFile: '/k', ...extra });
+  const twoDomains = ['cluster.local', 'east.example'];
+
+  test.each([
+    // An issuer's trust domain used to default to the first of identity.trustDomains.
+    ['a spiffe issuer without trustDomain', { jwt: [issuer('spire', 'spiffe')] }, 'identity.jwt.0.trustDomain: is required for a spiffe issuer'],
+    ['a kubernetes issuer without trustDomain among two trust domains', { trustDomains: twoDomains, jwt: [issuer('k8s', 'kubernetes')] }, 'identity.jwt.0.trustDomain: is required'],
+    [
+      'a second cluster without trustDomain',
+      { trustDomains: twoDomains, jwt: [issuer('k8s', 'kubernetes', { trustDomain: 'cluster.local' }), issuer('east', 'kubernetes')] },
+      'identity.jwt.1.trustDomain: is required',
+    ],
+    [
+      'a kubernetes issuer without trustDomain beside a spiffe issuer',
+      { jwt: [issuer('k8s', 'kubernetes'), issuer('spire', 'spiffe', { trustDomain: 'cluster.local' })] },
+      'identity.jwt.0.trustDomain: is required',
+    ],
+    ['an oidc issuer with a trustDomain', { jwt: [issuer('idp', 'oidc', { trustDomain: 'cluster.local' })] }, 'identity.jwt.0.trustDomain: is for kubernetes and spiffe issuers'],
+    ['a workload issuer with a userPrefix', { jwt: [issuer('k8s', 'kubernetes', { userPrefix: 'k8s:' })] }, 'identity.jwt.0.userPrefix: is for oidc issuers'],
+    ['a workload issuer with a groupPrefix', { jwt: [issuer('k8s', 'kubernetes', { groupPrefix: 'k8s:' })] }, 'identity.jwt.0.groupPrefix: is for oidc issuers'],
+    // People were not bound to their issuer: a partner's `sub: alice` was the company's alice.
+    ['two oidc issuers, the second without userPrefix', { jwt: [issuer('corp', 'oidc', { userPrefix: 'corp:' }), issuer('partner', 'oidc')] }, 'identity.jwt.1.userPrefix: must be set'],
+    ['two oidc issuers, the first without userPrefix', { jwt: [issuer('corp', 'oidc'), issuer('partner', 'oidc', { userPrefix: 'partner:' })] }, 'identity.jwt.0.userPrefix: must be set'],
+    ['equal user prefixes', { jwt: [issuer('corp', 'oidc', { userPrefix: 'x:' }), issuer('partner', 'oidc', { userPrefix: 'x:' })] }, 'identity.jwt.1.userPrefix: "x:" overlaps a prefix of identity.jwt.0'],
+    ['a user prefix extending another', { jwt: [issuer('corp', 'oidc', { userPrefix: 'corp:' }), issuer('partner', 'oidc', { userPrefix: 'corp:x' })] }, 'identity.jwt.1.userPrefix'],
+    ['a user prefix starting another', { jwt: [issuer('corp', 'oidc', { userPrefix: 'corp:x' }), issuer('partner', 'oidc', { userPrefix: 'corp:' })] }, 'identity.jwt.1.userPrefix'],
+    [
+      "a group prefix equal to another issuer's user prefix",
+      { jwt: [issuer('corp', 'oidc', { userPrefix: 'corp:' }), issuer('partner', 'oidc', { userPrefix: 'partner:', groupPrefix: 'corp:' })] },
+      'identity.jwt.1.groupPrefix',
+    ],
+    [
+      'an empty group prefix beside another issuer',
+      { jwt: [issuer('corp', 'oidc', { userPrefix: 'corp:' }), issuer('partner', 'oidc', { userPrefix: 'partner:', groupPrefix: '' })] },
+      'identity.jwt.1.groupPrefix: "" overlaps',
+    ],
+  ])('%s stops the start, naming the key', (_name, identity, message) => {
+    expect(problem({ identity })).toContain(`config: ${message}`);
+  });
+
+  test.each([
+    ['the only kubernetes issuer with one trust domain', { jwt: [issuer('k8s', 'kubernetes')] }],
+    ['one oidc issuer without prefixes', { jwt: [issuer('idp', 'oidc'), issuer('k8s', 'kubernetes')] }],
+    ['two oidc issuers with distinct prefixes', { jwt: [issuer('corp', 'oidc', { userPrefix: 'corp:' }), issuer('partner', 'oidc', { userPrefix: 'partner:', groupPrefix: 'partner-group:' })] }],
+    [
+      'two clusters and a partner SPIRE, each with its trust domain',
+      {
+        trustDomains: [...twoDomains, 'partner.example'],
+        jwt: [
+          issuer('k8s', 'kubernetes', { trustDomain: 'cluster.local' }),
+          issuer('east', 'kubernetes', { trustDomain: 'east.example' }),
+          issuer('spire', 'spiffe', { trustDomain: 'partner.example' }),
+        ],
+      },
+    ],
+  ])('%s is accepted', (_name, identity) => {
+    expect(() => parseConfig({ identity })).not.toThrow();
+  });
+
+  test('every problem of every issuer is reported at once', () => {
+    const message = problem({ identity: { trustDomains: twoDomains, jwt: [issuer('k8s', 'kubernetes'), issuer('corp', 'oidc'), issuer('partner', 'oidc')] } });
+    expect(message.split('\n').sort()).toEqual([
+      'config: identity.jwt.0.trustDomain: is required for a kubernetes issuer unless it is the only kubernetes or spiffe issuer and identity.trustDomains has one entry',
+      'config: identity.jwt.1.userPrefix: must be set (non-empty) when two or more oidc issuers are configured',
+      'config: identity.jwt.2.userPrefix: must be set (non-empty) when two or more oidc issuers are configured',
+    ]);
+  });
+
+  test('the lone kubernetes issuer takes the one trust domain; a named one is kept', () => {
+    const lone = parseConfig({ identity: { trustDomains: ['east.example'], jwt: [issuer('k8s', 'kubernetes')] } }).identity;
+    expect(workloadTrustDomain(lone.jwt[0]!, lone)).toBe('east.example');
+    const named = parseConfig({ identity: { trustDomains: twoDomains, jwt: [issuer('k8s', 'kubernetes', { trustDomain: 'east.example' })] } }).identity;
+    expect(workloadTrustDomain(named.jwt[0]!, named)).toBe('east.example');
   });
 });

@@ -69,7 +69,7 @@ export class CaseRunner {
   private identityFor(testCase: TestCase): IdentityStep {
     const { caller } = testCase;
     if (caller.kind === 'user') {
-      const identity: Identity = { kind: 'user', subject: caller.subject, issuer: caller.issuer ?? defaultTestIssuer, groups: caller.groups };
+      const identity: Identity = { kind: 'user', subject: caller.subject, name: caller.subject, issuer: caller.issuer ?? defaultTestIssuer, groups: caller.groups };
       return { resolve: () => ({ ok: true, identity }) };
     }
     const workloadClass = testCase.class;

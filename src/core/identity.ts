@@ -31,7 +31,11 @@ export type Identity =
   | {
       readonly kind: 'user';
       readonly issuer: string;
+      /** The person as their issuer names them (`sub`). */
       readonly subject: string;
+      /** The person as policies name them: the issuer's userPrefix and the subject (`corp:alice`). */
+      readonly name: string;
+      /** As policies name them: each with the issuer's groupPrefix. */
       readonly groups: readonly string[];
       readonly expiresAt?: number;
     }
@@ -67,14 +71,14 @@ export function authnMethodOf(identity: Identity): AuthnMethod {
 /**
  * The principal in the form upstream services already know (`x-gatehouse-principal`, the
  * assertion's `sub`): a workload's SPIFFE ID, so the assertion is a valid JWT-SVID, or a person's
- * subject; undefined for anonymous callers, who have no name to pass on.
+ * prefixed name, so that no issuer's person passes for another's upstream either; undefined for anonymous callers, who have no name to pass on.
  */
 export function upstreamPrincipal(identity: Identity): string | undefined {
   switch (identity.kind) {
     case 'workload':
       return identity.spiffeId.toString();
     case 'user':
-      return identity.subject;
+      return identity.name;
     case 'anonymous':
       return undefined;
     default: {
@@ -90,7 +94,7 @@ export function principalName(identity: Identity): string {
     case 'workload':
       return `Workload::"${identity.spiffeId.toString()}"`;
     case 'user':
-      return `User::${JSON.stringify(identity.subject)}`;
+      return `User::${JSON.stringify(identity.name)}`;
     case 'anonymous':
       return 'Anonymous::"anonymous"';
     default: {

@@ -6,9 +6,9 @@ import { trustDomainProblem, type TrustDomain } from './trust-domain.js';
 // refused for those characters whatever its length.
 const MAX_ID_BYTES = 2048;
 
-// Without the `u` flag, `i` never folds a non-ASCII letter onto ASCII (`ſ` stays apart from `s`).
-const SCHEME = /^spiffe:\/\//i;
-const SCHEME_LENGTH = 'spiffe://'.length;
+// Lower case only, as go-spiffe: a case-folded scheme would be accepted here and refused by
+// every SPIFFE library that checks the certificate, so the same peer would get two answers.
+const SCHEME = 'spiffe://';
 
 /** A SPIFFE ID (`spiffe://trust-domain/path`), valid by construction: the only way to get one is to parse. */
 export class SpiffeId {
@@ -24,9 +24,9 @@ export class SpiffeId {
   static parse(input: string): ParseResult<SpiffeId> {
     if (input === '') return fail('SPIFFE ID is empty');
     if (input.length > MAX_ID_BYTES) return fail(`SPIFFE ID is longer than ${MAX_ID_BYTES} bytes`);
-    if (!SCHEME.test(input)) return fail('SPIFFE ID must start with spiffe://');
+    if (!input.startsWith(SCHEME)) return fail('SPIFFE ID must start with spiffe://');
 
-    const rest = input.slice(SCHEME_LENGTH);
+    const rest = input.slice(SCHEME.length);
     const suffix = /[?#]/.exec(rest);
     if (suffix?.[0] === '?') return fail('SPIFFE ID must not have a query');
     if (suffix?.[0] === '#') return fail('SPIFFE ID must not have a fragment');

@@ -12,7 +12,7 @@ import { isRecord } from '../core/is-record.js';
  */
 
 export type KeyLookup =
-  | { readonly ok: true; readonly keys: LocalJWKSet }
+  | { readonly ok: true; readonly keys: LocalJWKSet; readonly generation: number }
   | {
       readonly ok: false;
       readonly code: typeof ErrorCode.unknownKey | typeof ErrorCode.keysUnavailable;
@@ -27,6 +27,11 @@ export interface KeySource {
    * the cache for later tokens.
    */
   keysFor(kid: string | undefined, waitMs: number): Promise<KeyLookup>;
+  /**
+   * Counts the changes of the key set. A token verified under an older generation is checked
+   * again: a key removed at a refresh must end the tokens it signed, not leave them cached until exp.
+   */
+  generation(): number;
 }
 
 /** Where a key set document comes from. */
@@ -87,6 +92,7 @@ export class IssuerKeySource implements KeySource {
   readonly #clock: () => number;
   readonly #abort = new AbortController();
   #current: CachedKeySet | undefined;
+  #generation = 0;
   #inflight: Promise<void> | undefined;
   /** Why the most recent fetch failed; undefined once a fetch succeeds. */
   #lastError: string | undefined;
@@ -139,9 +145,13 @@ export class IssuerKeySource implements KeySource {
     return this.#lookup(kid) ?? this.#miss(kid);
   }
 
+  generation(): number {
+    return this.#generation;
+  }
+
   #lookup(kid: string | undefined): KeyLookup | undefined {
     const current = this.#current;
-    if (current && (kid === undefined || current.kids.has(kid))) return { ok: true, keys: current.keys };
+    if (current && (kid === undefined || current.kids.has(kid))) return { ok: true, keys: current.keys, generation: this.#generation };
     return undefined;
   }
 
@@ -167,7 +177,10 @@ export class IssuerKeySource implements KeySource {
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#fetchTimeoutMs)]);
     try {
       const next = toCachedKeySet(await this.#origin.fetch(signal));
-      if (next.fingerprint !== this.#current?.fingerprint) this.#current = next;
+      if (next.fingerprint !== this.#current?.fingerprint) {
+        this.#current = next;
+        this.#generation += 1;
+      }
       this.#lastError = undefined;
     } catch (err) {
       this.#lastError = fetchFailure(err, signal);

@@ -2,12 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import type { AuthnResult } from '../core/identity.js';
 import type { PeerFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
+import { chainProblem, isCertificateAuthority, isWithinValidity } from './cert-chain.js';
 import type { WorkloadClassifier } from './classify.js';
 import { SpiffeId } from '../core/spiffe-id.js';
 
 export interface MtlsTrust {
   readonly trustDomains: ReadonlySet<string>;
-  /** CA certificates per trust domain; when a domain has a bundle, peer certificates are verified against it. */
+  /** CA certificates (roots and intermediates) per trust domain; when a domain has a bundle, peer certificates must chain to one of its roots. */
   readonly bundles: ReadonlyMap<string, readonly X509Certificate[]>;
   readonly classify: WorkloadClassifier;
 }
@@ -79,11 +80,10 @@ function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Ce
     return fail(ErrorCode.certificateMismatch, `peer certificate: must carry exactly one URI SAN equal to the principal (found ${uris.length})`);
   }
   if (!bundle) return undefined;
-  if (nowMs < Date.parse(cert.validFrom) || nowMs > Date.parse(cert.validTo)) {
-    return fail(ErrorCode.certificateInvalid, 'peer certificate: outside its validity period');
-  }
-  const issued = bundle.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-  return issued ? undefined : fail(ErrorCode.certificateInvalid, 'peer certificate: not issued by the trust bundle');
+  if (!isWithinValidity(cert, nowMs)) return fail(ErrorCode.certificateInvalid, 'peer certificate: outside its validity period');
+  if (isCertificateAuthority(cert)) return fail(ErrorCode.certificateInvalid, 'peer certificate: is a certificate authority (basicConstraints CA:true), not a workload');
+  const problem = chainProblem(cert, bundle, nowMs);
+  return problem === undefined ? undefined : fail(ErrorCode.certificateInvalid, `peer certificate: ${problem}`);
 }
 
 /** Node renders SANs as `URI:a, DNS:b`, quoting (JSON-style) any value that holds a separator. */

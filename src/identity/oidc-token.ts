@@ -11,12 +11,17 @@ import { refuse } from './token-refusal.js';
  */
 const oidcSubject = /^[\x20-\x7e]{1,255}$/;
 
-/** A person's ID token: `sub` names them, the issuer's groups claim (when present) their groups. */
+/**
+ * A person's ID token: `sub` names them, the issuer's groups claim (when present) their groups,
+ * each under the issuer's prefix so that one issuer can never name another's people or groups.
+ */
 export function oidcUser(issuer: JwtIssuerConfig, subject: string, groups: unknown, expiresAt: number): AuthnResult {
   if (!oidcSubject.test(subject)) return refuse(ErrorCode.badClaims, 'sub is not 1 to 255 printable ASCII characters (OpenID Connect Core §2)');
   if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) {
     return refuse(ErrorCode.badClaims, `${quote(issuer.groupsClaim)} is not an array of strings`);
   }
-  const names: readonly string[] = Object.freeze([...((groups as string[] | undefined) ?? [])]);
-  return { ok: true, identity: Object.freeze({ kind: 'user', issuer: issuer.issuer, subject, groups: names, expiresAt }) };
+  const groupPrefix = issuer.groupPrefix ?? issuer.userPrefix;
+  const names: readonly string[] = Object.freeze(((groups as string[] | undefined) ?? []).map((group) => `${groupPrefix}${group}`));
+  const name = `${issuer.userPrefix}${subject}`;
+  return { ok: true, identity: Object.freeze({ kind: 'user', issuer: issuer.issuer, subject, name, groups: names, expiresAt }) };
 }

@@ -50,7 +50,7 @@ export class IdentityResolver {
       if (!parsed.ok) return { ok: false, code: ErrorCode.malformedXfcc, detail: parsed.reason, authn: 'mtls' };
       // Each proxy appends its client; the last element is the one that connected to our proxy.
       const client = parsed.value.at(-1);
-      const spiffe = client?.uri.filter((uri) => uri.toLowerCase().startsWith('spiffe://')) ?? [];
+      const spiffe = client?.uri.filter((uri) => uri.startsWith('spiffe://')) ?? [];
       if (spiffe.length !== 1) {
         return { ok: false, code: ErrorCode.malformedXfcc, detail: `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`, authn: 'mtls' };
       }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type LocalJWKSet } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { JwtIssuerConfig } from '../config.js';
+import { workloadTrustDomain, type JwtIssuerConfig } from '../config.js';
 import type { AuthnResult, Identity } from '../core/identity.js';
 import { isRecord } from '../core/is-record.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
@@ -26,6 +26,9 @@ type Claims = JWTPayload & Record<string, unknown>;
 
 interface Verified {
   readonly identity: Identity;
+  readonly issuer: string;
+  /** The generation of the issuer's key set that verified the signature. */
+  readonly keyGeneration: number;
   readonly expiresAt: number;
   readonly notBefore: number | undefined;
   readonly clockSkewSeconds: number;
@@ -41,26 +44,31 @@ const compactShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
  */
 export class TokenVerifier {
   readonly #issuers: ReadonlyMap<string, JwtIssuerConfig>;
+  /** The trust domain of each kubernetes and spiffe issuer. */
+  readonly #trustDomains: ReadonlyMap<string, string>;
   readonly #algorithms: ReadonlySet<string>;
   readonly #cache: LRUCache<string, Verified>;
 
   constructor(
     issuers: readonly JwtIssuerConfig[],
-    private readonly trustDomains: readonly string[],
+    trustDomains: readonly string[],
     private readonly limits: TokenLimits,
     private readonly keySources: ReadonlyMap<string, KeySource>,
     options: TokenVerifierOptions = {},
   ) {
     const byIssuer = new Map<string, JwtIssuerConfig>();
+    const domains = new Map<string, string>();
     for (const issuer of issuers) {
       if (byIssuer.has(issuer.issuer)) throw new GatehouseError(ErrorCode.config, `identity.jwt: issuer ${quote(issuer.issuer)} is configured twice`);
       if (!keySources.has(issuer.issuer)) throw new GatehouseError(ErrorCode.internal, `no key source for issuer ${quote(issuer.issuer)}`);
-      if (issuer.kind === 'kubernetes' && trustDomains.length === 0) {
-        throw new GatehouseError(ErrorCode.config, 'identity.trustDomains: a kubernetes token issuer needs a trust domain');
-      }
       byIssuer.set(issuer.issuer, issuer);
+      if (issuer.kind === 'oidc') continue;
+      const domain = workloadTrustDomain(issuer, { trustDomains, jwt: issuers });
+      if (domain === undefined) throw new GatehouseError(ErrorCode.config, `identity.jwt: issuer ${quote(issuer.issuer)} needs a trustDomain`);
+      domains.set(issuer.issuer, domain);
     }
     this.#issuers = byIssuer;
+    this.#trustDomains = domains;
     this.#algorithms = new Set(issuers.flatMap((issuer) => issuer.algorithms));
     this.#cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
   }
@@ -72,21 +80,23 @@ export class TokenVerifier {
     }
     const cacheKey = createHash('sha256').update(token).digest('base64url');
     const cached = this.#cache.get(cacheKey);
-    if (cached) {
+    if (cached && this.keySources.get(cached.issuer)?.generation() === cached.keyGeneration) {
       const stale = timeRefusal(cached.expiresAt, cached.notBefore, cached.clockSkewSeconds, nowSeconds);
       if (stale) this.#cache.delete(cacheKey);
       return stale ?? { ok: true, identity: cached.identity };
     }
+    // The key set changed since: the token is checked again, and refused if its key is gone.
+    if (cached) this.#cache.delete(cacheKey);
     return this.#verifyAndRemember(token, cacheKey, nowSeconds);
   }
 
   async #verifyAndRemember(token: string, cacheKey: string, nowSeconds: number): Promise<AuthnResult> {
     const result = await this.#verifyUncached(token, nowSeconds);
     if (!result.ok) return result;
-    const { identity, expiresAt, notBefore, clockSkewSeconds } = result;
-    const ttlMs = (expiresAt + clockSkewSeconds - nowSeconds) * 1000;
-    if (ttlMs >= 1) this.#cache.set(cacheKey, { identity, expiresAt, notBefore, clockSkewSeconds }, { ttl: Math.floor(ttlMs) });
-    return { ok: true, identity };
+    const { ok: _ok, ...verified } = result;
+    const ttlMs = (verified.expiresAt + verified.clockSkewSeconds - nowSeconds) * 1000;
+    if (ttlMs >= 1) this.#cache.set(cacheKey, verified, { ttl: Math.floor(ttlMs) });
+    return { ok: true, identity: verified.identity };
   }
 
   async #verifyUncached(token: string, nowSeconds: number): Promise<Checked<Verified>> {
@@ -110,9 +120,17 @@ export class TokenVerifier {
     if (!claims) return refuse(ErrorCode.malformedCredential, 'token payload is not a JSON object');
     const validity = checkClaims(issuer, claims, nowSeconds);
     if (!validity.ok) return validity;
-    const identified = identityFor(issuer, claims, validity.expiresAt, this.trustDomains);
+    const identified = identityFor(issuer, claims, validity.expiresAt, this.#trustDomains.get(issuer.issuer));
     if (!identified.ok) return identified;
-    return { ok: true, identity: identified.identity, expiresAt: validity.expiresAt, notBefore: validity.notBefore, clockSkewSeconds: issuer.clockSkewSeconds };
+    return {
+      ok: true,
+      identity: identified.identity,
+      issuer: issuer.issuer,
+      keyGeneration: keys.generation,
+      expiresAt: validity.expiresAt,
+      notBefore: validity.notBefore,
+      clockSkewSeconds: issuer.clockSkewSeconds,
+    };
   }
 }
 
@@ -228,15 +246,19 @@ function lifetimeRefusal(exp: number, iat: number | undefined, issuer: JwtIssuer
   return undefined;
 }
 
-/** Each kind of issuer turns a verified token's claims into its own kind of identity. */
-function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number, trustDomains: readonly string[]): AuthnResult {
+/**
+ * Each kind of issuer turns a verified token's claims into its own kind of identity. A workload
+ * issuer names workloads only in its own trust domain: a partner's SPIRE server or a second
+ * cluster must not mint identities in ours.
+ */
+function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number, trustDomain: string | undefined): AuthnResult {
   const { sub } = claims;
   if (typeof sub !== 'string' || sub === '') return refuse(ErrorCode.badClaims, 'token has no sub');
   switch (issuer.kind) {
     case 'kubernetes':
-      return serviceAccountWorkload(issuer.issuer, sub, claims['kubernetes.io'], expiresAt, issuerTrustDomain(issuer, trustDomains));
+      return serviceAccountWorkload(issuer.issuer, sub, claims['kubernetes.io'], expiresAt, trustDomain!);
     case 'spiffe':
-      return svidWorkload(issuer.issuer, sub, expiresAt, issuerTrustDomain(issuer, trustDomains));
+      return svidWorkload(issuer.issuer, sub, expiresAt, trustDomain!);
     case 'oidc':
       return oidcUser(issuer, sub, claims[issuer.groupsClaim], expiresAt);
     default: {
@@ -244,14 +266,6 @@ function identityFor(issuer: JwtIssuerConfig, claims: Claims, expiresAt: number,
       return never;
     }
   }
-}
-
-/**
- * The one trust domain an issuer speaks for: its `trustDomain`, else the first configured one.
- * A partner's SPIRE server or a second cluster must not mint identities in ours.
- */
-function issuerTrustDomain(issuer: JwtIssuerConfig, trustDomains: readonly string[]): string {
-  return issuer.trustDomain ?? trustDomains[0]!;
 }
 
 function isNumericDate(value: unknown): value is number {

@@ -92,7 +92,7 @@ function principalEntities(identity: Identity): { entity: CedarEntity; groups: C
     case 'user': {
       const groups = [...new Set(identity.groups)].map((group): EntityUid => ({ type: 'Group', id: group }));
       const user: CedarEntity = {
-        uid: { type: 'User', id: identity.subject },
+        uid: { type: 'User', id: identity.name },
         attrs: { issuer: identity.issuer, subject: identity.subject },
         parents: groups,
       };

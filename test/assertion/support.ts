@@ -28,7 +28,7 @@ export function workload(spiffeId = frontendId, workloadClass: WorkloadClass = '
   return { kind: 'workload', spiffeId: parsed.value, class: workloadClass, authn };
 }
 
-export const user: Identity = { kind: 'user', issuer: 'https://idp.test', subject: 'alice@example.com', groups: ['sre'] };
+export const user: Identity = { kind: 'user', issuer: 'https://idp.test', subject: 'alice@example.com', name: 'alice@example.com', groups: ['sre'] };
 export const anonymous: Identity = { kind: 'anonymous' };
 
 export function allow(identity: Identity = workload(), resource = 'orders.shop'): AllowDecision {

@@ -46,6 +46,8 @@ describe('parseRequest: every later step reads these values', () => {
     ['only the Host names it', { host: 'orders.shop.svc' }, undefined],
     ['the destination is not in Kubernetes form', { destination: 'spiffe://cluster.local/orders', host: 'orders.shop.svc' }, undefined],
     ['the destination does not parse', { destination: 'spiffe://Cluster.local/ns/shop/sa/orders', host: 'orders.shop.svc' }, undefined],
+    // SPIFFE IDs have a lower-case scheme everywhere, the destination's too.
+    ['the destination has an upper-case scheme', { destination: 'SPIFFE://cluster.local/ns/shop/sa/orders', host: 'orders.shop.svc' }, undefined],
   ])('trusted namespace when %s', (_name, spec, expected) => {
     expect(parse(spec).request.trustedNamespace).toBe(expected);
   });

@@ -48,7 +48,9 @@ describe('toCheckResponse', () => {
 
   const upstreamNames = [
     { name: 'a workload as its SPIFFE ID', identity, header: 'spiffe://cluster.local/ns/shop/sa/frontend' },
-    { name: 'a person as the subject', identity: { kind: 'user', issuer: 'https://idp', subject: 'alice', groups: [] } as const, header: 'alice' },
+    { name: 'a person as the subject', identity: { kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'alice', groups: [] } as const, header: 'alice' },
+    // Issue #14: the prefixed name, so that a partner's alice is not the company's upstream either.
+    { name: 'a person by their prefixed name', identity: { kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'partner:alice', groups: [] } as const, header: 'partner:alice' },
     { name: 'anonymous not at all', identity: { kind: 'anonymous' } as const, header: undefined },
   ];
   test.each(upstreamNames)('upstreams know $name', ({ identity: who, header }) => {

@@ -49,7 +49,7 @@ async function key(kid: string): Promise<Key> {
 
 function staticKeys(jwk: JWK): KeySource {
   const keys = createLocalJWKSet({ keys: [jwk] });
-  return { keysFor: async () => ({ ok: true, keys }) };
+  return { keysFor: async () => ({ ok: true, keys, generation: 0 }), generation: () => 0 };
 }
 
 const encodeJson = (value: unknown): string => base64url.encode(JSON.stringify(value));

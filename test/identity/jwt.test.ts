@@ -157,7 +157,7 @@ beforeAll(async () => {
     identity: {
       trustDomains: ['cluster.local', 'partner.example'],
       jwt: [
-        { issuer: K8S, kind: 'kubernetes', audiences: ['gatehouse'], jwksUri: `${keys.url}/k8s/jwks`, maxLifetimeSeconds: 3600 },
+        { issuer: K8S, kind: 'kubernetes', audiences: ['gatehouse'], jwksUri: `${keys.url}/k8s/jwks`, maxLifetimeSeconds: 3600, trustDomain: 'cluster.local' },
         { issuer: spiffeIssuer, kind: 'spiffe', audiences: ['gatehouse'], discovery: true, algorithms: ['ES256'], trustDomain: 'partner.example' },
         { issuer: OIDC, kind: 'oidc', audiences: ['gatehouse', 'portal'], jwksFile },
       ],
@@ -280,17 +280,17 @@ const cases: Case[] = [
   {
     name: 'valid OIDC user with groups (EdDSA, keys from a file)',
     token: () => sign(oidcKey, oidcClaims()),
-    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
+    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', name: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
   },
   {
     name: 'OIDC user without groups has none',
     token: () => sign(oidcKey, without(oidcClaims(), 'groups')),
-    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', groups: [], expiresAt: NOW + 900 } }),
+    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', name: 'alice', groups: [], expiresAt: NOW + 900 } }),
   },
   {
     name: 'token without kid verifies when one of several keys signed it',
     token: () => sign(oidcSecondKey, oidcClaims(), { kid: undefined }),
-    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
+    expected: () => ({ ok: true, identity: { kind: 'user', issuer: OIDC, subject: 'alice', name: 'alice', groups: ['admins', 'devs'], expiresAt: NOW + 900 } }),
   },
   { name: 'expired, but within clock skew', token: () => sign(k8sKey, k8sClaims()), now: NOW + 600 + 29, expected: () => ({ ok: true, identity: frontend() }) },
   { name: 'not yet valid, but within clock skew', token: () => sign(k8sKey, k8sClaims()), now: NOW - 10 - 30, expected: () => ({ ok: true, identity: frontend() }) },
@@ -423,6 +423,8 @@ const cases: Case[] = [
     token: () => sign(svidKey, { ...svidClaims(), sub: 'spiffe://cluster.local/ns/shop/sa/frontend' }),
     expected: () => refused(ErrorCode.untrustedTrustDomain),
   },
+  // Issue #14: the scheme is lower case in a token's sub as in a certificate.
+  { name: 'JWT-SVID sub with an upper-case scheme', token: () => sign(svidKey, { ...svidClaims(), sub: 'SPIFFE://partner.example/ns/shop/sa/frontend' }), expected: () => refused(ErrorCode.malformedSpiffeId) },
   { name: 'JWT-SVID naming a trust domain only', token: () => sign(svidKey, { ...svidClaims(), sub: 'spiffe://partner.example' }), expected: () => refused(ErrorCode.badClaims) },
   { name: 'OIDC groups not an array', token: () => sign(oidcKey, { ...oidcClaims(), groups: 'admins' }), expected: () => refused(ErrorCode.badClaims) },
   { name: 'OIDC groups with a non-string', token: () => sign(oidcKey, { ...oidcClaims(), groups: ['admins', 7] }), expected: () => refused(ErrorCode.badClaims) },
@@ -534,6 +536,9 @@ describe('verified-token cache', () => {
       this.lookups += 1;
       return this.inner.keysFor(kid, waitMs);
     }
+    generation(): number {
+      return this.inner.generation();
+    }
   }
 
   test('a hit returns the same identity without verifying again, and still honours exp', async () => {
@@ -558,6 +563,53 @@ describe('verified-token cache', () => {
     expect(lookups()).toBe(2);
   });
 
+  // Issue #14: a verified token stayed accepted until exp after its key left the issuer's set.
+  test('a key removed from the JWKS file ends the cached tokens it signed at the next refresh', async () => {
+    const file = join(jwksDir, 'oidc.json');
+    const tokens = await started(verifier());
+    const removed = await sign(oidcKey, oidcClaims());
+    const kept = await sign(oidcSecondKey, oidcClaims());
+    const keptWithoutKid = await sign(oidcSecondKey, { ...oidcClaims(), sub: 'bob' }, { kid: undefined });
+    for (const token of [removed, kept, keptWithoutKid]) expect(await tokens.verify(token, NOW)).toMatchObject({ ok: true });
+    try {
+      writeFileSync(file, JSON.stringify({ keys: [oidcSecondKey.jwk] }));
+      await sources.get(OIDC)!.refresh();
+      expect(await tokens.verify(removed, NOW)).toEqual(refused(ErrorCode.unknownKey));
+      expect(await tokens.verify(kept, NOW)).toMatchObject({ ok: true, identity: { name: 'alice' } });
+      expect(await tokens.verify(keptWithoutKid, NOW)).toMatchObject({ ok: true, identity: { name: 'bob' } });
+    } finally {
+      writeFileSync(file, JSON.stringify({ keys: [oidcKey.jwk, oidcSecondKey.jwk] }));
+    }
+  });
+
+  test('a key removed from a JWKS endpoint ends the cached tokens it signed; a token of the new key is accepted', async () => {
+    const tokens = await started(verifier());
+    const old = await sign(k8sKey, k8sClaims());
+    expect(await tokens.verify(old, NOW)).toEqual({ ok: true, identity: frontend() });
+    keys.routes.set('/k8s/jwks', { body: { keys: [k8sNextKey.jwk] } });
+    await sources.get(K8S)!.refresh();
+    expect(await tokens.verify(old, NOW)).toEqual(refused(ErrorCode.unknownKey));
+    expect(await tokens.verify(await sign(k8sNextKey, k8sClaims()), NOW)).toEqual({ ok: true, identity: frontend() });
+  });
+
+  test('a refresh that changes nothing keeps the cache: no second verification', async () => {
+    let lookups = 0;
+    const tokens = await started(
+      verifier((source) => ({
+        keysFor: (kid, waitMs) => {
+          lookups += 1;
+          return source.keysFor(kid, waitMs);
+        },
+        generation: () => source.generation(),
+      })),
+    );
+    const token = await sign(k8sKey, k8sClaims());
+    await tokens.verify(token, NOW);
+    await sources.get(K8S)!.refresh();
+    expect(await tokens.verify(token, NOW)).toEqual({ ok: true, identity: frontend() });
+    expect(lookups).toBe(1);
+  });
+
   test('refusals are not cached', async () => {
     keys.routes.set('/k8s/jwks', { status: 503 });
     const tokens = verifier();
@@ -579,5 +631,16 @@ describe('TokenVerifier construction', () => {
 
   test('an issuer without a key source is refused', () => {
     expect(() => new TokenVerifier(config.identity.jwt, ['cluster.local'], { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, new Map())).toThrow(/no key source/);
+  });
+});
+
+describe('TokenVerifier construction: trust across issuers (issue #14)', () => {
+  // Built by hand, past the config schema, so the verifier holds the rule on its own too.
+  test.each([
+    ['a spiffe issuer without trustDomain', 1, ['partner.example']],
+    ['a kubernetes issuer without trustDomain among two trust domains', 0, ['cluster.local', 'partner.example']],
+  ])('%s is refused: it never falls back to the first trust domain', (_name, index, trustDomains) => {
+    const issuers = [{ ...config.identity.jwt[index]!, trustDomain: undefined }];
+    expect(() => new TokenVerifier(issuers, trustDomains, { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, createKeySources(issuers))).toThrow(/needs a trustDomain/);
   });
 });

@@ -258,6 +258,24 @@ describe('origins', () => {
       expect(codeOf(lookup)).toBe('ok');
     });
 
+    // Issue #14: the token cache re-checks tokens verified under an older generation.
+    test('the generation changes when a refresh changes the set, and only then', async () => {
+      const file = join(dir, 'jwks.json');
+      writeFileSync(file, JSON.stringify({ keys: [rsaPublic, ecPublic] }));
+      const source = track(new IssuerKeySource('iss', fileOrigin(file, 1024 * 1024, 60_000)));
+      await source.refresh();
+      const first = source.generation();
+      expect(await source.keysFor('rsa-1', 0)).toMatchObject({ ok: true, generation: first });
+      await source.refresh();
+      expect(source.generation()).toBe(first);
+      writeFileSync(file, JSON.stringify({ keys: [ecPublic] }));
+      await source.refresh();
+      expect(source.generation()).toBe(first + 1);
+      writeFileSync(file, 'not JSON');
+      await source.refresh();
+      expect(source.generation()).toBe(first + 1);
+    });
+
     test.each([
       { name: 'missing', content: undefined, detail: 'ENOENT' },
       { name: 'not JSON', content: 'nope', detail: 'jwksFile is not valid JSON' },

@@ -21,7 +21,7 @@ const tokens: TokenVerification = {
     const table: Record<string, AuthnResult> = {
       'frontend-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe(frontendUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
       'orders-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe('spiffe://cluster.local/ns/shop/sa/orders'), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
-      'alice-token': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', groups: ['sre'] } },
+      'alice-token': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', name: 'alice', groups: ['sre'] } },
     };
     return table[token] ?? { ok: false, code: 'signature_invalid', detail: 'bad', authn: 'jwt' };
   },
@@ -65,6 +65,8 @@ describe('IdentityResolver', () => {
     ['a build job classified by namespace', { principal: 'spiffe://cluster.local/ns/ci/sa/builder' }, 'mtls:spiffe://cluster.local/ns/ci/sa/builder:build'],
     ['a foreign trust domain', { principal: 'spiffe://evil.example/ns/shop/sa/frontend' }, 'refused:untrusted_trust_domain'],
     ['a malformed SPIFFE ID', { principal: 'spiffe://cluster.local/ns/../sa/x' }, 'refused:malformed_spiffe_id'],
+    ['an upper-case scheme (issue #14)', { principal: 'SPIFFE://cluster.local/ns/shop/sa/frontend' }, 'refused:malformed_spiffe_id'],
+    ['a mixed-case scheme (issue #14)', { principal: 'Spiffe://cluster.local/ns/shop/sa/frontend' }, 'refused:malformed_spiffe_id'],
     // A token's workload is classified by the same rules as an mTLS peer (it used to stay
     // "unknown": see test/fuzz/regressions.test.ts).
     ['a token only', { headers: { authorization: 'Bearer frontend-token' } }, `jwt:${frontendUri}:service`],
@@ -83,6 +85,9 @@ describe('IdentityResolver', () => {
     ['the last element is the immediate client', `URI=spiffe://cluster.local/ns/edge/sa/gw,By=x;URI=${frontendUri}`, `mtls:${frontendUri}:service`],
     ['a foreign trust domain', 'URI=spiffe://evil.example/ns/a/sa/b', 'refused:untrusted_trust_domain'],
     ['no SPIFFE URI in the last element', 'Hash=abc', 'refused:malformed_xfcc'],
+    // Issue #14: the scheme is lower case in XFCC too, so an upper-case URI is no SPIFFE URI at all.
+    ['an upper-case scheme is no SPIFFE URI', 'URI=SPIFFE://cluster.local/ns/shop/sa/frontend', 'refused:malformed_xfcc'],
+    ['an upper-case URI beside a lower-case one is not counted', `URI=SPIFFE://cluster.local/ns/shop/sa/admin;URI=${frontendUri}`, `mtls:${frontendUri}:service`],
     ['a malformed header', 'URI="unterminated', 'refused:malformed_xfcc'],
   ])('trusted XFCC: %s', async (_name, header, expected) => {
     const result = await resolver({ trustForwardedClientCert: true }).resolve(facts({ principal: 'spiffe://cluster.local/ns/edge/sa/gw', headers: { 'x-forwarded-client-cert': header } }), now);

@@ -39,8 +39,9 @@ describe('SpiffeId.parse', () => {
     { name: 'every allowed path character', input: 'spiffe://td/aZ09._-', expected: valid('spiffe://td/aZ09._-', 'td', '/aZ09._-') },
     { name: 'segment of three dots is not a dot segment', input: 'spiffe://td/...', expected: valid('spiffe://td/...', 'td', '/...') },
     { name: 'segment starting with a dot', input: 'spiffe://td/.hidden', expected: valid('spiffe://td/.hidden', 'td', '/.hidden') },
-    { name: 'upper-case scheme is normalized', input: 'SPIFFE://example.org/a', expected: valid('spiffe://example.org/a', 'example.org', '/a') },
-    { name: 'mixed-case scheme is normalized', input: 'SpIfFe://example.org', expected: valid('spiffe://example.org', 'example.org', '') },
+    { name: 'upper-case scheme (issue #14: accepted without a certificate, refused with one)', input: 'SPIFFE://example.org/a', expected: invalid('SPIFFE ID must start with spiffe://') },
+    { name: 'mixed-case scheme', input: 'SpIfFe://example.org', expected: invalid('SPIFFE ID must start with spiffe://') },
+    { name: 'one upper-case scheme letter', input: 'spiffE://example.org/a', expected: invalid('SPIFFE ID must start with spiffe://') },
     { name: 'IP address as trust domain', input: 'spiffe://10.0.0.1/a', expected: valid('spiffe://10.0.0.1/a', '10.0.0.1', '/a') },
 
     { name: 'empty input', input: '', expected: invalid('SPIFFE ID is empty') },
@@ -88,6 +89,15 @@ describe('SpiffeId.parse', () => {
 describe('SpiffeId.parse: every byte value', () => {
   const trustDomainChar = /^[a-z0-9._-]$/;
   const pathChar = /^[a-zA-Z0-9._-]$/;
+
+  // Issue #14: a case-folded scheme was accepted as a principal and refused in a certificate.
+  const scheme = 'spiffe://';
+  test.each([...scheme].flatMap((_, at) => byteValues.map((byte) => ({ at, byte, name: `0x${hex(byte)} at scheme position ${at}` }))))('$name', ({ at, byte }) => {
+    const char = String.fromCharCode(byte);
+    const input = `${scheme.slice(0, at)}${char}${scheme.slice(at + 1)}td/a`;
+    const expected = char === scheme[at] ? valid('spiffe://td/a', 'td', '/a') : expect.objectContaining({ ok: false });
+    expect(view(SpiffeId.parse(input))).toEqual(expected);
+  });
 
   test.each(byteValues.map((byte) => ({ byte, name: `0x${hex(byte)} in the trust domain` })))('$name', ({ byte }) => {
     const char = String.fromCharCode(byte);
@@ -203,7 +213,6 @@ describe('SpiffeId.kubernetesParts', () => {
 describe('SpiffeId.equals', () => {
   const cases: { name: string; left: string; right: string; expected: boolean }[] = [
     { name: 'same ID', left: 'spiffe://td/a/b', right: 'spiffe://td/a/b', expected: true },
-    { name: 'scheme case does not matter', left: 'SPIFFE://td/a', right: 'spiffe://td/a', expected: true },
     { name: 'different trust domain', left: 'spiffe://td/a', right: 'spiffe://td2/a', expected: false },
     { name: 'different path', left: 'spiffe://td/a', right: 'spiffe://td/b', expected: false },
     { name: 'path case matters', left: 'spiffe://td/a', right: 'spiffe://td/A', expected: false },

@@ -361,7 +361,7 @@ describe('the gatehouse-config ConfigMap', () => {
       mode: 'enforce',
       identity: {
         trustDomains: ['cluster.local'],
-        jwt: [{ issuer: 'https://kubernetes.default.svc.cluster.local', kind: 'kubernetes', audiences: ['gatehouse'], discovery: true }],
+        jwt: [{ issuer: 'https://kubernetes.default.svc.cluster.local', kind: 'kubernetes', audiences: ['gatehouse'], discovery: true, trustDomain: 'cluster.local' }],
       },
       kubernetes: { enabled: true, tokenReview: false },
     });

@@ -38,7 +38,7 @@ const invoicerByToken: Identity = {
   authn: 'jwt',
   issuer: 'https://kubernetes.default.svc.cluster.local',
 };
-const sreUser: Identity = { kind: 'user', issuer: 'https://login.example.com', subject: 'alice', groups: ['sre', 'oncall', 'sre'] };
+const sreUser: Identity = { kind: 'user', issuer: 'https://login.example.com', subject: 'alice', name: 'alice', groups: ['sre', 'oncall', 'sre'] };
 
 const uid = (type: string, id: string) => ({ type, id });
 const headersRef = { __entity: uid('Headers', 'request') };
@@ -296,6 +296,18 @@ describe('resource', () => {
 });
 
 describe('principal', () => {
+  // Issue #14: a person is named by their issuer's prefix; the raw `sub` stays the subject attribute.
+  test("a person is User::\"<userPrefix><sub>\" in Group::\"<groupPrefix><group>\"", () => {
+    const identity: Identity = { kind: 'user', issuer: 'https://partner.example', subject: 'alice', name: 'partner:alice', groups: ['partner-group:sre'] };
+    const request = buildCedarRequest(identity, parsedSubject(facts({}), root), facts({}));
+    expect(request.principal).toStrictEqual(uid('User', 'partner:alice'));
+    expect(request.entities[0]).toStrictEqual({
+      uid: uid('User', 'partner:alice'),
+      attrs: { issuer: 'https://partner.example', subject: 'alice' },
+      parents: [uid('Group', 'partner-group:sre')],
+    });
+  });
+
   test('a SPIFFE ID without the Kubernetes form has no namespace', () => {
     const identity: Identity = { kind: 'workload', spiffeId: spiffe('spiffe://example.org/batch/nightly'), class: 'unknown', authn: 'mtls' };
     const request = buildCedarRequest(identity, parsedSubject(facts({}), root), facts({}));

@@ -17,7 +17,7 @@ export function workload(id: string, workloadClass: WorkloadClass = 'service'): 
 }
 
 export function user(subject: string, groups: string[]): Identity {
-  return { kind: 'user', issuer: 'https://login.example.com', subject, groups };
+  return { kind: 'user', issuer: 'https://login.example.com', subject, name: subject, groups };
 }
 
 export const anonymous: Identity = { kind: 'anonymous' };

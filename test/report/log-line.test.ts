@@ -69,7 +69,7 @@ describe('the class a server logs reaches the review', () => {
 
   test.each<[string, Decision, string | undefined]>([
     ['a workload principal carries its class', deny(builder), 'build'],
-    ['a person carries none', deny({ kind: 'user', issuer: 'https://idp', subject: 'alice', groups: [] }), undefined],
+    ['a person carries none', deny({ kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'alice', groups: [] }), undefined],
     ['the anonymous caller carries none', deny({ kind: 'anonymous' }), undefined],
     ['a refused credential carries none', deny(undefined), undefined],
     ['an undecided request carries none', { kind: 'unavailable', code: 'no_policy_set', reason: 'no policy set', subject }, undefined],

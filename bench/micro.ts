@@ -7,6 +7,7 @@ import { noLifecycle } from '../src/core/decide.js';
 import type { CheckRequestMessage } from '../src/core/decode.js';
 import { classifierFromRules } from '../src/identity/classify.js';
 import { IdentityResolver } from '../src/identity/resolve.js';
+import { defaultRequestOptions } from '../src/core/parse-request.js';
 import { CheckPipeline } from '../src/pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../src/policy/authorizer.js';
 import { loadPolicies } from '../src/policy/loader.js';
@@ -41,6 +42,7 @@ export async function microbench(dir: string, policies: number): Promise<MicroRe
     policies: { current: () => authorizer },
     lifecycle: () => noLifecycle,
     mode: { dryRun: false, dryRunNamespaces: new Set<string>() },
+    request: defaultRequestOptions,
     response,
     limits,
   });

@@ -90,6 +90,12 @@ export const configSchema = z.strictObject({
       for (const { index, key, message } of issuerProblems(identity)) ctx.addIssue({ code: 'custom', path: ['jwt', index, key], message });
     })
     .prefault({}),
+  request: z
+    .strictObject({
+      /** `;` path parameters: refused, or cut off every segment as servlet containers do (src/core/path.ts). */
+      pathParameters: z.enum(['reject', 'strip']).default('reject'),
+    })
+    .prefault({}),
   response: z
     .strictObject({
       principalHeader: z.string().regex(/^[a-z0-9-]+$/).default('x-gatehouse-principal'),

@@ -60,6 +60,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     policies,
     lifecycle: () => kube?.lifecycle ?? noLifecycle,
     mode: { dryRun: config.mode === 'dry-run', dryRunNamespaces: new Set(config.dryRunNamespaces) },
+    request: config.request,
     response: config.response,
     limits: config.limits,
     assertions: assertions?.minter,

@@ -45,6 +45,7 @@ export class CaseRunner {
       policies: { current: () => authorizer },
       lifecycle: () => noLifecycle,
       mode: { dryRun: false, dryRunNamespaces: new Set() },
+      request: config.request,
       response: config.response,
       limits: config.limits,
     });

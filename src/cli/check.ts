@@ -59,6 +59,7 @@ export async function check(argv: string[]): Promise<CommandResult> {
     policies: { current: () => authorizer },
     lifecycle: () => noLifecycle,
     mode: { dryRun: config.mode === 'dry-run', dryRunNamespaces: new Set(config.dryRunNamespaces) },
+    request: config.request,
     response: config.response,
     // No proxy waits on an offline answer, and the first key fetch is part of it.
     limits: { ...config.limits, decisionTimeoutMs: offlineDeadlineMs },

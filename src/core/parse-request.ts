@@ -1,6 +1,6 @@
 import { ErrorCode } from '../errors.js';
 import type { Subject } from './decision.js';
-import { normalizePath } from './path.js';
+import { normalizePath, type PathParameters } from './path.js';
 import type { RequestFacts } from './request-facts.js';
 import { serviceFromRequest, type ServiceName } from './resource.js';
 import { SpiffeId } from './spiffe-id.js';
@@ -35,10 +35,17 @@ export type ParsedRequest =
   | { readonly ok: true; readonly request: RequestSubject }
   | { readonly ok: false; readonly request: RequestSubject; readonly code: ErrorCode; readonly reason: string };
 
+/** How requests are read where backends disagree (config `request`). */
+export interface RequestOptions {
+  readonly pathParameters: PathParameters;
+}
+
+export const defaultRequestOptions: RequestOptions = Object.freeze({ pathParameters: 'reject' });
+
 /** Pure: facts → the request's subject, or the problems that refuse it (a malformed request costs no signature check). */
-export function parseRequest(facts: RequestFacts): ParsedRequest {
+export function parseRequest(facts: RequestFacts, options: RequestOptions = defaultRequestOptions): ParsedRequest {
   const service = serviceFromRequest(facts.contextExtensions, facts.host);
-  const normalized = normalizePath(facts.rawPath);
+  const normalized = normalizePath(facts.rawPath, options.pathParameters);
   const parsedDestination = facts.destination.principal === '' ? undefined : SpiffeId.parse(facts.destination.principal);
   const destination = parsedDestination?.ok ? parsedDestination.value : undefined;
   const destinationNamespace = destination?.kubernetesParts()?.namespace;

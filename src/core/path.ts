@@ -21,7 +21,17 @@ const ESCAPE_PROBLEMS: ReadonlyMap<string, string> = new Map([
   ['00', 'path contains NUL'],
   ['2F', 'path contains an encoded "/"'],
   ['5C', 'path contains an encoded backslash'],
+  // Some servers decode before they cut parameters, others after: either reading is a guess.
+  ['3B', 'path contains an encoded ";"'],
 ]);
+
+/**
+ * What to do with `;` path parameters (`/a;x=1/b`, `/a/..;/b`): Tomcat, Jetty and Spring cut
+ * them off each segment before they resolve dot segments, so `/docs/x/..;/internal` is served as
+ * `/docs/internal`, while a prefix test on the raw path sees `/docs/x/...`. `reject` refuses
+ * such a path; `strip` cuts the parameters off as those servers do, before dot segments.
+ */
+export type PathParameters = 'reject' | 'strip';
 
 /**
  * Turns Envoy's `:path` (the request target, query included) into the path a policy should see,
@@ -29,23 +39,39 @@ const ESCAPE_PROBLEMS: ReadonlyMap<string, string> = new Map([
  * backend see another resource is refused.
  * Repeated slashes are kept: merging them is Envoy's `merge_slashes`, the operator's choice.
  */
-export function normalizePath(rawPath: string): ParseResult<NormalizedPath> {
+export function normalizePath(rawPath: string, pathParameters: PathParameters = 'reject'): ParseResult<NormalizedPath> {
   if (rawPath.length > MAX_TARGET_LENGTH) return fail(`path is longer than ${MAX_TARGET_LENGTH} characters`);
   const targetProblem = requestTargetProblem(rawPath);
   if (targetProblem !== undefined) return fail(targetProblem);
   if (!rawPath.startsWith('/')) return fail('path must start with "/"');
+  // A client never sends a fragment; one in the target was put there to split parsers.
+  if (rawPath.includes('#')) return fail('path contains "#"');
 
-  const fragment = rawPath.indexOf('#');
-  const target = fragment === -1 ? rawPath : rawPath.slice(0, fragment);
-  const questionMark = target.indexOf('?');
-  const path = questionMark === -1 ? target : target.slice(0, questionMark);
-  const query = questionMark === -1 ? '' : target.slice(questionMark + 1);
+  const questionMark = rawPath.indexOf('?');
+  const path = questionMark === -1 ? rawPath : rawPath.slice(0, questionMark);
+  const query = questionMark === -1 ? '' : rawPath.slice(questionMark + 1);
   // The query is passed on untouched, but a NUL in it is as hostile as one in the path.
   if (/%00/.test(query)) return fail('path contains NUL');
 
   const decoded = decodeUnreserved(path);
   if (!decoded.ok) return decoded;
+  // Parameters never reach a message: they carry session ids (`;jsessionid=…`).
+  if (decoded.value.includes(';')) {
+    if (pathParameters === 'reject') return fail('path has a ";" parameter (request.pathParameters: reject)');
+    return { ok: true, value: { path: removeDotSegments(stripParameters(decoded.value)), query } };
+  }
   return { ok: true, value: { path: removeDotSegments(decoded.value), query } };
+}
+
+/** Every segment's `;…` cut off, as servlet containers do before resolving dot segments. */
+function stripParameters(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      const semicolon = segment.indexOf(';');
+      return semicolon === -1 ? segment : segment.slice(0, semicolon);
+    })
+    .join('/');
 }
 
 function fail(reason: string): { ok: false; reason: string } {

@@ -2,7 +2,7 @@ import { checkLifecycle, decide, type Authorizer, type Lifecycle, type Mode } fr
 import { requestFacts, type CheckRequestMessage, type DecodeLimits } from '../core/decode.js';
 import type { Decision } from '../core/decision.js';
 import type { AuthnResult } from '../core/identity.js';
-import { parseRequest, subjectOf, type ParsedRequest } from '../core/parse-request.js';
+import { parseRequest, subjectOf, type ParsedRequest, type RequestOptions } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { toCheckResponse, type CheckResponseMessage, type ResponseOptions } from '../core/respond.js';
 import { ErrorCode, errorMessage } from '../errors.js';
@@ -43,6 +43,8 @@ export interface PipelineDeps {
   readonly policies: { current(): Authorizer | undefined };
   readonly lifecycle: () => Lifecycle;
   readonly mode: Mode;
+  /** How the parse step reads requests where backends disagree. */
+  readonly request: RequestOptions;
   readonly response: ResponseOptions;
   readonly limits: PipelineLimits;
   readonly assertions?: AssertionMinter;
@@ -76,7 +78,7 @@ export class CheckPipeline {
     const nowMs = this.#clock();
     const decisionId = newDecisionId(nowMs);
     const facts = requestFacts(message, this.deps.limits);
-    const parsed = parseRequest(facts);
+    const parsed = parseRequest(facts, this.deps.request);
     let authn: AuthnResult | undefined;
     let decision: Decision;
     this.#inFlight += 1;

@@ -197,9 +197,13 @@ export function judgeAllow(decision: Extract<Decision, { kind: 'allow' }>, facts
   const resource = modelResource(facts);
   if (decision.subject.resource !== resource.name) return `resource ${decision.subject.resource}, the model says ${resource.name}`;
   const path = decision.subject.path;
-  if (!path.startsWith('/') || /(^|\/)\.\.?(\/|$)/.test(path) || /%(2f|5c|00)/i.test(path) || /[^\x21-\x7e]/.test(path)) {
+  if (!path.startsWith('/') || /(^|\/)\.\.?(\/|$)/.test(path) || /%(2f|5c|00|3b)/i.test(path) || /[^\x21-\x7e]/.test(path) || path.includes(';')) {
     return `allowed with a path that is not normalized: ${JSON.stringify(path)}`;
   }
+  // The fuzz config keeps request.pathParameters at reject: a `;` parameter or a `#` anywhere in
+  // the path is refused, whatever a backend would make of it.
+  const target = facts.rawPath.split('?')[0] ?? '';
+  if (/[;#]|%3b/i.test(target) || facts.rawPath.includes('#')) return `allowed a path with a ";" parameter or "#": ${JSON.stringify(facts.rawPath.slice(0, 80))}`;
   const request: ModelRequest = {
     principal,
     method: decision.subject.action,

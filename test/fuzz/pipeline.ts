@@ -80,6 +80,7 @@ export class DecisionPipeline {
         policies: { current: () => authorizer },
         lifecycle: () => noLifecycle,
         mode: { dryRun: false, dryRunNamespaces: new Set() },
+        request: config.request,
         response: config.response,
         // A verification that never settles ends in decision_timeout: a finding, not a stuck run.
         limits: { ...config.limits, decisionTimeoutMs: hangMs },

@@ -126,6 +126,9 @@ const paths = [
   '/api/orders/./1', '/admin/flags', '/admin/', '/metrics', '/metrics?x=1', '/healthz', '/healthz/../admin/x', '/readyz#frag', '/v2/x', '/api/charges',
   '/api/payments/1', '/api/products/1', '/API/ORDERS/1', '/api/orders/%41', '/api/orders/%zz', '/api/orders/%00', '/api/orders\\..\\admin', '*', 'api/orders/1', '',
   '/api/orders/1?%00', '/%61dmin/x', '/a'.repeat(5000),
+  // Path parameters and fragments (the `..;/` class): servlet containers serve another path.
+  '/api/orders/..;/admin/x', '/api/orders;x=1/1', '/api/orders/1;jsessionid=A', '/admin;/flags', '/api/orders/%2e%2e;/%2e%2e;/admin/x', '/api/orders/..%3b/admin/x',
+  '/api/orders/1#/../../admin/x', '/metrics;x',
 ];
 const hosts = [
   'orders.shop.svc.cluster.local:8080', 'orders.shop', 'orders.shop.svc', 'ORDERS.SHOP.SVC.cluster.local', 'orders.shop.evil.com', 'catalog.shop.svc.cluster.local.',

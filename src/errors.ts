@@ -7,6 +7,7 @@ export const ErrorCode = {
   badRequest: 'bad_request',
   badPath: 'bad_path',
   destinationMismatch: 'destination_mismatch',
+  ambiguousParameter: 'ambiguous_parameter',
   limitExceeded: 'limit_exceeded',
   // credentials
   malformedCredential: 'malformed_credential',

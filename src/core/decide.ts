@@ -11,6 +11,11 @@ export interface Authorizer {
   readonly knownActions: ReadonlySet<string>;
   /** `facts` supplies what policies may read beyond the subject: headers, query, the source address. */
   authorize(identity: Identity, request: RequestSubject, facts: RequestFacts): AuthorizeResult;
+  /**
+   * Why this policy set cannot decide the request without guessing how the backend reads it (a
+   * header or query key some policy reads, sent more than once with different values), or undefined.
+   */
+  ambiguity(request: RequestSubject, facts: RequestFacts): string | undefined;
 }
 
 export interface AuthorizeResult {
@@ -89,6 +94,8 @@ export function decide(input: DecideInput): Decision {
   if (!authorizer.knownActions.has(request.method)) {
     return deny('forbidden', ErrorCode.badRequest, `unknown method ${JSON.stringify(request.method.slice(0, 32))}`, identity);
   }
+  const ambiguous = authorizer.ambiguity(request, input.facts);
+  if (ambiguous !== undefined) return deny('forbidden', ErrorCode.ambiguousParameter, ambiguous, identity);
   const result = authorizer.authorize(identity, request, input.facts);
   if (result.decision === 'allow') {
     return { kind: 'allow', identity, subject, policies: result.determining, errors: result.errors, version: authorizer.version, dryRun, evaluated: result.evaluated };

@@ -49,7 +49,8 @@ export function requestFacts(message: CheckRequestMessage | null | undefined, li
   const problems: string[] = [];
   const attributes = message?.attributes ?? {};
   const http = attributes.request?.http ?? {};
-  const headers = readHeaders(http, limits, problems);
+  const repeatedHeaders = new Set<string>();
+  const headers = readHeaders(http, limits, problems, repeatedHeaders);
 
   if (!attributes.request?.http) problems.push('the request has no HTTP attributes');
 
@@ -62,6 +63,7 @@ export function requestFacts(message: CheckRequestMessage | null | undefined, li
     scheme: http.scheme || headers.get(':scheme') || '',
     protocol: http.protocol ?? '',
     headers,
+    repeatedHeaders,
     source: readPeer(attributes.source),
     destination: readPeer(attributes.destination),
     contextExtensions: new Map(Object.entries(attributes.context_extensions ?? {})),
@@ -85,11 +87,11 @@ function readPeer(peer: PeerMessage | null | undefined): PeerFacts {
  * Envoy sends headers either in `headers` (values joined by ',') or, with `encode_raw_headers`,
  * only in `header_map` as raw bytes, one entry per occurrence.
  */
-function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: string[]): Map<string, string> {
+function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: string[], repeated: Set<string>): Map<string, string> {
   const out = new Map<string, string>();
   let count = 0;
   let bytes = 0;
-  const add = (rawKey: string, value: string): boolean => {
+  const add = (rawKey: string, value: string, joinedByEnvoy: boolean): boolean => {
     count += 1;
     bytes += utf8Length(rawKey) + utf8Length(value);
     if (count > limits.maxHeaders) {
@@ -105,14 +107,20 @@ function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: s
       problems.push(`header ${JSON.stringify(key.slice(0, 64))} contains CR, LF or NUL`);
       return false;
     }
+    const one = joinedByEnvoy ? onceIfIdentical(value) : value;
+    if (one === undefined) repeated.add(key);
     const previous = out.get(key);
-    out.set(key, previous === undefined ? value : `${previous},${value}`);
+    if (previous === undefined) out.set(key, one ?? value);
+    else if (previous !== value) {
+      out.set(key, `${previous},${value}`);
+      repeated.add(key);
+    }
     return true;
   };
 
   const map = http.headers ?? {};
   for (const key in map) {
-    if (!add(key, map[key] ?? '')) return out;
+    if (!add(key, map[key] ?? '', true)) return out;
   }
   for (const entry of http.header_map?.headers ?? []) {
     const value = headerValue(entry);
@@ -120,9 +128,16 @@ function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: s
       problems.push(`header ${JSON.stringify((entry.key ?? '').slice(0, 64))} is not valid UTF-8`);
       return out;
     }
-    if (!add(entry.key ?? '', value)) return out;
+    if (!add(entry.key ?? '', value, false)) return out;
   }
   return out;
+}
+
+/** A value Envoy joined from repeats (`a,a`, `a, a`) as one occurrence; undefined when its parts differ. */
+function onceIfIdentical(value: string): string | undefined {
+  if (!value.includes(',')) return value;
+  const parts = value.split(',').map((part) => part.trim());
+  return parts.every((part) => part === parts[0]) ? parts[0] : undefined;
 }
 
 /** Bytes of `text` in UTF-8, as it was on the wire, without encoding it. */

@@ -15,8 +15,14 @@ export interface RequestFacts {
   readonly host: string;
   readonly scheme: string;
   readonly protocol: string;
-  /** Lower-case names; repeated headers joined by ',' as Envoy does. */
+  /** Lower-case names; repeated headers joined by ',' as Envoy does, identical repeats once. */
   readonly headers: ReadonlyMap<string, string>;
+  /**
+   * Header names sent more than once with different values, where backends may read either one.
+   * From `header_map` every occurrence is seen; Envoy's `headers` map has already joined them
+   * with ',', so there a value whose comma-separated parts differ counts as repeated.
+   */
+  readonly repeatedHeaders: ReadonlySet<string>;
   readonly source: PeerFacts;
   readonly destination: PeerFacts;
   readonly contextExtensions: ReadonlyMap<string, string>;

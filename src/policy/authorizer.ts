@@ -52,6 +52,14 @@ export class CedarAuthorizer implements Authorizer {
     return this.engine.version;
   }
 
+  ambiguity(subject: RequestSubject, facts: RequestFacts): string | undefined {
+    const header = firstRead(facts.repeatedHeaders, this.reads.headers);
+    if (header !== undefined) return `header ${JSON.stringify(header.slice(0, 64))} is sent more than once with different values`;
+    if (this.reads.query !== 'all' && this.reads.query.size === 0) return undefined;
+    const key = firstRead(repeatedQueryKeys(subject.query), this.reads.query);
+    return key === undefined ? undefined : `query parameter ${JSON.stringify(key.slice(0, 64))} is sent more than once with different values`;
+  }
+
   authorize(identity: Identity, subject: RequestSubject, facts: RequestFacts): AuthorizeResult {
     const request = buildCedarRequest(identity, subject, facts, this.entityOptions);
     if (!this.cache) return { ...this.engine.authorize(request), evaluated: request };
@@ -72,4 +80,22 @@ export class CedarAuthorizer implements Authorizer {
     if (result.errors.length === 0) this.cache.set(key, result);
     return { ...result, evaluated: request };
   }
+}
+
+/** The first of `names` that policies read, when they read any of them. */
+function firstRead(names: Iterable<string>, read: 'all' | ReadonlySet<string>): string | undefined {
+  for (const name of names) if (read === 'all' || read.has(name)) return name;
+  return undefined;
+}
+
+/** Query keys (percent-decoded, as policies see them) given more than one distinct value. */
+function repeatedQueryKeys(query: string): Set<string> {
+  const seen = new Map<string, string>();
+  const repeated = new Set<string>();
+  for (const [key, value] of new URLSearchParams(query)) {
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, value);
+    else if (first !== value) repeated.add(key);
+  }
+  return repeated;
 }

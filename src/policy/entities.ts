@@ -155,12 +155,16 @@ function headerTags(headers: ReadonlyMap<string, string>, wanted: 'all' | Readon
   return Object.fromEntries([...wanted].filter((name) => visible(name) && headers.has(name)).map((name) => [name, headers.get(name)!]));
 }
 
+// Identical repeats count once. A key repeated with different values never gets here when
+// policies read it (the authorizer refuses it as ambiguous first); were it to, its values stay
+// joined, so no equality test matches one of them as if it were the only one.
 function queryTags(query: string, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
-  const joined = new Map<string, string>();
+  const values = new Map<string, string[]>();
   for (const [key, value] of new URLSearchParams(query)) {
     if (wanted !== 'all' && !wanted.has(key)) continue;
-    const previous = joined.get(key);
-    joined.set(key, previous === undefined ? value : `${previous},${value}`);
+    const seen = values.get(key);
+    if (seen === undefined) values.set(key, [value]);
+    else if (!seen.includes(value)) seen.push(value);
   }
-  return Object.fromEntries(joined);
+  return Object.fromEntries([...values].map(([key, seen]) => [key, seen.join(',')]));
 }

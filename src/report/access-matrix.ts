@@ -173,6 +173,7 @@ function probeFacts(service: string, action: string, probe: Probe, options: Matr
     scheme: 'https',
     protocol: 'HTTP/1.1',
     headers: new Map(probe.tags.filter((tag) => tag.on === 'headers').map((tag) => [tag.name.toLowerCase(), tag.value])),
+    repeatedHeaders: new Set(),
     source: { address: options.sourceIp, port: 0, principal: '', certificate: '' },
     destination: noPeer,
     contextExtensions: new Map([['service', service]]),

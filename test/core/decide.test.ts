@@ -23,6 +23,10 @@ const authorizer: Authorizer & { asked: string[] } = {
     const allow = request.method === 'GET' && request.path.startsWith('/api/');
     return { decision: allow ? 'allow' : 'deny', determining: allow ? ['p-allow'] : [], errors: [], evaluated };
   },
+  // Reads x-env, as a forbid comparing it would.
+  ambiguity(_request, facts) {
+    return facts.repeatedHeaders.has('x-env') ? 'x-env repeated' : undefined;
+  },
 };
 const evaluated: CedarRequest = { principal: { type: 'Anonymous', id: 'anonymous' }, action: { type: 'Action', id: 'GET' }, resource: { type: 'Service', id: 's' }, context: {}, entities: [] };
 
@@ -114,5 +118,15 @@ describe('decide', () => {
   test('a route-named service is not second-guessed by the destination', () => {
     const facts = request('GET', '/api/x', 'anything', { destination: 'spiffe://cluster.local/ns/edge/sa/gateway', service: 'orders.shop' });
     expect(decideFor(facts, ok(frontend)).kind).toBe('allow');
+  });
+
+  test('a header policies read, repeated with different values, is refused before Cedar', () => {
+    authorizer.asked.length = 0;
+    const facts = requestFacts(
+      { attributes: { request: { http: { method: 'GET', path: '/api/x', host: 'orders.shop', header_map: { headers: [{ key: 'x-env', value: 'prod' }, { key: 'x-env', value: 'dev' }] } } } } },
+      limits,
+    );
+    expect(decideFor(facts, ok(frontend))).toMatchObject({ kind: 'deny', status: 'forbidden', code: 'ambiguous_parameter' });
+    expect(authorizer.asked).toEqual([]);
   });
 });

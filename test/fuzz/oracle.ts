@@ -202,6 +202,8 @@ export function judgeAllow(decision: Extract<Decision, { kind: 'allow' }>, facts
   }
   // The fuzz config keeps request.pathParameters at reject: a `;` parameter or a `#` anywhere in
   // the path is refused, whatever a backend would make of it.
+  // The shipped policies read x-tenant: sent twice with different values, the request is refused.
+  if (facts.repeatedHeaders.has('x-tenant')) return 'allowed with x-tenant repeated with different values';
   const target = facts.rawPath.split('?')[0] ?? '';
   if (/[;#]|%3b/i.test(target) || facts.rawPath.includes('#')) return `allowed a path with a ";" parameter or "#": ${JSON.stringify(facts.rawPath.slice(0, 80))}`;
   const request: ModelRequest = {

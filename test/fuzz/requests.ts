@@ -136,7 +136,7 @@ const hosts = [
 ];
 const services = ['orders.shop', 'payments.shop', 'catalog.shop', 'artifacts.registry', 'exporter.tools', '', 'shop', 'orders.shop.x', '.shop', 'orders.'];
 const addresses = ['10.1.2.3', '10.0.0.1', '192.168.0.1', '::ffff:10.0.0.1', '10.0.0.01', '010.0.0.1', '10.0.0.256', '::1', 'fe80::1%eth0', '', 'not an ip'];
-const headerNames = ['x-tenant', 'x-request-id', 'x-forwarded-client-cert', 'x-gatehouse-principal', 'authorization', 'Authorization', 'cookie', ':path', ':authority', 'host', '__proto__', 'constructor', 'x-envoy-original-path'];
+const headerNames = ['x-tenant', 'X-Tenant', 'x-request-id', 'x-forwarded-client-cert', 'x-gatehouse-principal', 'authorization', 'Authorization', 'cookie', ':path', ':authority', 'host', '__proto__', 'constructor', 'x-envoy-original-path'];
 const xfccValues = [
   'By=spiffe://cluster.local/ns/gw/sa/gw;URI=spiffe://cluster.local/ns/shop/sa/frontend',
   'URI=spiffe://cluster.local/ns/ops/sa/reconciler',

@@ -75,6 +75,7 @@ function randomRequest(random: () => number): { identity: Identity; facts: Reque
     scheme: 'http',
     protocol: 'HTTP/1.1',
     headers,
+    repeatedHeaders: new Set(),
     source: { address: pick(ips), port: Math.floor(random() * 65535), principal: '', certificate: '' },
     destination: { address: '', port: 0, principal: '', certificate: '' },
     contextExtensions: new Map(random() < 0.5 ? [['service', pick(services)]] : []),

@@ -255,6 +255,7 @@ function facts(overrides: Partial<RequestFacts>): RequestFacts {
     scheme: 'https',
     protocol: 'HTTP/2',
     headers: new Map(),
+    repeatedHeaders: new Set(),
     source: { address: '', port: 0, principal: '', certificate: '' },
     destination: { address: '', port: 0, principal: '', certificate: '' },
     contextExtensions: new Map(),
@@ -362,8 +363,8 @@ describe('context', () => {
     expect(JSON.stringify(request)).not.toContain('secret');
   });
 
-  test('query: decoded, repeated keys joined by ",", __proto__ an ordinary key', () => {
-    const request = buildCedarRequest(anonymous, parsedSubject(facts({}), { path: '/search', query: 'tag=a&tag=b&q=hello%20world&flag&__proto__=x' }), facts({}));
+  test('query: decoded, identical repeats once, different ones joined by ",", __proto__ an ordinary key', () => {
+    const request = buildCedarRequest(anonymous, parsedSubject(facts({}), { path: '/search', query: 'tag=a&tag=b&tag=a&q=hello%20world&flag&__proto__=x&q=hello+world' }), facts({}));
     const tags = entityOf(request, 'Query')?.tags;
     expect(tags).toStrictEqual({ tag: 'a,b', q: 'hello world', flag: '', ['__proto__']: 'x' });
     expect(Object.getPrototypeOf(tags)).toBe(Object.prototype);

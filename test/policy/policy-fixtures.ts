@@ -42,6 +42,7 @@ export function cedarRequest(identity: Identity, shape: RequestShape): CedarRequ
     scheme: 'http',
     protocol: 'HTTP/1.1',
     headers: new Map(Object.entries(shape.headers ?? {})),
+    repeatedHeaders: new Set(),
     source: { address: shape.sourceIp ?? '10.1.2.3', port: 40000, principal: '', certificate: '' },
     destination: { address: '', port: 0, principal: '', certificate: '' },
     contextExtensions: new Map([['service', shape.service]]),

@@ -59,6 +59,9 @@ class Found {
   query: 'all' | Set<string> = new Set();
   sourceIp = false;
   sourcePort = false;
+  /** Tags read on a Namespace (its labels): the only other entity type with tags. */
+  namespaceTags = false;
+  /** Tags read on an expression whose entity the walk cannot tell: any entity's. */
   otherTags = false;
   everything = false;
   pathTests: 'opaque' | PathTest[] = [];
@@ -94,10 +97,10 @@ class Found {
   reads(): PolicyReads {
     if (this.everything) return readsEverything;
     const { context, sourceIp, sourcePort, pathTests } = this;
-    // A tag read on anything but context.headers / context.query may be on any entity, the
-    // request's Headers and Query included (`Headers::"request".hasTag(…)`): all tags count as read.
+    // A tag read on an expression of unknown entity may be on any entity, the request's Headers
+    // and Query included: all tags count as read.
     if (this.otherTags) return { context, headers: 'all', query: 'all', sourceIp, sourcePort, namespaceTags: true, pathTests };
-    return { context, headers: this.headers, query: this.query, sourceIp, sourcePort, namespaceTags: false, pathTests };
+    return { context, headers: this.headers, query: this.query, sourceIp, sourcePort, namespaceTags: this.namespaceTags, pathTests };
   }
 }
 
@@ -189,6 +192,14 @@ function isContext(expr: Expr): boolean {
   return (expr as Partial<Record<'Var', unknown>>).Var === 'context';
 }
 
+/** The entity type when `expr` is an entity literal (`Namespace::"shop"`). */
+function entityLiteralType(expr: Expr): string | undefined {
+  const value = (expr as Partial<Record<'Value', unknown>>).Value;
+  if (typeof value !== 'object' || value === null || !('__entity' in value)) return undefined;
+  const type = (value as { __entity?: { type?: unknown } }).__entity?.type;
+  return typeof type === 'string' ? type : undefined;
+}
+
 function stringLiteral(expr: Expr): string | undefined {
   const value = (expr as Partial<Record<'Value', unknown>>).Value;
   return typeof value === 'string' ? value : undefined;
@@ -245,9 +256,19 @@ function equalityTest({ left, right }: Operand<'=='>, found: Found): void {
   visit(right, found);
 }
 
-/** `context.headers.getTag("name")` / `hasTag`, or on `context.query`: that one name; a computed name reads them all. */
+/**
+ * `context.headers.getTag("name")` / `hasTag`, on `context.query`, or on an entity literal
+ * (`Headers::"request"`, `Query::"request"`, `Namespace::"shop"`): that one name of that entity;
+ * a computed name reads all of its tags. Reading a namespace's labels pulls no header into Cedar.
+ */
 function tagRead({ left, right }: Operand<'getTag'>, found: Found): void {
-  const on = contextAttribute(left);
+  const literal = entityLiteralType(left);
+  const on = literal === 'Headers' ? 'headers' : literal === 'Query' ? 'query' : contextAttribute(left);
+  if (literal !== undefined && on !== 'headers' && on !== 'query') {
+    // Of the schema's other entity types only Namespace has tags.
+    found.namespaceTags = true;
+    return visit(right, found);
+  }
   if (on !== 'headers' && on !== 'query') {
     found.otherTags = true;
     visit(left, found);

@@ -71,7 +71,10 @@ describe('policyReads', () => {
     ['query names', ['permit (principal, action, resource) when { context.query.hasTag("debug") };'], 'context= headers= query=debug ip=false port=false nsTags=false'],
     ['the source ip', ['permit (principal, action, resource) when { context.source has ip && context.source.ip.isLoopback() };'], 'context= headers= query= ip=true port=false nsTags=false'],
     ['the whole source', ['permit (principal, action, resource) when { context.source == {} };'], 'context= headers= query= ip=true port=true nsTags=false'],
-    ['namespace labels', ['permit (principal, action, resource) when { Namespace::"shop".hasTag("tier") };'], 'context= headers=all query=all ip=false port=false nsTags=true'],
+    // Issue #14: reading a namespace's labels pulled every header and query parameter into Cedar.
+    ['namespace labels', ['permit (principal, action, resource) when { Namespace::"shop".hasTag("tier") };'], 'context= headers= query= ip=false port=false nsTags=true'],
+    ['namespace labels by a computed name', ['permit (principal, action, resource) when { Namespace::"shop".hasTag(context.method) };'], 'context=method headers= query= ip=false port=false nsTags=true'],
+    ['tags on an entity the walk cannot tell', ['permit (principal, action, resource) when { (if context.path == "/" then Namespace::"shop" else Headers::"request").hasTag("x") };'], 'context=path headers=all query=all ip=false port=false nsTags=true'],
     ['a bare context', ['permit (principal, action, resource) when { context == {} };'], 'everything'],
     // `context["path"]` is `context.path` to Cedar; the token scanner could only give up on it (everything).
     ['context indexed', ['permit (principal, action, resource) when { context["path"] == "/" };'], 'context=path headers= query= ip=false port=false nsTags=false'],
@@ -80,7 +83,8 @@ describe('policyReads', () => {
     // Regression: Cedar ends a comment at a lone CR; code after it was taken for comment.
     ['a condition after a comment ended by CR', ['forbid (principal, action, resource) when { // note\r context.path like "/admin*" };'], 'context=path headers= query= ip=false port=false nsTags=false'],
     // Regression: a tag read through an entity literal of the request's Headers was not seen.
-    ['tags read through Headers::"request"', ['forbid (principal, action, resource) when { Headers::"request".hasTag("x-debug") };'], 'context= headers=all query=all ip=false port=false nsTags=true'],
+    ['tags read through Headers::"request"', ['forbid (principal, action, resource) when { Headers::"request".hasTag("x-debug") };'], 'context= headers=x-debug query= ip=false port=false nsTags=false'],
+    ['tags read through Query::"request" by a computed name', ['forbid (principal, action, resource) when { Query::"request".hasTag(context.host) };'], 'context=host headers= query=all ip=false port=false nsTags=false'],
     ['`context` inside a string does not', ['permit (principal, action, resource) when { principal.class == "context" };'], 'context= headers= query= ip=false port=false nsTags=false'],
   ])('%s', (_name, texts, expected) => {
     expect(summary(texts)).toBe(expected);
@@ -152,7 +156,7 @@ describe('policyReads from Cedar’s parse, whatever the spelling', () => {
     ['getTag with a literal key', when('context.headers.getTag("x-a") == "1"'), { ...none, headers: ['x-a'] }],
     ['getTag with a computed key', when('context.headers.getTag(context.method) == "1"'), { ...none, context: ['method'], headers: 'all' }],
     ['hasTag on query with a key from the principal', when('context.query.hasTag(principal.class)'), { ...none, query: 'all' }],
-    ['getTag on a namespace', when('Namespace::"shop".hasTag("team") && Namespace::"shop".getTag("team") == "a"'), { ...none, headers: 'all', query: 'all', namespaceTags: true }],
+    ['getTag on a namespace', when('Namespace::"shop".hasTag("team") && Namespace::"shop".getTag("team") == "a"'), { ...none, namespaceTags: true }],
     // Wholes passed on
     ['headers passed whole', when('[context.headers].contains(context.headers)'), { ...none, headers: 'all' }],
     ['the path inside a record', when('{ p: context.path } == { p: "/a" }'), { ...none, context: ['path'], pathTests: 'opaque' }],

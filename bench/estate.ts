@@ -9,7 +9,7 @@ import { encodeCheckRequest } from '../src/wire/protos.js';
 
 export const frontend = 'spiffe://cluster.local/ns/shop/sa/frontend';
 
-export function policyDir(examples: string, total: number): string {
+export function policyDir(examples: string, total: number, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${total}-`));
   const examplePolicies = 15;
   for (const name of readdirSync(examples)) {
@@ -22,7 +22,7 @@ export function policyDir(examples: string, total: number): string {
       `@id("team${i}-reads-api")\npermit (\n  principal == Workload::"spiffe://cluster.local/ns/team${i}/sa/client${i}",\n  action in Action::"read",\n  resource == Service::"api${i}.team${i}"\n) when { context.path like "/api/*" };\n`,
     );
   }
-  writeFileSync(join(dir, 'filler.cedar'), filler.join('\n'));
+  writeFileSync(join(dir, 'filler.cedar'), [...filler, extra].join('\n'));
   return dir;
 }
 
@@ -32,6 +32,8 @@ export interface RequestShape {
   readonly method?: string;
   readonly path: string;
   readonly requestId?: string;
+  /** More request headers (lower-case names). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One gRPC-framed CheckRequest (5-byte length prefix, as on the wire). */
@@ -44,6 +46,7 @@ export function framed(shape: RequestShape): Buffer {
     ':path': shape.path,
     'x-request-id': shape.requestId ?? '4f1c2a9e-7c55-4a3e-9a7c-3f2d1e0b9a11',
     'user-agent': 'bench',
+    ...shape.headers,
   };
   if (shape.token) headers.authorization = `Bearer ${shape.token}`;
   const message = encodeCheckRequest({

@@ -27,6 +27,8 @@ interface Scenario {
   /** Where the decision lines go when not to stdout. */
   readonly logFile?: string;
   readonly policies: number;
+  /** A policy added to the generated set. */
+  readonly extraPolicy?: string;
   readonly config?: string;
   readonly workers?: number;
   readonly request: RequestShape;
@@ -65,7 +67,7 @@ async function tokenSetup(): Promise<{ config: string; token: string }> {
 }
 
 async function measure(scenario: Scenario, floorTarget: string): Promise<Row[]> {
-  const dir = policyDir(join(root, 'policies'), scenario.policies);
+  const dir = policyDir(join(root, 'policies'), scenario.policies, scenario.extraPolicy);
   const configFile = join(work, `${scenario.name}.yaml`);
   writeFileSync(configFile, scenario.config ?? '{}\n');
   const logFile = join(work, `${scenario.name}.decisions.jsonl`);
@@ -126,12 +128,19 @@ async function main(): Promise<void> {
   const started = Date.now();
   const { config: tokenConfig, token } = await tokenSetup();
   const orders = (i: number): RequestShape => ({ principal: frontend, path: `/api/orders/${i}`, requestId: `r-${i}` });
+  // Near the default limits (200 headers, 64 KiB), one value differing per request: what crosses
+  // into Cedar is only what policies read, so this costs decoding, not evaluation or cache misses.
+  const frozenNamespaces = '@id("frozen-shop")\nforbid (principal, action, resource in Namespace::"shop")\nwhen { Namespace::"shop".hasTag("frozen") };\n';
+  const bulky = (i: number): Record<string, string> =>
+    Object.fromEntries(Array.from({ length: 190 }, (_, h) => [`x-bulk-${h}`, `${h === 0 ? i : 'v'}`.padEnd(300, 'x')]));
   const scenarios: Scenario[] = [
     { name: 'mtls-100', policies: 100, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
     { name: 'token-100', policies: 100, config: tokenConfig, request: { token, path: '/api/orders/42' }, distinct: (i) => ({ token, path: `/api/orders/${i}`, requestId: `r-${i}` }), expectStatus: 0 },
     { name: 'mtls-1000', policies: 1000, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
     { name: 'dry-run-100', policies: 100, config: 'mode: dry-run\n', request: { principal: frontend, method: 'DELETE', path: '/api/orders/42' }, distinct: (i) => ({ principal: frontend, method: 'DELETE', path: `/api/orders/${i}` }), expectStatus: 0 },
     { name: 'log-file-100', policies: 100, logFile: join(work, 'decisions-file.jsonl'), config: `decisionLog:\n  stdout: false\n  file: "${join(work, 'decisions-file.jsonl')}"\n`, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
+    // Reading a namespace's labels once pulled every header into Cedar (issue #14); it must not.
+    { name: 'max-headers-100', policies: 100, extraPolicy: frozenNamespaces, request: { principal: frontend, path: '/api/orders/42', headers: bulky(0) }, distinct: (i) => ({ ...orders(i), headers: bulky(i) }), expectStatus: 0 },
     { name: 'workers-2-100', policies: 100, workers: 2, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
   ];
   const floor = await startServed([floorScript, '127.0.0.1:0']);

@@ -1,4 +1,4 @@
-import type { ParseResult } from './result.js';
+import { fail, type Result } from './result.js';
 
 // SPIFFE-ID.md §2.1: a trust domain name is at most 255 bytes, and every valid one is ASCII.
 const MAX_TRUST_DOMAIN_BYTES = 255;
@@ -12,9 +12,9 @@ declare const validTrustDomain: unique symbol;
  */
 export type TrustDomain = string & { readonly [validTrustDomain]: true };
 
-export function parseTrustDomain(name: string): ParseResult<TrustDomain> {
+export function parseTrustDomain(name: string): Result<TrustDomain> {
   const problem = trustDomainProblem(name);
-  return problem === undefined ? { ok: true, value: name as TrustDomain } : { ok: false, reason: problem };
+  return problem === undefined ? { ok: true, value: name as TrustDomain } : fail(problem);
 }
 
 /** Why `name` is not a trust domain name (lower-case letters, digits, `.`, `-`, `_`), or undefined. */

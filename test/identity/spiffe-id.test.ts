@@ -1,9 +1,9 @@
 import { SpiffeId } from '../../src/core/spiffe-id.js';
-import type { ParseResult } from '../../src/core/result.js';
+import type { Result } from '../../src/core/result.js';
 
 type View = { ok: true; id: string; trustDomain: string; path: string } | { ok: false; reason: string };
 
-function view(result: ParseResult<SpiffeId>): View {
+function view(result: Result<SpiffeId>): View {
   if (!result.ok) return result;
   const { trustDomain, path } = result.value;
   return { ok: true, id: result.value.toString(), trustDomain, path };

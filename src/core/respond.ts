@@ -1,4 +1,4 @@
-import { policyDenied, type Decision } from './decision.js';
+import { policyDenied, type Decision, type ReasonCode } from './decision.js';
 import { upstreamPrincipal } from './identity.js';
 
 /** gRPC status codes Envoy reads from `CheckResponse.status`. */
@@ -104,7 +104,7 @@ function allowed(
   };
 }
 
-function denied(status: 'forbidden' | 'unauthenticated', code: string, decisionId: string, options: ResponseOptions): CheckResponseMessage {
+function denied(status: 'forbidden' | 'unauthenticated', code: ReasonCode, decisionId: string, options: ResponseOptions): CheckResponseMessage {
   const headers = [set('content-type', 'application/json'), set(options.decisionHeader, decisionId)];
   const dynamic_metadata = { fields: { decisionId: text(decisionId), code: text(code) } };
   if (status === 'unauthenticated') {

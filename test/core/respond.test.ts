@@ -1,4 +1,4 @@
-import type { Decision, Subject } from '../../src/core/decision.js';
+import type { Decision, ReasonCode, Subject } from '../../src/core/decision.js';
 import { toCheckResponse } from '../../src/core/respond.js';
 import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { someEvaluated } from '../support/evaluated.js';
@@ -60,7 +60,7 @@ describe('toCheckResponse', () => {
     expect(response.ok_response?.headers_to_remove.includes('x-gatehouse-principal')).toBe(header === undefined);
   });
 
-  const deny = (status: 'forbidden' | 'unauthenticated', code: string, dryRun = false): Decision =>
+  const deny = (status: 'forbidden' | 'unauthenticated', code: ReasonCode, dryRun = false): Decision =>
     ({ kind: 'deny', status, code, reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun, version: 'v', evaluated: someEvaluated });
   const metadata = [
     { name: 'allow', decision: { kind: 'allow', identity, subject, policies: [], errors: [], version: 'v', evaluated: someEvaluated } as Decision, code: undefined },

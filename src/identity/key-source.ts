@@ -2,7 +2,7 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type LocalJWKSet } from 'jose';
 import type { JwtIssuerConfig } from '../config.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, errorMessage } from '../errors.js';
 import { isRecord } from '../core/is-record.js';
 
 /**
@@ -316,8 +316,7 @@ async function settledWithin(promise: Promise<void>, ms: number): Promise<void> 
 
 function fetchFailure(err: unknown, signal: AbortSignal): string {
   if (signal.aborted) return 'fetch timed out or was cancelled';
-  const message = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
-  return clean(message, 200);
+  return clean(errorMessage(err), 200);
 }
 
 /** A short, printable rendering of an untrusted value for error details. */

@@ -2,7 +2,7 @@ import { policyDenied, type Decision, type ReasonCode } from './decision.js';
 import { upstreamPrincipal } from './identity.js';
 
 /** gRPC status codes Envoy reads from `CheckResponse.status`. */
-export const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
+const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
 
 export interface ResponseOptions {
   readonly principalHeader: string;
@@ -10,7 +10,7 @@ export interface ResponseOptions {
   readonly removeCredentials: boolean;
 }
 
-export const dryRunHeader = 'x-gatehouse-dry-run';
+const dryRunHeader = 'x-gatehouse-dry-run';
 export const assertionHeader = 'x-gatehouse-assertion';
 
 /** A header mutation in the proto-loader shape of `envoy.config.core.v3.HeaderValueOption`. */

@@ -87,7 +87,7 @@ function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Ce
 }
 
 /** Node renders SANs as `URI:a, DNS:b`, quoting (JSON-style) any value that holds a separator. */
-export function uriSans(subjectAltName: string): string[] {
+function uriSans(subjectAltName: string): string[] {
   const out: string[] = [];
   const entry = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
   for (const match of subjectAltName.matchAll(entry)) {

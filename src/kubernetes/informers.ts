@@ -6,7 +6,7 @@ import type { KubeApi } from './kube-api.js';
 import { SyncHealth } from './sync-health.js';
 import { isRecord } from '../core/is-record.js';
 
-export const watchedResources = ['pods', 'serviceaccounts', 'namespaces'] as const;
+const watchedResources = ['pods', 'serviceaccounts', 'namespaces'] as const;
 export type WatchedResource = (typeof watchedResources)[number];
 
 export interface InformerTuning {
@@ -19,7 +19,7 @@ export interface InformerTuning {
   readonly listTimeoutMs: number;
 }
 
-export const defaultInformerTuning: InformerTuning = {
+const defaultInformerTuning: InformerTuning = {
   restartInitialMs: 250,
   restartMaxMs: 30_000,
   listPageSize: 500,

@@ -36,7 +36,7 @@ export interface ReportOptions {
 
 export type ReportOutcome = { ok: true; report: ReportJson; files: readonly string[] } | { ok: false; problems: readonly string[] };
 
-export const outputNames = ['report.json', 'report.md', 'report.html'] as const;
+const outputNames = ['report.json', 'report.md', 'report.html'] as const;
 
 /** Reads every input (failing with every problem at once), computes the review, writes the three files. */
 export async function runReport(options: ReportOptions): Promise<ReportOutcome> {

@@ -9,7 +9,7 @@ import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { ErrorCode } from '../../src/errors.js';
 import { TokenVerifier } from '../../src/identity/token-verifier.js';
 import { keySourceFor, type IssuerKeySource, type KeyLookup, type KeySource } from '../../src/identity/key-source.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
+import { spiffeId } from '../support/expect-ok.js';
 
 const NOW = 1_800_000_000;
 const FETCH_BOUND_MS = 300;
@@ -225,11 +225,6 @@ const k8sClaims = (): Claims => ({
 const svidClaims = (): Claims => ({ iss: spiffeIssuer, sub: 'spiffe://partner.example/billing/api', aud: 'gatehouse', iat: NOW, exp: NOW + 300 });
 const oidcClaims = (): Claims => ({ iss: OIDC, sub: 'alice', aud: 'portal', iat: NOW, exp: NOW + 900, groups: ['admins', 'devs'] });
 
-function spiffeId(text: string): SpiffeId {
-  const parsed = SpiffeId.parse(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.value;
-}
 
 const frontend = (): Identity => ({
   kind: 'workload',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { startAssertions } from './assertion/index.js';
 import type { Config } from './config.js';
-import { ErrorCode, GatehouseError } from './errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from './errors.js';
 import { createDecisionCount, DecisionCount, decisionCountEnv } from './log/decision-count.js';
 import type { LineSink } from './log/decision-log.js';
 import { LossNotice } from './log/loss-notice.js';
@@ -80,7 +80,7 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     try {
       return ledger?.settle() ?? 0;
     } catch (err) {
-      opsLog.error('decision lines lost with a worker could not be counted', { worker: worker.id, error: (err as Error).message });
+      opsLog.error('decision lines lost with a worker could not be counted', { worker: worker.id, error: errorMessage(err) });
       return 0;
     }
   };
@@ -186,7 +186,7 @@ function countDirectory(): string | undefined {
   try {
     return mkdtempSync(join(tmpdir(), 'gatehouse-'));
   } catch (err) {
-    opsLog.warn('decision lines lost with a worker that dies will not be counted', { directory: tmpdir(), error: (err as Error).message });
+    opsLog.warn('decision lines lost with a worker that dies will not be counted', { directory: tmpdir(), error: errorMessage(err) });
     return undefined;
   }
 }
@@ -240,7 +240,7 @@ function openDecisionCount(): DecisionCount | undefined {
   try {
     return DecisionCount.open(path);
   } catch (err) {
-    opsLog.warn('decision lines lost with this worker will not be counted', { file: path, error: (err as Error).message });
+    opsLog.warn('decision lines lost with this worker will not be counted', { file: path, error: errorMessage(err) });
     return undefined;
   }
 }

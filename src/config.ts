@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { trustDomainProblem, type TrustDomain } from './core/trust-domain.js';
 import { deepFreeze } from './deep-freeze.js';
-import { ErrorCode, GatehouseError } from './errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from './errors.js';
 
 const hostPort = z
   .string()
@@ -255,13 +255,13 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new GatehouseError(ErrorCode.config, `config: cannot read ${file}: ${(err as Error).message}`);
+    throw new GatehouseError(ErrorCode.config, `config: cannot read ${file}: ${errorMessage(err)}`);
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new GatehouseError(ErrorCode.config, `config: ${file} is not valid YAML: ${(err as Error).message}`);
+    throw new GatehouseError(ErrorCode.config, `config: ${file} is not valid YAML: ${errorMessage(err)}`);
   }
   return parseConfig(doc, overrides);
 }

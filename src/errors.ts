@@ -54,7 +54,12 @@ export class GatehouseError extends Error {
   }
 }
 
-/** The message of anything thrown, for logs and refusal details: one helper instead of a cast at each catch. */
+/**
+ * The message of anything thrown, for logs and refusal details: one helper instead of a cast at
+ * each catch. Duck-typed, not `instanceof Error`: errors from another realm (vm contexts, test
+ * runners, node:net and undici) fail that test.
+ */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const message = (err as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : String(err);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { GatehouseError } from './errors.js';
+import { errorMessage, GatehouseError } from './errors.js';
 import type { CommandResult } from './cli/command.js';
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<CommandResult>>> = {
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // Bad flags and config are the operator's to fix: say what is wrong, exit 2, no stack.
     if (err instanceof GatehouseError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`gatehouse ${name}: ${(err as Error).message}\n`);
+      process.stderr.write(`gatehouse ${name}: ${errorMessage(err)}\n`);
       return 2;
     }
     throw err;

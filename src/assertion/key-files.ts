@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
-import { ErrorCode, GatehouseError } from '../errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
 import { KeyRing } from './key-ring.js';
 import { generateSigningKey, publishedKeyFromPem, signingKeyFromPem, type PublishedKey } from './signing-key.js';
 
@@ -132,7 +132,7 @@ export class AssertionKeys {
       this.ring.rotate(next, Math.floor(this.#now() / 1000));
       if (next.kid !== previous) this.#log('info', 'assertion signing key rotated', { file, kid: next.kid, previousKid: previous });
     } catch (err) {
-      this.#log('warn', 'assertion key file not loaded; the last good key keeps signing', { file, error: (err as Error).message, kid: this.ring.signing.kid });
+      this.#log('warn', 'assertion key file not loaded; the last good key keeps signing', { file, error: errorMessage(err), kid: this.ring.signing.kid });
     }
   }
 
@@ -156,7 +156,7 @@ export class AssertionKeys {
           this.#log('info', 'assertion key published', { file, kid: key.kid });
           return true;
         } catch (err) {
-          this.#log('warn', 'assertion key file not loaded; its last good key stays published', { file, error: (err as Error).message });
+          this.#log('warn', 'assertion key file not loaded; its last good key stays published', { file, error: errorMessage(err) });
           return false;
         }
       default: {
@@ -191,7 +191,7 @@ async function readState(file: string): Promise<FileState> {
     return text.trim() === '' ? { kind: 'absent' } : { kind: 'key', text };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
-    return { kind: 'unreadable', error: (err as Error).message };
+    return { kind: 'unreadable', error: errorMessage(err) };
   }
 }
 

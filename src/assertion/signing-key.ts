@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { ErrorCode, GatehouseError } from '../errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
 
 /** The signature algorithm follows from the key: a key is never used with a second algorithm. */
 export type AssertionAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'EdDSA';
@@ -32,7 +32,7 @@ export async function signingKeyFromPem(pem: string, origin: string): Promise<Si
   try {
     privateKey = createPrivateKey({ key: pem, format: 'pem' });
   } catch (err) {
-    throw keyError(origin, `not a PEM private key (${(err as Error).message})`);
+    throw keyError(origin, `not a PEM private key (${errorMessage(err)})`);
   }
   return { ...(await describe(createPublicKey(privateKey), origin)), privateKey };
 }
@@ -43,7 +43,7 @@ export async function publishedKeyFromPem(pem: string, origin: string): Promise<
   try {
     publicKey = createPublicKey({ key: pem, format: 'pem' });
   } catch (err) {
-    throw keyError(origin, `not a PEM public or private key (${(err as Error).message})`);
+    throw keyError(origin, `not a PEM public or private key (${errorMessage(err)})`);
   }
   return describe(publicKey, origin);
 }

@@ -8,6 +8,7 @@ import type { TrustDomain } from '../core/trust-domain.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import { classifierFromRules } from '../identity/classify.js';
 import { IdentityResolver, type TokenVerification } from '../identity/resolve.js';
+import { refuse } from '../identity/token-refusal.js';
 import { CheckPipeline, type IdentityStep } from '../pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
@@ -18,7 +19,7 @@ const defaultTestIssuer = 'https://issuer.test';
 
 // A case states its caller; a bearer token among its headers is not one.
 const noTokens: TokenVerification = {
-  verify: () => ({ ok: false, code: ErrorCode.unknownIssuer, detail: 'gatehouse test cases name their caller (user:), not a token', authn: 'jwt' }),
+  verify: () => refuse(ErrorCode.unknownIssuer, 'gatehouse test cases name their caller (user:), not a token'),
 };
 
 /**

@@ -8,6 +8,7 @@ import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
 import { TokenVerifier } from '../identity/token-verifier.js';
 import { keySourceFor, type IssuerKeySource } from '../identity/key-source.js';
 import { bearerToken, type TokenVerification } from '../identity/resolve.js';
+import { refuse } from '../identity/token-refusal.js';
 import { resolverFromConfig } from '../identity/resolver-from-config.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
 import { tracePermits, traceScopes } from '../policy/cedar/trace.js';
@@ -110,7 +111,7 @@ function readCheckRequest(file: string): CheckRequestMessage {
 }
 
 const noIssuers: TokenVerification = {
-  verify: () => Promise.resolve({ ok: false, code: ErrorCode.unknownIssuer, detail: 'no token issuer is configured', authn: 'jwt' }),
+  verify: () => Promise.resolve(refuse(ErrorCode.unknownIssuer, 'no token issuer is configured')),
 };
 
 /** The server's identity resolution over the given key sources, each fetched once in full first. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../errors.js';
 import { formatPolicyFile } from '../policy/format-file.js';
 import { usage, type CommandResult } from './command.js';
 
@@ -28,7 +29,7 @@ export async function format(argv: string[]): Promise<CommandResult> {
   try {
     names = (await readdir(dir)).filter((name) => name.endsWith('.cedar') && !name.startsWith('.')).sort();
   } catch (err) {
-    return { code: 1, err: `${dir}: cannot read the policy directory: ${(err as Error).message}\n` };
+    return { code: 1, err: `${dir}: cannot read the policy directory: ${errorMessage(err)}\n` };
   }
 
   const out: string[] = [];
@@ -37,8 +38,8 @@ export async function format(argv: string[]): Promise<CommandResult> {
   let refused = 0;
   for (const name of names) {
     const file = join(dir, name);
-    const text = await readFile(file, 'utf8').catch((error: unknown) => error as Error);
-    const result = typeof text === 'string' ? formatPolicyFile(text) : { ok: false as const, problems: [{ where: '', message: `cannot read: ${text.message}` }] };
+    const text = await readFile(file, 'utf8').catch((error: unknown) => ({ unreadable: errorMessage(error) }));
+    const result = typeof text === 'string' ? formatPolicyFile(text) : { ok: false as const, problems: [{ where: '', message: `cannot read: ${text.unreadable}` }] };
     if (!result.ok) {
       refused += 1;
       err.push(...result.problems.map((problem) => `${file}${problem.where ? `:${problem.where}` : ''}: ${problem.message}`));

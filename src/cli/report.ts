@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import type { Result } from '../core/result.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import type { Progress } from '../report/read-logs.js';
 import { runReport } from '../report/run-report.js';
@@ -97,7 +98,7 @@ function progressLine(progress: Progress): string {
   return `gatehouse report: ${progress.lines.toLocaleString('en')} log lines read (${rate.toLocaleString('en')}/s), now in ${progress.file}\n`;
 }
 
-function valueOf<T>(parsed: { ok: true; value: T } | { ok: false; reason: string }, flag: string): T {
+function valueOf<T>(parsed: Result<T>, flag: string): T {
   if (!parsed.ok) throw usageError(`${flag}: ${parsed.reason}`);
   return parsed.value;
 }

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../errors.js';
 import type { CedarRequest } from './cedar-request.js';
-import { policyDenied, type Decision, type PolicyError } from './decision.js';
+import { policyDenied, type Decision, type PolicyError, type ReasonCode } from './decision.js';
 import { authnMethodOf, type AuthnResult, type Identity } from './identity.js';
 import { subjectOf, type ParsedRequest, type RequestSubject } from './parse-request.js';
 import type { RequestFacts } from './request-facts.js';
@@ -28,8 +28,12 @@ export interface AuthorizeResult {
 
 /** Lifecycle state (Kubernetes objects, explicit revocations) that can cancel a verified identity. */
 export interface Lifecycle {
-  check(identity: Identity, nowMs: number): { ok: true; identity: Identity } | { ok: false; code: ErrorCode; reason: string };
+  check(identity: Identity, nowMs: number): LifecycleVerdict;
 }
+
+export type LifecycleVerdict =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly code: typeof ErrorCode.credentialRevoked | typeof ErrorCode.livenessUnknown; readonly reason: string };
 
 export const noLifecycle: Lifecycle = { check: (identity) => ({ ok: true, identity }) };
 
@@ -69,7 +73,7 @@ export function decide(input: DecideInput): Decision {
   const dryRun = input.mode.dryRun || (request.trustedNamespace !== undefined && input.mode.dryRunNamespaces.has(request.trustedNamespace));
   const deny = (
     status: 'forbidden' | 'unauthenticated',
-    code: string,
+    code: ReasonCode,
     reason: string,
     identity?: Identity,
     evaluated?: Pick<AuthorizeResult, 'determining' | 'errors' | 'evaluated'>,

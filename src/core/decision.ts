@@ -1,8 +1,12 @@
+import type { ErrorCode } from '../errors.js';
 import type { CedarRequest } from './cedar-request.js';
 import type { Identity } from './identity.js';
 
 /** The code of a deny that policies decided (as opposed to a refused credential or request). */
 export const policyDenied = 'policy_denied';
+
+/** Every code a deny or an unavailable decision can carry: a closed set, since each is a metric label. */
+export type ReasonCode = ErrorCode | typeof policyDenied;
 
 /** One policy evaluation error, kept for the decision log. */
 export interface PolicyError {
@@ -36,8 +40,7 @@ export type Decision =
       readonly kind: 'deny';
       /** forbidden → 403; unauthenticated → 401 with `www-authenticate`. */
       readonly status: 'forbidden' | 'unauthenticated';
-      /** A stable code: an ErrorCode, or `policy_denied`. */
-      readonly code: string;
+      readonly code: ReasonCode;
       /** For the decision log only; never sent to the caller. */
       readonly reason: string;
       readonly identity: Identity | undefined;
@@ -53,7 +56,7 @@ export type Decision =
   | {
       /** gatehouse cannot decide: Envoy applies `failure_mode_allow` / `status_on_error`. */
       readonly kind: 'unavailable';
-      readonly code: string;
+      readonly code: ErrorCode;
       readonly reason: string;
       readonly subject: Subject;
     };

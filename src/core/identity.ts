@@ -53,6 +53,13 @@ export type AuthnResult =
       readonly identity?: Identity;
     };
 
+export type AuthnRefusal = Extract<AuthnResult, { ok: false }>;
+
+/** A refused credential, with its stable code; `detail` is for the decision log only. */
+export function refusal(authn: AuthnMethod, code: ErrorCode, detail: string): AuthnRefusal {
+  return { ok: false, code, detail, authn };
+}
+
 export function authnMethodOf(identity: Identity): AuthnMethod {
   switch (identity.kind) {
     case 'workload':

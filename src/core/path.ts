@@ -1,4 +1,4 @@
-import type { ParseResult } from './result.js';
+import { fail, type Result } from './result.js';
 
 /** The request path policies match on, and the query kept exactly as sent. */
 export interface NormalizedPath {
@@ -39,7 +39,7 @@ export type PathParameters = 'reject' | 'strip';
  * backend see another resource is refused.
  * Repeated slashes are kept: merging them is Envoy's `merge_slashes`, the operator's choice.
  */
-export function normalizePath(rawPath: string, pathParameters: PathParameters = 'reject'): ParseResult<NormalizedPath> {
+export function normalizePath(rawPath: string, pathParameters: PathParameters = 'reject'): Result<NormalizedPath> {
   if (rawPath.length > MAX_TARGET_LENGTH) return fail(`path is longer than ${MAX_TARGET_LENGTH} characters`);
   const targetProblem = requestTargetProblem(rawPath);
   if (targetProblem !== undefined) return fail(targetProblem);
@@ -74,10 +74,6 @@ function stripParameters(path: string): string {
     .join('/');
 }
 
-function fail(reason: string): { ok: false; reason: string } {
-  return { ok: false, reason };
-}
-
 // Envoy only forwards printable ASCII targets; anything else was crafted to confuse a parser.
 function requestTargetProblem(target: string): string | undefined {
   for (let i = 0; i < target.length; i++) {
@@ -92,7 +88,7 @@ function requestTargetProblem(target: string): string | undefined {
 
 // RFC 3986 §6.2.2.2: decoding unreserved characters never changes what a URI names; decoding
 // anything else could, so other escapes are only put in one spelling.
-function decodeUnreserved(path: string): ParseResult<string> {
+function decodeUnreserved(path: string): Result<string> {
   let decoded = '';
   let position = 0;
   while (position < path.length) {

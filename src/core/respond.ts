@@ -1,8 +1,8 @@
-import { policyDenied, type Decision } from './decision.js';
+import { policyDenied, type Decision, type ReasonCode } from './decision.js';
 import { upstreamPrincipal } from './identity.js';
 
 /** gRPC status codes Envoy reads from `CheckResponse.status`. */
-export const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
+const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
 
 export interface ResponseOptions {
   readonly principalHeader: string;
@@ -10,7 +10,7 @@ export interface ResponseOptions {
   readonly removeCredentials: boolean;
 }
 
-export const dryRunHeader = 'x-gatehouse-dry-run';
+const dryRunHeader = 'x-gatehouse-dry-run';
 export const assertionHeader = 'x-gatehouse-assertion';
 
 /** A header mutation in the proto-loader shape of `envoy.config.core.v3.HeaderValueOption`. */
@@ -104,7 +104,7 @@ function allowed(
   };
 }
 
-function denied(status: 'forbidden' | 'unauthenticated', code: string, decisionId: string, options: ResponseOptions): CheckResponseMessage {
+function denied(status: 'forbidden' | 'unauthenticated', code: ReasonCode, decisionId: string, options: ResponseOptions): CheckResponseMessage {
   const headers = [set('content-type', 'application/json'), set(options.decisionHeader, decisionId)];
   const dynamic_metadata = { fields: { decisionId: text(decisionId), code: text(code) } };
   if (status === 'unauthenticated') {

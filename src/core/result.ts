@@ -1,2 +1,10 @@
-/** The outcome of parsing untrusted input: the value, or a reason fit to log and return to a caller. */
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+/**
+ * The outcome of parsing or checking untrusted input: the value, or a reason fit to log and
+ * return to a caller. `E` is a string unless the failure carries more (problems, a code).
+ */
+export type Result<T, E = string> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: E };
+
+/** The failed side of any Result. */
+export function fail<E = string>(reason: E): { readonly ok: false; readonly reason: E } {
+  return { ok: false, reason };
+}

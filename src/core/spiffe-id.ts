@@ -1,4 +1,4 @@
-import type { ParseResult } from './result.js';
+import { fail, type Result } from './result.js';
 import { trustDomainProblem, type TrustDomain } from './trust-domain.js';
 
 // Limits from the SPIFFE ID standard (SPIFFE-ID.md §2.1 and §2.3). Every valid ID is ASCII, so
@@ -21,7 +21,7 @@ export class SpiffeId {
     Object.freeze(this);
   }
 
-  static parse(input: string): ParseResult<SpiffeId> {
+  static parse(input: string): Result<SpiffeId> {
     if (input === '') return fail('SPIFFE ID is empty');
     if (input.length > MAX_ID_BYTES) return fail(`SPIFFE ID is longer than ${MAX_ID_BYTES} bytes`);
     if (!input.startsWith(SCHEME)) return fail('SPIFFE ID must start with spiffe://');
@@ -42,7 +42,7 @@ export class SpiffeId {
    * The ID Istio and SPIRE's Kubernetes registrar give a service account:
    * `spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT`.
    */
-  static forServiceAccount(trustDomain: string, namespace: string, serviceAccount: string): ParseResult<SpiffeId> {
+  static forServiceAccount(trustDomain: string, namespace: string, serviceAccount: string): Result<SpiffeId> {
     const problem =
       trustDomainProblem(trustDomain) ??
       componentProblem('namespace', namespace) ??
@@ -66,10 +66,6 @@ export class SpiffeId {
   toString(): string {
     return `spiffe://${this.trustDomain}${this.path}`;
   }
-}
-
-function fail(reason: string): { ok: false; reason: string } {
-  return { ok: false, reason };
 }
 
 function pathProblem(path: string): string | undefined {

@@ -1,21 +1,14 @@
-import type { ParseResult } from './result.js';
-
 // SPIFFE-ID.md §2.1: a trust domain name is at most 255 bytes, and every valid one is ASCII.
 const MAX_TRUST_DOMAIN_BYTES = 255;
 
 declare const validTrustDomain: unique symbol;
 
 /**
- * A SPIFFE trust domain name (`cluster.local`), valid by construction: made only by
- * parseTrustDomain or by parsing a SpiffeId. A string underneath, so sets and comparisons of
+ * A SPIFFE trust domain name (`cluster.local`), valid by construction: made only by parsing a
+ * SpiffeId or by the configuration's check, both through trustDomainProblem. A string underneath, so sets and comparisons of
  * trust domains stay plain, but no unchecked string can pass for one.
  */
 export type TrustDomain = string & { readonly [validTrustDomain]: true };
-
-export function parseTrustDomain(name: string): ParseResult<TrustDomain> {
-  const problem = trustDomainProblem(name);
-  return problem === undefined ? { ok: true, value: name as TrustDomain } : { ok: false, reason: problem };
-}
 
 /** Why `name` is not a trust domain name (lower-case letters, digits, `.`, `-`, `_`), or undefined. */
 export function trustDomainProblem(name: string): string | undefined {

@@ -26,7 +26,7 @@ export function classifierFromRules(rules: readonly ClassRule[]): WorkloadClassi
 }
 
 /** `*` matches within one path segment, `**` across segments; everything else is literal. */
-export function globToRegExp(pattern: string): RegExp {
+function globToRegExp(pattern: string): RegExp {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;

@@ -1,6 +1,6 @@
 import type { AuthnResult } from '../core/identity.js';
 import { ErrorCode } from '../errors.js';
-import { quote } from './key-source.js';
+import { quote } from './printable.js';
 import { SpiffeId } from '../core/spiffe-id.js';
 import { refuse } from './token-refusal.js';
 

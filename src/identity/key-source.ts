@@ -1,9 +1,9 @@
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type LocalJWKSet } from 'jose';
 import type { JwtIssuerConfig } from '../config.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, errorMessage } from '../errors.js';
 import { isRecord } from '../core/is-record.js';
+import { originFor, type JwksOrigin, type OriginOptions } from './jwks-origin.js';
+import { printable, quote } from './printable.js';
 
 /**
  * Key sets for token issuers. gatehouse fetches them itself, only from where the configuration
@@ -34,14 +34,6 @@ export interface KeySource {
   generation(): number;
 }
 
-/** Where a key set document comes from. */
-export interface JwksOrigin {
-  /** Reads the current JWKS document (parsed JSON, not yet validated). */
-  fetch(signal: AbortSignal): Promise<unknown>;
-  /** Calls `onChange` when the origin changes by itself (a rewritten file); returns a stop function. */
-  watch?(onChange: () => void): () => void;
-}
-
 export interface KeySourceOptions {
   /** Least time between two fetches caused by tokens naming an unknown `kid`. */
   readonly minRefetchIntervalMs?: number;
@@ -49,10 +41,6 @@ export interface KeySourceOptions {
   readonly refreshIntervalMs?: number;
   /** How long one fetch may run in the background before it is abandoned. */
   readonly fetchTimeoutMs?: number;
-  /** Largest JWKS or discovery document accepted. */
-  readonly maxDocumentBytes?: number;
-  /** How often a `jwksFile` is checked for changes. */
-  readonly fileCheckIntervalMs?: number;
   /** Told about every failed fetch, for logs and metrics; the message holds no secrets. */
   readonly onFetchError?: (issuer: string, message: string) => void;
   /** Monotonic milliseconds, for the refetch rate limit. */
@@ -63,8 +51,6 @@ const defaults = {
   minRefetchIntervalMs: 10_000,
   refreshIntervalMs: 5 * 60_000,
   fetchTimeoutMs: 10_000,
-  maxDocumentBytes: 1024 * 1024,
-  fileCheckIntervalMs: 2_000,
 };
 
 /** Key types our algorithm allow-list can use; `oct` (a shared secret) is never a verification key. */
@@ -83,6 +69,11 @@ interface CachedKeySet {
  * a background refresh keeps the set current; the last good set keeps verifying while the origin
  * is down; concurrent fetches share one request.
  */
+/** The key source an issuer's configuration names (`jwksFile`, `jwksUri` or `discovery`). */
+export function keySourceFor(issuer: JwtIssuerConfig, options: KeySourceOptions & OriginOptions = {}): IssuerKeySource {
+  return new IssuerKeySource(issuer.issuer, originFor(issuer, options), options);
+}
+
 export class IssuerKeySource implements KeySource {
   readonly #origin: JwksOrigin;
   readonly #minRefetchIntervalMs: number;
@@ -189,102 +180,6 @@ export class IssuerKeySource implements KeySource {
   }
 }
 
-/** Builds the key source an issuer's configuration names (`jwksFile`, `jwksUri` or `discovery`). */
-export function keySourceFor(issuer: JwtIssuerConfig, options: KeySourceOptions = {}): IssuerKeySource {
-  const maxBytes = options.maxDocumentBytes ?? defaults.maxDocumentBytes;
-  let origin: JwksOrigin;
-  if (issuer.jwksFile !== undefined) {
-    origin = fileOrigin(issuer.jwksFile, maxBytes, options.fileCheckIntervalMs ?? defaults.fileCheckIntervalMs);
-  } else if (issuer.jwksUri !== undefined) {
-    origin = uriOrigin(issuer.jwksUri, maxBytes);
-  } else {
-    origin = discoveryOrigin(issuer.issuer, maxBytes);
-  }
-  return new IssuerKeySource(issuer.issuer, origin, options);
-}
-
-/** One key source per configured issuer, keyed by issuer. Call `start()` on each to begin fetching. */
-export function createKeySources(
-  issuers: readonly JwtIssuerConfig[],
-  options: KeySourceOptions = {},
-): Map<string, IssuerKeySource> {
-  return new Map(issuers.map((issuer) => [issuer.issuer, keySourceFor(issuer, options)]));
-}
-
-export function fileOrigin(path: string, maxBytes: number, checkIntervalMs: number): JwksOrigin {
-  return {
-    async fetch(signal) {
-      const info = await stat(path);
-      // Reading a FIFO would block a libuv thread, every later refresh and the exit until someone writes to it.
-      if (!info.isFile()) throw new Error('jwksFile is not a regular file');
-      if (info.size > maxBytes) throw new Error(`jwksFile is larger than ${maxBytes} bytes`);
-      return parseJson(await readFile(path, { encoding: 'utf8', signal }), 'jwksFile');
-    },
-    watch(onChange) {
-      const listener = (now: Stats, before: Stats): void => {
-        if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) onChange();
-      };
-      watchFile(path, { persistent: false, interval: checkIntervalMs }, listener);
-      return () => unwatchFile(path, listener);
-    },
-  };
-}
-
-export function uriOrigin(uri: string, maxBytes: number): JwksOrigin {
-  return { fetch: (signal) => getJson(uri, 'jwks_uri', maxBytes, signal) };
-}
-
-/** OIDC discovery: `{issuer}/.well-known/openid-configuration` names the `jwks_uri`. */
-export function discoveryOrigin(issuer: string, maxBytes: number): JwksOrigin {
-  const documentUri = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  return {
-    async fetch(signal) {
-      const doc = await getJson(documentUri, 'discovery document', maxBytes, signal);
-      if (!isRecord(doc)) throw new Error('discovery document is not a JSON object');
-      if (doc['issuer'] !== issuer) throw new Error(`discovery document names issuer ${quote(doc['issuer'])}, not the configured one`);
-      const jwksUri = doc['jwks_uri'];
-      if (typeof jwksUri !== 'string' || !/^https?:\/\//i.test(jwksUri)) {
-        throw new Error('discovery document has no http(s) jwks_uri');
-      }
-      return getJson(jwksUri, 'jwks_uri', maxBytes, signal);
-    },
-  };
-}
-
-async function getJson(uri: string, what: string, maxBytes: number, signal: AbortSignal): Promise<unknown> {
-  const res = await fetch(uri, { signal, headers: { accept: 'application/json' } });
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new Error(`${what} answered HTTP ${res.status}`);
-  }
-  return parseJson(await readCapped(res, maxBytes, what), what);
-}
-
-async function readCapped(res: Response, maxBytes: number, what: string): Promise<string> {
-  const tooLarge = `${what} is larger than ${maxBytes} bytes`;
-  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
-    await res.body?.cancel();
-    throw new Error(tooLarge);
-  }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) throw new Error(tooLarge);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`${what} is not valid JSON`);
-  }
-}
-
 /** Validates a JWKS document and keeps only public, asymmetric signing keys. */
 function toCachedKeySet(doc: unknown): CachedKeySet {
   if (!isRecord(doc) || !Array.isArray(doc['keys'])) throw new Error('key set has no "keys" array');
@@ -316,17 +211,5 @@ async function settledWithin(promise: Promise<void>, ms: number): Promise<void> 
 
 function fetchFailure(err: unknown, signal: AbortSignal): string {
   if (signal.aborted) return 'fetch timed out or was cancelled';
-  const message = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
-  return clean(message, 200);
-}
-
-/** A short, printable rendering of an untrusted value for error details. */
-export function quote(value: unknown): string {
-  return JSON.stringify(clean(String(value), 64));
-}
-
-function clean(text: string, maxLength: number): string {
-  // eslint-disable-next-line no-control-regex
-  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
-  return printable.length > maxLength ? `${printable.slice(0, maxLength)}…` : printable;
+  return printable(errorMessage(err), 200);
 }

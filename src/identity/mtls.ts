@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { AuthnResult } from '../core/identity.js';
+import { refusal, type AuthnResult } from '../core/identity.js';
 import type { PeerFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import { chainProblem, isCertificateAuthority, isWithinValidity } from './cert-chain.js';
@@ -24,7 +24,7 @@ export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: numbe
   if (!principal.ok || principal.identity.kind !== 'workload') return principal;
   const bundle = trust.bundles.get(principal.identity.spiffeId.trustDomain);
   if (peer.certificate !== '') return checkCertificate(peer.certificate, principal.identity.spiffeId, bundle, nowMs) ?? principal;
-  if (bundle) return fail(ErrorCode.certificateInvalid, 'peer certificate: none sent, but a trust bundle is configured (set include_peer_certificate)');
+  if (bundle) return refusal('mtls', ErrorCode.certificateInvalid, 'peer certificate: none sent, but a trust bundle is configured (set include_peer_certificate)');
   return principal;
 }
 
@@ -57,9 +57,9 @@ const peerPrincipal: SpiffeSource = 'mTLS peer principal (source.principal)';
 /** A SPIFFE ID from a trusted `source` → a workload, trust domain checked. */
 export function workloadFromSpiffeUri(uri: string, trust: MtlsTrust, source: SpiffeSource): AuthnResult {
   const parsed = SpiffeId.parse(uri);
-  if (!parsed.ok) return fail(ErrorCode.malformedSpiffeId, `${source}: ${parsed.reason}`);
+  if (!parsed.ok) return refusal('mtls', ErrorCode.malformedSpiffeId, `${source}: ${parsed.reason}`);
   if (!trust.trustDomains.has(parsed.value.trustDomain)) {
-    return fail(ErrorCode.untrustedTrustDomain, `${source}: trust domain ${parsed.value.trustDomain} is not trusted`);
+    return refusal('mtls', ErrorCode.untrustedTrustDomain, `${source}: trust domain ${parsed.value.trustDomain} is not trusted`);
   }
   return workloadResult(parsed.value, trust);
 }
@@ -73,21 +73,21 @@ function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Ce
   try {
     cert = new X509Certificate(decodeURIComponent(encoded));
   } catch {
-    return fail(ErrorCode.certificateInvalid, 'peer certificate: does not parse');
+    return refusal('mtls', ErrorCode.certificateInvalid, 'peer certificate: does not parse');
   }
   const uris = uriSans(cert.subjectAltName ?? '');
   if (uris.length !== 1 || uris[0] !== id.toString()) {
-    return fail(ErrorCode.certificateMismatch, `peer certificate: must carry exactly one URI SAN equal to the principal (found ${uris.length})`);
+    return refusal('mtls', ErrorCode.certificateMismatch, `peer certificate: must carry exactly one URI SAN equal to the principal (found ${uris.length})`);
   }
   if (!bundle) return undefined;
-  if (!isWithinValidity(cert, nowMs)) return fail(ErrorCode.certificateInvalid, 'peer certificate: outside its validity period');
-  if (isCertificateAuthority(cert)) return fail(ErrorCode.certificateInvalid, 'peer certificate: is a certificate authority (basicConstraints CA:true), not a workload');
+  if (!isWithinValidity(cert, nowMs)) return refusal('mtls', ErrorCode.certificateInvalid, 'peer certificate: outside its validity period');
+  if (isCertificateAuthority(cert)) return refusal('mtls', ErrorCode.certificateInvalid, 'peer certificate: is a certificate authority (basicConstraints CA:true), not a workload');
   const problem = chainProblem(cert, bundle, nowMs);
-  return problem === undefined ? undefined : fail(ErrorCode.certificateInvalid, `peer certificate: ${problem}`);
+  return problem === undefined ? undefined : refusal('mtls', ErrorCode.certificateInvalid, `peer certificate: ${problem}`);
 }
 
 /** Node renders SANs as `URI:a, DNS:b`, quoting (JSON-style) any value that holds a separator. */
-export function uriSans(subjectAltName: string): string[] {
+function uriSans(subjectAltName: string): string[] {
   const out: string[] = [];
   const entry = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
   for (const match of subjectAltName.matchAll(entry)) {
@@ -96,8 +96,4 @@ export function uriSans(subjectAltName: string): string[] {
     out.push(raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
   }
   return out;
-}
-
-function fail(code: ErrorCode, detail: string): AuthnResult {
-  return { ok: false, code, detail, authn: 'mtls' };
 }

@@ -1,7 +1,7 @@
 import type { JwtIssuerConfig } from '../config.js';
 import type { AuthnResult } from '../core/identity.js';
 import { ErrorCode } from '../errors.js';
-import { quote } from './key-source.js';
+import { quote } from './printable.js';
 import { refuse } from './token-refusal.js';
 
 /**

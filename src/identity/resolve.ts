@@ -1,4 +1,4 @@
-import type { AuthnResult, Identity } from '../core/identity.js';
+import { refusal, type AuthnResult, type Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
@@ -34,7 +34,8 @@ export class IdentityResolver {
     const token = bearerToken(facts.headers.get('authorization'));
     if (token === undefined) return peer ?? anonymous;
     const bearer = this.options.tokens.verify(token, nowSeconds);
-    return bearer instanceof Promise ? bearer.then((b) => withBearer(peer, this.classified(b))) : withBearer(peer, this.classified(bearer));
+    const peerIdentity = peer?.identity;
+    return bearer instanceof Promise ? bearer.then((b) => withBearer(peerIdentity, this.classified(b))) : withBearer(peerIdentity, this.classified(bearer));
   }
 
   /** A token's workload gets its class from the same rules as an mTLS peer, so one policy covers both. */
@@ -47,12 +48,12 @@ export class IdentityResolver {
     const xfcc = facts.headers.get('x-forwarded-client-cert');
     if (this.options.trustForwardedClientCert && xfcc !== undefined) {
       const parsed = parseXfcc(xfcc);
-      if (!parsed.ok) return { ok: false, code: ErrorCode.malformedXfcc, detail: parsed.reason, authn: 'mtls' };
+      if (!parsed.ok) return refusal('mtls', ErrorCode.malformedXfcc, parsed.reason);
       // Each proxy appends its client; the last element is the one that connected to our proxy.
       const client = parsed.value.at(-1);
       const spiffe = client?.uri.filter((uri) => uri.startsWith('spiffe://')) ?? [];
       if (spiffe.length !== 1) {
-        return { ok: false, code: ErrorCode.malformedXfcc, detail: `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`, authn: 'mtls' };
+        return refusal('mtls', ErrorCode.malformedXfcc, `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`);
       }
       return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls, 'forwarded client certificate (x-forwarded-client-cert)');
     }
@@ -60,9 +61,8 @@ export class IdentityResolver {
   }
 }
 
-function withBearer(peer: AuthnResult | undefined, bearer: AuthnResult): AuthnResult {
-  if (!bearer.ok || !peer) return bearer;
-  return peer.ok ? combine(peer.identity, bearer.identity) : peer;
+function withBearer(peer: Identity | undefined, bearer: AuthnResult): AuthnResult {
+  return bearer.ok && peer ? combine(peer, bearer.identity) : bearer;
 }
 
 /**
@@ -71,12 +71,7 @@ function withBearer(peer: AuthnResult | undefined, bearer: AuthnResult): AuthnRe
  */
 function combine(peer: Identity, token: Identity): AuthnResult {
   if (peer.kind === 'workload' && token.kind === 'workload' && !peer.spiffeId.equals(token.spiffeId)) {
-    return {
-      ok: false,
-      code: ErrorCode.identityMismatch,
-      detail: `mTLS peer ${peer.spiffeId.toString()} and token subject ${token.spiffeId.toString()} differ`,
-      authn: 'jwt',
-    };
+    return refusal('jwt', ErrorCode.identityMismatch, `mTLS peer ${peer.spiffeId.toString()} and token subject ${token.spiffeId.toString()} differ`);
   }
   return { ok: true, identity: token };
 }

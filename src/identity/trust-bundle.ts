@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ErrorCode, GatehouseError } from '../errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
 import { chainProblem, isSelfSigned } from './cert-chain.js';
 
 const pemBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -17,7 +17,7 @@ export function loadTrustBundles(files: Readonly<Record<string, string>>): Map<s
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new GatehouseError(ErrorCode.config, `identity.trustBundles.${trustDomain}: cannot read ${file}: ${(err as Error).message}`);
+      throw new GatehouseError(ErrorCode.config, `identity.trustBundles.${trustDomain}: cannot read ${file}: ${errorMessage(err)}`);
     }
     const certs = (text.match(pemBlock) ?? []).map((pem) => new X509Certificate(pem));
     if (certs.length === 0) throw new GatehouseError(ErrorCode.config, `identity.trustBundles.${trustDomain}: ${file} holds no PEM certificate`);

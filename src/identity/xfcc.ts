@@ -1,4 +1,4 @@
-import type { ParseResult } from '../core/result.js';
+import { fail, type Result } from '../core/result.js';
 
 /**
  * One element of `x-forwarded-client-cert`: what one proxy saw of its client's certificate.
@@ -41,7 +41,7 @@ interface Pair {
  * `key=value` pairs split by `;`, values optionally double-quoted with `\"` for a quote.
  * One malformed pair refuses the whole header: a half-read chain of certificates proves nothing.
  */
-export function parseXfcc(header: string): ParseResult<XfccElement[]> {
+export function parseXfcc(header: string): Result<XfccElement[]> {
   if (header.length > MAX_HEADER_CHARS) {
     return fail(`x-forwarded-client-cert is longer than ${MAX_HEADER_CHARS} characters`);
   }
@@ -65,10 +65,6 @@ export function parseXfcc(header: string): ParseResult<XfccElement[]> {
   return { ok: true, value: elements };
 }
 
-function fail(reason: string): { ok: false; reason: string } {
-  return { ok: false, reason };
-}
-
 // HTAB is allowed: it is legal header whitespace, and may follow a comma.
 function hasControlCharacter(header: string): boolean {
   for (let i = 0; i < header.length; i++) {
@@ -78,7 +74,7 @@ function hasControlCharacter(header: string): boolean {
   return false;
 }
 
-function readPair(header: string, start: number): ParseResult<Pair> {
+function readPair(header: string, start: number): Result<Pair> {
   // Whitespace before a key appears when a proxy joins repeated headers with ", ".
   let position = skipWhitespace(header, start);
   const keyStart = position;
@@ -95,7 +91,7 @@ function readPair(header: string, start: number): ParseResult<Pair> {
   return readBareValue(header, key, valueStart);
 }
 
-function readQuotedValue(header: string, key: string, start: number): ParseResult<Pair> {
+function readQuotedValue(header: string, key: string, start: number): Result<Pair> {
   let value = '';
   let position = start;
   while (position < header.length) {
@@ -120,7 +116,7 @@ function readQuotedValue(header: string, key: string, start: number): ParseResul
 }
 
 // Envoy writes By and URI unquoted even when they contain `=`, so only `;`, `,` and `"` end or break one.
-function readBareValue(header: string, key: string, start: number): ParseResult<Pair> {
+function readBareValue(header: string, key: string, start: number): Result<Pair> {
   let end = start;
   while (end < header.length && !';,'.includes(header.charAt(end))) end++;
   const value = header.slice(start, end);

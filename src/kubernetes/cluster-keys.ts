@@ -1,4 +1,5 @@
-import { quote, type JwksOrigin } from '../identity/key-source.js';
+import type { JwksOrigin } from '../identity/jwks-origin.js';
+import { quote } from '../identity/printable.js';
 import type { KubeApi } from './kube-api.js';
 
 export interface ClusterKeysOptions {

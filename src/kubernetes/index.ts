@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config.js';
 import type { Lifecycle } from '../core/decide.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
-import type { JwksOrigin } from '../identity/key-source.js';
+import type { JwksOrigin } from '../identity/jwks-origin.js';
 import type { TokenVerification } from '../identity/resolve.js';
 import { clusterKeysOrigin } from './cluster-keys.js';
 import { ClusterView } from './cluster-view.js';

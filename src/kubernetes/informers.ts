@@ -1,13 +1,11 @@
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { Backoff, jitter } from './backoff.js';
-import { classAnnotation, type ClusterView, type ObjectMeta } from './cluster-view.js';
+import type { ClusterView, ObjectMeta } from './cluster-view.js';
 import { describe } from './describe-error.js';
 import type { KubeApi } from './kube-api.js';
+import { listAll, slim, watchedResources, type Slim, type WatchedResource } from './object-metadata.js';
+import { ObservedWatch } from './observed-watch.js';
 import { SyncHealth } from './sync-health.js';
-import { isRecord } from '../core/is-record.js';
-
-export const watchedResources = ['pods', 'serviceaccounts', 'namespaces'] as const;
-export type WatchedResource = (typeof watchedResources)[number];
 
 export interface InformerTuning {
   /** First restart delay after a failed list or watch; doubles up to `restartMaxMs`, jittered. */
@@ -19,7 +17,7 @@ export interface InformerTuning {
   readonly listTimeoutMs: number;
 }
 
-export const defaultInformerTuning: InformerTuning = {
+const defaultInformerTuning: InformerTuning = {
   restartInitialMs: 250,
   restartMaxMs: 30_000,
   listPageSize: 500,
@@ -34,14 +32,6 @@ export interface InformerSetOptions {
   readonly tuning?: Partial<InformerTuning>;
   readonly clock?: () => number;
 }
-
-type Slim = KubernetesObject & { metadata: { name: string; namespace?: string; uid: string; resourceVersion?: string } };
-
-/**
- * Asks for metadata only (PartialObjectMetadataList); a server that cannot answer so sends the
- * full objects, which are trimmed on arrival all the same.
- */
-const metadataOnly = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
 
 const stableWatchMs = 10_000;
 
@@ -153,99 +143,6 @@ class ResourceInformer {
   }
 }
 
-interface WatchHooks {
-  stopped(): boolean;
-  opened(): void;
-  closed(err: unknown): void;
-  event(): void;
-}
-
-/**
- * client-node's Watch, observed: a request that returns without having ended has had its 200
- * and is streaming, which is the only reliable sign that the watch is connected. It also asks
- * for bookmarks, trims objects to the metadata the view keeps, and never throws (a throw here
- * would be an unhandled rejection inside ListWatch).
- */
-class ObservedWatch extends Watch {
-  constructor(
-    kc: KubeConfig,
-    private readonly resource: WatchedResource,
-    private readonly hooks: WatchHooks,
-  ) {
-    super(kc);
-  }
-
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    // ListWatch does not look at its stop flag after a reconnect delay.
-    if (this.hooks.stopped()) return new AbortController();
-    let ended = false;
-    const finish = (err: unknown): void => {
-      ended = true;
-      this.hooks.closed(err);
-      done(err);
-    };
-    const observe = (phase: string, obj: unknown, raw?: unknown): void => {
-      this.hooks.event();
-      const isObject = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
-      callback(phase, isObject ? (slim(this.resource, obj) ?? obj) : obj, raw);
-    };
-    try {
-      const controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, observe, finish);
-      if (!ended) this.hooks.opened();
-      return controller;
-    } catch (err) {
-      if (!ended) finish(err);
-      return new AbortController();
-    }
-  }
-}
-
-async function listAll(api: KubeApi, path: string, resource: WatchedResource, pageSize: number, signal: AbortSignal): Promise<KubernetesListObject<Slim>> {
-  const items: Slim[] = [];
-  let resourceVersion: unknown;
-  let next: string | undefined;
-  do {
-    const query = new URLSearchParams({ limit: String(pageSize) });
-    if (next !== undefined) query.set('continue', next);
-    const page = await api.getJson(`${path}?${query.toString()}`, `${resource} list`, { signal, accept: metadataOnly });
-    if (!isRecord(page) || !Array.isArray(page['items']) || !isRecord(page['metadata'])) {
-      throw new Error(`${resource} list is not a Kubernetes list`);
-    }
-    for (const item of page['items']) {
-      const trimmed = slim(resource, item);
-      if (trimmed) items.push(trimmed);
-    }
-    const meta = page['metadata'];
-    resourceVersion = meta['resourceVersion'];
-    next = typeof meta['continue'] === 'string' && meta['continue'] !== '' ? meta['continue'] : undefined;
-  } while (next !== undefined);
-  // Without it the watch would start from "any version" and could miss what happened since the list.
-  if (typeof resourceVersion !== 'string' || resourceVersion === '') throw new Error(`${resource} list has no resourceVersion`);
-  return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion }, items };
-}
-
-/** Keeps what the view reads, so that the informer's cache does not hold whole pod specs. */
-function slim(resource: WatchedResource, obj: unknown): Slim | undefined {
-  if (!isRecord(obj) || !isRecord(obj['metadata'])) return undefined;
-  const meta = obj['metadata'];
-  const { name, namespace, uid, resourceVersion } = meta;
-  if (typeof name !== 'string' || typeof uid !== 'string' || name === '' || uid === '') return undefined;
-  const metadata: Slim['metadata'] & { labels?: Record<string, string>; annotations?: Record<string, string> } = { name, uid };
-  if (typeof namespace === 'string') metadata.namespace = namespace;
-  if (typeof resourceVersion === 'string') metadata.resourceVersion = resourceVersion;
-  if (resource === 'namespaces') metadata.labels = stringRecord(meta['labels']);
-  if (resource === 'serviceaccounts') {
-    const value = isRecord(meta['annotations']) ? meta['annotations'][classAnnotation] : undefined;
-    metadata.annotations = typeof value === 'string' ? { [classAnnotation]: value } : {};
-  }
-  return { metadata };
-}
-
 function applierFor(view: ClusterView, resource: WatchedResource): { put(meta: ObjectMeta): void; remove(meta: ObjectMeta): void } {
   switch (resource) {
     case 'pods':
@@ -291,9 +188,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
-}
-
-function stringRecord(value: unknown): Record<string, string> {
-  if (!isRecord(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }

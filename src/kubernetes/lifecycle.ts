@@ -1,4 +1,4 @@
-import type { Lifecycle } from '../core/decide.js';
+import type { Lifecycle, LifecycleVerdict } from '../core/decide.js';
 import type { BoundTokenClaims, Identity } from '../core/identity.js';
 import { ErrorCode } from '../errors.js';
 import type { ClusterView } from './cluster-view.js';
@@ -11,8 +11,6 @@ export interface KubernetesLifecycleOptions {
   /** The cluster's trust domain: only its `/ns/NS/sa/SA` workloads take a class from annotations. */
   readonly trustDomain: string;
 }
-
-type Verdict = { ok: true; identity: Identity } | { ok: false; code: ErrorCode; reason: string };
 
 /**
  * What the view says of one bound token: every object it names is live; one is known to be gone
@@ -33,7 +31,7 @@ export class KubernetesLifecycle implements Lifecycle {
     private readonly options: KubernetesLifecycleOptions,
   ) {}
 
-  check(identity: Identity, nowMs: number): Verdict {
+  check(identity: Identity, nowMs: number): LifecycleVerdict {
     if (identity.kind !== 'workload') return { ok: true, identity };
     if (identity.kubernetes) {
       const refusal = this.#liveness(identity.kubernetes, nowMs);
@@ -42,7 +40,7 @@ export class KubernetesLifecycle implements Lifecycle {
     return { ok: true, identity: this.#classified(identity) };
   }
 
-  #liveness(claims: BoundTokenClaims, nowMs: number): Extract<Verdict, { ok: false }> | undefined {
+  #liveness(claims: BoundTokenClaims, nowMs: number): Extract<LifecycleVerdict, { ok: false }> | undefined {
     const fresh = this.freshness(nowMs);
     if (fresh.state === 'unsynced') {
       return this.options.failClosed ? unknown('the cluster watches have not synced yet') : undefined;
@@ -87,10 +85,10 @@ export class KubernetesLifecycle implements Lifecycle {
   }
 }
 
-function revoked(reason: string): Extract<Verdict, { ok: false }> {
+function revoked(reason: string): Extract<LifecycleVerdict, { ok: false }> {
   return { ok: false, code: ErrorCode.credentialRevoked, reason };
 }
 
-function unknown(reason: string): Extract<Verdict, { ok: false }> {
+function unknown(reason: string): Extract<LifecycleVerdict, { ok: false }> {
   return { ok: false, code: ErrorCode.livenessUnknown, reason };
 }

@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { AuthnResult, Identity } from '../core/identity.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
-import { quote } from '../identity/key-source.js';
+import { quote } from '../identity/printable.js';
 import type { TokenVerification } from '../identity/resolve.js';
 import { SpiffeId } from '../core/spiffe-id.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';

@@ -1,4 +1,4 @@
-import type { Decision } from '../core/decision.js';
+import type { Decision, ReasonCode } from '../core/decision.js';
 import { authnMethodOf, principalName } from '../core/identity.js';
 import type { AuthnResult, WorkloadClass } from '../core/identity.js';
 
@@ -24,7 +24,7 @@ export interface DecisionRecord {
   mode: 'enforce' | 'dry-run';
   durationMs: number;
   /** Why: `policy_denied`, a credential or request error code, or '' for an allow. */
-  reason: string;
+  reason: ReasonCode | '';
   detail: string;
   policyVersion: string;
 }

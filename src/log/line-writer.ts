@@ -1,4 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { errorMessage } from '../errors.js';
 
 export interface LossReport {
   readonly lost: number;
@@ -76,7 +77,7 @@ export class LineWriter {
           // Keep the batch for the retry, in order, ahead of anything that arrived meanwhile.
           this.pending = batch.concat(this.pending);
           this.pendingBytes += bytes;
-          this.options.onLoss?.({ lost: 0, reason: `write failed, retrying: ${(err as Error).message}` });
+          this.options.onLoss?.({ lost: 0, reason: `write failed, retrying: ${errorMessage(err)}` });
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
           if (!this.closed) {

@@ -1,12 +1,19 @@
-import type { Decision } from '../core/decision.js';
+import type { Decision, ReasonCode } from '../core/decision.js';
 import type { CheckOutcome } from '../pipeline/check-pipeline.js';
 import type { DecisionLog } from './decision-log.js';
 import { toDecisionRecord } from './decision-record.js';
 
 /** The metrics the record step feeds (prom-client's Counter and Histogram fit). */
 export interface DecisionMetrics {
-  readonly decisions: { inc(labels: { outcome: string; reason: string }): void };
+  readonly decisions: { inc(labels: DecisionLabels): void };
   readonly checkDuration: { observe(seconds: number): void };
+}
+
+/** `gatehouse_decisions_total`'s labels: closed sets, so no request can mint a new series. */
+export interface DecisionLabels {
+  readonly outcome: 'allow' | 'deny' | 'dry_run_deny' | 'error';
+  /** '' for an allow. */
+  readonly reason: ReasonCode | '';
 }
 
 /** The record step of a server: one decision log line and the decision metrics per Check. */
@@ -18,7 +25,7 @@ export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (out
   };
 }
 
-function outcomeLabel(decision: Decision): string {
+function outcomeLabel(decision: Decision): DecisionLabels['outcome'] {
   if (decision.kind === 'deny') return decision.dryRun ? 'dry_run_deny' : 'deny';
   return decision.kind === 'unavailable' ? 'error' : 'allow';
 }

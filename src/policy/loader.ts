@@ -1,11 +1,12 @@
 import { constants } from 'node:fs';
+import { errorMessage } from '../errors.js';
 import { open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PolicyEngine, type PrepareResult } from './cedar/engine.js';
 import type { PolicyProblem } from './problem.js';
 import type { PolicySetInput } from './version.js';
 
-export const schemaFileName = 'schema.cedarschema';
+const schemaFileName = 'schema.cedarschema';
 
 export type ReadResult = { ok: true; input: PolicySetInput } | { ok: false; problems: PolicyProblem[] };
 
@@ -26,7 +27,7 @@ export async function readPolicyDir(dir: string): Promise<ReadResult> {
   try {
     names = (await readdir(root)).filter((name) => name.endsWith('.cedar') && !name.startsWith('.')).sort();
   } catch (err) {
-    return { ok: false, problems: [wholeFile(dir, `cannot read the policy directory: ${reason(err)}`)] };
+    return { ok: false, problems: [wholeFile(dir, `cannot read the policy directory: ${errorMessage(err)}`)] };
   }
   const problems: PolicyProblem[] = [];
   const read = async (name: string): Promise<{ name: string; text: string }> => {
@@ -34,7 +35,7 @@ export async function readPolicyDir(dir: string): Promise<ReadResult> {
       return { name: join(dir, name), text: await readRegularFile(join(root, name)) };
     } catch (err) {
       const missing = name === schemaFileName && (err as NodeJS.ErrnoException).code === 'ENOENT';
-      problems.push(wholeFile(join(dir, name), missing ? 'the schema is missing' : `cannot read: ${reason(err)}`));
+      problems.push(wholeFile(join(dir, name), missing ? 'the schema is missing' : `cannot read: ${errorMessage(err)}`));
       return { name: join(dir, name), text: '' };
     }
   };
@@ -73,11 +74,4 @@ async function snapshotRoot(dir: string): Promise<string> {
 
 function wholeFile(file: string, message: string): PolicyProblem {
   return { file, line: 0, col: 0, message, severity: 'error' };
-}
-
-// Node's fs errors carry the path and code in `message`; `instanceof Error` is avoided because
-// errors from another realm (vm contexts, test runners) fail it.
-function reason(err: unknown): string {
-  const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(err);
 }

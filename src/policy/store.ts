@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { errorMessage } from '../errors.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { PolicyEngine } from './cedar/engine.js';
 import { readPolicyDir } from './loader.js';
@@ -116,7 +117,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
           await this.refreshOnce();
         } catch (err) {
           // Reloads run from timers where nothing awaits them; a fault must not kill the server.
-          this.fail([{ file: this.dir, line: 0, col: 0, message: `reload failed: ${String(err)}`, severity: 'error' }]);
+          this.fail([{ file: this.dir, line: 0, col: 0, message: `reload failed: ${errorMessage(err)}`, severity: 'error' }]);
         }
       } while (this.rerun && !this.stopped);
     })().finally(() => {

@@ -140,10 +140,6 @@ export function probesFor(relevant: readonly AnalyzedPolicy[]): Probe[] {
   return [...paths.values()].flatMap((path) => variants.map((variant) => ({ path: path.path, condition: path.condition, tags: variant })));
 }
 
-export function cellKey(principal: string, service: string, action: string): string {
-  return `${principal}\n${service}\n${action}`;
-}
-
 function isPermit(policy: AnalyzedPolicy): boolean {
   return policy.effect === 'permit';
 }

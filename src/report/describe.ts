@@ -1,7 +1,7 @@
 import type { MatrixCell, Probe } from './access-matrix.js';
 
 /** A representative request in words: `path like "/api/orders/*" with header x-tenant="acme"`. */
-export function describeProbe(probe: Probe): string {
+function describeProbe(probe: Probe): string {
   const path = probe.condition === null ? `path ${JSON.stringify(probe.path)}` : `path ${probe.condition}`;
   const tags = probe.tags.map((tag) => `${tag.on === 'headers' ? 'header' : 'query'} ${tag.name}=${JSON.stringify(tag.value)}`);
   return tags.length === 0 ? path : `${path} with ${tags.join(', ')}`;

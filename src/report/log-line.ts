@@ -1,4 +1,4 @@
-import type { ParseResult } from '../core/result.js';
+import { fail, type Result } from '../core/result.js';
 
 /** The fields of one decision log line (docs/reference.md, "Decision log") that an access review reads. */
 export interface LoggedDecision {
@@ -22,7 +22,7 @@ export interface LoggedDecision {
 const maxClassLength = 32;
 
 /** One line of text → the decision it records, or why it is not a decision log line. Never throws. */
-export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
+export function parseDecisionLine(line: string): Result<LoggedDecision> {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -55,8 +55,4 @@ export function parseDecisionLine(line: string): ParseResult<LoggedDecision> {
       ...(loggedClass === undefined ? {} : { class: loggedClass }),
     },
   };
-}
-
-function fail(reason: string): { ok: false; reason: string } {
-  return { ok: false, reason };
 }

@@ -1,10 +1,14 @@
 import type { LoggedDecision } from './log-line.js';
 
 /** Decisions seen for one (principal, service, action). Times are ISO 8601. */
-export interface ObservedUse {
+export interface ObservedUse extends DecisionTally {
   readonly principal: string;
   readonly service: string;
   readonly action: string;
+}
+
+/** Decisions of some caller or target by outcome, and when the first and the last were made (ISO 8601). */
+export interface DecisionTally {
   readonly allow: number;
   readonly deny: number;
   readonly error: number;
@@ -13,13 +17,8 @@ export interface ObservedUse {
 }
 
 /** Everything one principal did in the window. */
-export interface PrincipalActivity {
+export interface PrincipalActivity extends DecisionTally {
   readonly principal: string;
-  readonly allow: number;
-  readonly deny: number;
-  readonly error: number;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
   /** Denies by the log's `reason` code, e.g. `policy_denied`, `credential_revoked`. */
   readonly denyReasons: Readonly<Record<string, number>>;
   /** Decisions by the workload class the server logged (`class`); empty for users and for logs without it. */

@@ -32,7 +32,7 @@ export interface ScopeTarget {
 }
 
 /** The action groups of the schema (docs/reference.md, "Cedar model"); a group not listed here is assumed to contain anything. */
-export const actionGroups: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+const actionGroups: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['read', new Set(['GET', 'HEAD', 'OPTIONS'])],
   ['write', new Set(['POST', 'PUT', 'PATCH', 'DELETE'])],
 ]);

@@ -10,7 +10,7 @@ import type { UnknownService } from './service-traffic.js';
 import type { TimeWindow } from './window.js';
 
 /** The `format` of report.json; a change that breaks readers gets a new one. */
-export const reportFormat = 'gatehouse-access-review/v1';
+const reportFormat = 'gatehouse-access-review/v1';
 
 /** report.json (docs/report.md, "report.json"). */
 export interface ReportJson {

@@ -1,4 +1,5 @@
 import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
+import { errorMessage } from '../errors.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
@@ -35,7 +36,7 @@ export interface ReportOptions {
 
 export type ReportOutcome = { ok: true; report: ReportJson; files: readonly string[] } | { ok: false; problems: readonly string[] };
 
-export const outputNames = ['report.json', 'report.md', 'report.html'] as const;
+const outputNames = ['report.json', 'report.md', 'report.html'] as const;
 
 /** Reads every input (failing with every problem at once), computes the review, writes the three files. */
 export async function runReport(options: ReportOptions): Promise<ReportOutcome> {
@@ -55,7 +56,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
     } catch (err) {
       // A log that fails half way (an I/O error) leaves no sound count; nothing is written.
       for (const input of logs) if (input.stream !== options.stdin) input.stream.destroy();
-      return { ok: false, problems: [`cannot read the decision log ${messageOf(err)}`] };
+      return { ok: false, problems: [`cannot read the decision log ${errorMessage(err)}`] };
     }
     const observed = aggregator.summary();
     observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses) };
@@ -108,7 +109,7 @@ async function readInventory(file: string): Promise<ReturnType<typeof parseInven
   try {
     return parseInventory(await readFile(file, 'utf8'), file);
   } catch (err) {
-    return { ok: false, problems: [`${file}: cannot read the inventory: ${messageOf(err)}`] };
+    return { ok: false, problems: [`${file}: cannot read the inventory: ${errorMessage(err)}`] };
   }
 }
 
@@ -127,7 +128,7 @@ async function openLogs(names: readonly string[], stdin: Readable): Promise<{ ok
       opened.push({ name, handle });
       if ((await handle.stat()).isDirectory()) problems.push(`${name}: is a directory, not a decision log`);
     } catch (err) {
-      problems.push(`${name}: cannot open the decision log: ${messageOf(err)}`);
+      problems.push(`${name}: cannot open the decision log: ${errorMessage(err)}`);
     }
   }
   if (problems.length > 0) {
@@ -145,9 +146,4 @@ async function writeOutputs(dir: string, report: ReportJson): Promise<string[]> 
   const [json, markdown, html] = outputNames.map((name) => join(dir, name));
   await Promise.all([writeFile(json!, `${JSON.stringify(report, null, 2)}\n`), writeFile(markdown!, renderMarkdown(report)), writeFile(html!, renderHtml(report))]);
   return [json!, markdown!, html!];
-}
-
-function messageOf(err: unknown): string {
-  const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(err);
 }

@@ -1,25 +1,20 @@
 import { serviceFromRequest } from '../core/resource.js';
 import type { InventoryService } from './inventory.js';
-import type { ObservedUse } from './observed-use.js';
+import type { DecisionTally, ObservedUse } from './observed-use.js';
 
 /** The callers of a service the review shows by name; the rest are counted. */
 const topCallerCount = 5;
 
 /** Decision-log traffic to a service the inventory does not list: access the matrix never evaluated. */
-export interface UnknownService {
+export interface UnknownService extends DecisionTally {
   /** As the decision log's `resource` gives it; Cedar's `Service::"<name>"`. */
   readonly name: string;
   /** Only the Kubernetes form `NAME.NAMESPACE` names a namespace, as for requests. */
   readonly namespace: string | null;
-  readonly allow: number;
-  readonly deny: number;
-  readonly error: number;
   /** Distinct principals that called it ('' for requests with no established identity). */
   readonly callers: number;
   /** The callers with the most requests, at most five. */
   readonly topCallers: readonly { readonly principal: string; readonly allow: number; readonly deny: number; readonly error: number }[];
-  readonly firstSeen: string;
-  readonly lastSeen: string;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { errorMessage } from '../errors.js';
 
 export interface ReadinessReport {
   readonly ready: boolean;
@@ -19,7 +20,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     void route(handlers, req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`internal error: ${(err as Error).message}\n`);
+      res.end(`internal error: ${errorMessage(err)}\n`);
     });
   });
 }

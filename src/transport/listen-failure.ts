@@ -1,4 +1,4 @@
-import { ErrorCode, GatehouseError } from '../errors.js';
+import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
 
 /**
  * A listener that could not be opened, said in one line that names the address and the setting
@@ -6,7 +6,7 @@ import { ErrorCode, GatehouseError } from '../errors.js';
  * errno in text and a stack that only bury it.
  */
 export function listenFailure(address: string, setting: '--listen / listen' | '--http-listen / httpListen', err: unknown): GatehouseError {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   const errno = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN)\b/.exec(text)?.[1];
   const reason = errno === undefined ? text : (reasons[errno] ?? errno);
   return new GatehouseError(ErrorCode.config, `cannot listen on ${address} (${setting}): ${reason}`, { cause: err });

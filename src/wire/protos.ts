@@ -46,7 +46,7 @@ function findProtoRoot(start: string): string {
   }
 }
 
-export const protoRoot = findProtoRoot(dirname(fileURLToPath(import.meta.url)));
+const protoRoot = findProtoRoot(dirname(fileURLToPath(import.meta.url)));
 
 /**
  * protobufjs bundles google/protobuf/struct.proto with camelCase Value fields (stringValue, …)

@@ -13,9 +13,9 @@ import { Registry } from 'prom-client';
 import type { JwksResponse } from '../../src/assertion/jwks-route.js';
 import type { AllowDecision } from '../../src/assertion/signer.js';
 import type { Identity, WorkloadClass } from '../../src/core/identity.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { createHttpServer } from '../../src/transport/http-server.js';
 import { someEvaluated } from '../support/evaluated.js';
+import { spiffeId as parseSpiffeId } from '../support/expect-ok.js';
 
 export const issuer = 'https://gatehouse.test';
 export const frontendId = 'spiffe://cluster.local/ns/shop/sa/frontend';
@@ -23,9 +23,7 @@ export const frontendId = 'spiffe://cluster.local/ns/shop/sa/frontend';
 export const frontendPrincipal = frontendId;
 
 export function workload(spiffeId = frontendId, workloadClass: WorkloadClass = 'service', authn: 'mtls' | 'jwt' = 'mtls'): Identity {
-  const parsed = SpiffeId.parse(spiffeId);
-  if (!parsed.ok) throw new Error(`bad fixture ${spiffeId}`);
-  return { kind: 'workload', spiffeId: parsed.value, class: workloadClass, authn };
+  return { kind: 'workload', spiffeId: parseSpiffeId(spiffeId), class: workloadClass, authn };
 }
 
 export const user: Identity = { kind: 'user', issuer: 'https://idp.test', subject: 'alice@example.com', name: 'alice@example.com', groups: ['sre'] };

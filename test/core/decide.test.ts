@@ -5,12 +5,10 @@ import type { Decision } from '../../src/core/decision.js';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { parseRequest } from '../../src/core/parse-request.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
+import { spiffeId } from '../support/expect-ok.js';
 
 const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
-const frontendId = SpiffeId.parse('spiffe://cluster.local/ns/shop/sa/frontend');
-if (!frontendId.ok) throw new Error('bad fixture');
-const frontend: Identity = { kind: 'workload', spiffeId: frontendId.value, class: 'service', authn: 'mtls' };
+const frontend: Identity = { kind: 'workload', spiffeId: spiffeId('spiffe://cluster.local/ns/shop/sa/frontend'), class: 'service', authn: 'mtls' };
 const ok = (identity: Identity): AuthnResult => ({ ok: true, identity });
 
 /** Allows exactly GET on /api/*; records what it was asked. */

@@ -1,11 +1,11 @@
 import { normalizePath, type NormalizedPath } from '../../src/core/path.js';
-import type { ParseResult } from '../../src/core/result.js';
+import type { Result } from '../../src/core/result.js';
 
-function normalized(path: string, query = ''): ParseResult<NormalizedPath> {
+function normalized(path: string, query = ''): Result<NormalizedPath> {
   return { ok: true, value: { path, query } };
 }
 
-function refused(reason: string): ParseResult<NormalizedPath> {
+function refused(reason: string): Result<NormalizedPath> {
   return { ok: false, reason };
 }
 
@@ -13,7 +13,7 @@ const hex = (byte: number): string => byte.toString(16).padStart(2, '0').toUpper
 const byteValues = Array.from({ length: 256 }, (_, byte) => byte);
 
 describe('normalizePath', () => {
-  const cases: { name: string; rawPath: string; expected: ParseResult<NormalizedPath> }[] = [
+  const cases: { name: string; rawPath: string; expected: Result<NormalizedPath> }[] = [
     { name: 'root', rawPath: '/', expected: normalized('/') },
     { name: 'plain path', rawPath: '/api/orders', expected: normalized('/api/orders') },
     { name: 'trailing slash is kept', rawPath: '/api/orders/', expected: normalized('/api/orders/') },
@@ -112,7 +112,7 @@ describe('normalizePath', () => {
 });
 
 describe('normalizePath: length bound', () => {
-  const cases: { name: string; rawPath: string; expected: ParseResult<NormalizedPath> }[] = [
+  const cases: { name: string; rawPath: string; expected: Result<NormalizedPath> }[] = [
     { name: '8192 characters', rawPath: `/${'a'.repeat(8191)}`, expected: normalized(`/${'a'.repeat(8191)}`) },
     { name: '8192 characters counting the query', rawPath: `/a?${'q'.repeat(8189)}`, expected: normalized('/a', 'q'.repeat(8189)) },
     { name: '8193 characters', rawPath: `/${'a'.repeat(8192)}`, expected: refused('path is longer than 8192 characters') },
@@ -130,7 +130,7 @@ describe('normalizePath: every byte value as a literal character in a segment', 
   // target. ';' starts a path parameter and '#' a fragment: both refused. '%' only starts an escape.
   const allowed = /^[A-Za-z0-9\-._~!$&'()*+,=:@/?]$/;
 
-  function expectedFor(char: string): ParseResult<NormalizedPath> | undefined {
+  function expectedFor(char: string): Result<NormalizedPath> | undefined {
     if (!allowed.test(char)) return undefined;
     if (char === '?') return normalized('/a', 'b');
     return normalized(`/a${char}b`);
@@ -157,7 +157,7 @@ describe('normalizePath: every byte value percent-encoded in a segment', () => {
     [0x3b, 'path contains an encoded ";"'],
   ]);
 
-  function expectedFor(byte: number): ParseResult<NormalizedPath> {
+  function expectedFor(byte: number): Result<NormalizedPath> {
     const reason = refusedEscapes.get(byte);
     if (reason !== undefined) return refused(reason);
     const char = String.fromCharCode(byte);

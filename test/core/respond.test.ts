@@ -1,13 +1,11 @@
-import type { Decision, Subject } from '../../src/core/decision.js';
+import type { Decision, ReasonCode, Subject } from '../../src/core/decision.js';
 import { toCheckResponse } from '../../src/core/respond.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { someEvaluated } from '../support/evaluated.js';
+import { spiffeId } from '../support/expect-ok.js';
 
 const options = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: true };
 const subject: Subject = { action: 'GET', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api' };
-const id = SpiffeId.parse('spiffe://cluster.local/ns/shop/sa/frontend');
-if (!id.ok) throw new Error('bad fixture');
-const identity = { kind: 'workload', spiffeId: id.value, class: 'service', authn: 'mtls' } as const;
+const identity = { kind: 'workload', spiffeId: spiffeId('spiffe://cluster.local/ns/shop/sa/frontend'), class: 'service', authn: 'mtls' } as const;
 const overwrite = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
 
 describe('toCheckResponse', () => {
@@ -60,7 +58,7 @@ describe('toCheckResponse', () => {
     expect(response.ok_response?.headers_to_remove.includes('x-gatehouse-principal')).toBe(header === undefined);
   });
 
-  const deny = (status: 'forbidden' | 'unauthenticated', code: string, dryRun = false): Decision =>
+  const deny = (status: 'forbidden' | 'unauthenticated', code: ReasonCode, dryRun = false): Decision =>
     ({ kind: 'deny', status, code, reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun, version: 'v', evaluated: someEvaluated });
   const metadata = [
     { name: 'allow', decision: { kind: 'allow', identity, subject, policies: [], errors: [], version: 'v', evaluated: someEvaluated } as Decision, code: undefined },

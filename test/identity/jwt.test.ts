@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base64url, exportJWK, FlattenedSign, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
-import { parseConfig, type Config } from '../../src/config.js';
+import { parseConfig, type Config, type JwtIssuerConfig } from '../../src/config.js';
 import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { ErrorCode } from '../../src/errors.js';
 import { TokenVerifier } from '../../src/identity/token-verifier.js';
-import { createKeySources, type IssuerKeySource, type KeyLookup, type KeySource } from '../../src/identity/key-source.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
+import { keySourceFor, type IssuerKeySource, type KeyLookup, type KeySource } from '../../src/identity/key-source.js';
+import { spiffeId } from '../support/expect-ok.js';
 
 const NOW = 1_800_000_000;
 const FETCH_BOUND_MS = 300;
@@ -180,6 +180,10 @@ function serveKeys(k8s: Route = { body: { keys: [k8sKey.jwk] } }): void {
 
 let sources: Map<string, IssuerKeySource>;
 
+function keySources(issuers: readonly JwtIssuerConfig[]): Map<string, IssuerKeySource> {
+  return new Map(issuers.map((issuer) => [issuer.issuer, keySourceFor(issuer)]));
+}
+
 beforeEach(() => serveKeys());
 afterEach(() => {
   for (const source of sources?.values() ?? []) source.close();
@@ -188,7 +192,7 @@ afterEach(() => {
 });
 
 function verifier(wrap: (source: KeySource) => KeySource = (source) => source): TokenVerifier {
-  sources = createKeySources(config.identity.jwt);
+  sources = keySources(config.identity.jwt);
   const wrapped = new Map([...sources].map(([issuer, source]) => [issuer, wrap(source)]));
   return new TokenVerifier(
     config.identity.jwt,
@@ -221,11 +225,6 @@ const k8sClaims = (): Claims => ({
 const svidClaims = (): Claims => ({ iss: spiffeIssuer, sub: 'spiffe://partner.example/billing/api', aud: 'gatehouse', iat: NOW, exp: NOW + 300 });
 const oidcClaims = (): Claims => ({ iss: OIDC, sub: 'alice', aud: 'portal', iat: NOW, exp: NOW + 900, groups: ['admins', 'devs'] });
 
-function spiffeId(text: string): SpiffeId {
-  const parsed = SpiffeId.parse(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.value;
-}
 
 const frontend = (): Identity => ({
   kind: 'workload',
@@ -624,7 +623,7 @@ describe('verified-token cache', () => {
 describe('TokenVerifier construction', () => {
   test('an issuer configured twice is refused', () => {
     const issuer = config.identity.jwt[0]!;
-    expect(() => new TokenVerifier([issuer, issuer], ['cluster.local'], { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, createKeySources([issuer]))).toThrow(
+    expect(() => new TokenVerifier([issuer, issuer], ['cluster.local'], { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, keySources([issuer]))).toThrow(
       /configured twice/,
     );
   });
@@ -641,6 +640,6 @@ describe('TokenVerifier construction: trust across issuers (issue #14)', () => {
     ['a kubernetes issuer without trustDomain among two trust domains', 0, ['cluster.local', 'partner.example']],
   ])('%s is refused: it never falls back to the first trust domain', (_name, index, trustDomains) => {
     const issuers = [{ ...config.identity.jwt[index]!, trustDomain: undefined }];
-    expect(() => new TokenVerifier(issuers, trustDomains, { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, createKeySources(issuers))).toThrow(/needs a trustDomain/);
+    expect(() => new TokenVerifier(issuers, trustDomains, { maxTokenBytes: 1, keyFetchTimeoutMs: 1 }, keySources(issuers))).toThrow(/needs a trustDomain/);
   });
 });

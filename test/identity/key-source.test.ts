@@ -5,14 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ErrorCode } from '../../src/errors.js';
-import {
-  discoveryOrigin,
-  fileOrigin,
-  IssuerKeySource,
-  uriOrigin,
-  type JwksOrigin,
-  type KeyLookup,
-} from '../../src/identity/key-source.js';
+import { discoveryOrigin, fileOrigin, uriOrigin, type JwksOrigin } from '../../src/identity/jwks-origin.js';
+import { IssuerKeySource, type KeyLookup } from '../../src/identity/key-source.js';
 
 let rsaPublic: JWK;
 let rsaPrivate: JWK;

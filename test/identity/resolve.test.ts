@@ -3,17 +3,12 @@ import type { AuthnResult, Identity } from '../../src/core/identity.js';
 import { requestFacts } from '../../src/core/decode.js';
 import { classifierFromRules } from '../../src/identity/classify.js';
 import { bearerToken, IdentityResolver, type TokenVerification } from '../../src/identity/resolve.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { makeTestCa, type TestCa } from '../support/certs.js';
+import { spiffeId as spiffe } from '../support/expect-ok.js';
 
 const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
 const now = Math.floor(Date.now() / 1000);
 const frontendUri = 'spiffe://cluster.local/ns/shop/sa/frontend';
-const spiffe = (uri: string): SpiffeId => {
-  const parsed = SpiffeId.parse(uri);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.value;
-};
 
 /** Tokens are verified for real in jwt.test.ts; here a table maps token text to outcomes. */
 const tokens: TokenVerification = {

@@ -1,9 +1,10 @@
 import { SpiffeId } from '../../src/core/spiffe-id.js';
-import type { ParseResult } from '../../src/core/result.js';
+import type { Result } from '../../src/core/result.js';
+import { spiffeId as parse } from '../support/expect-ok.js';
 
 type View = { ok: true; id: string; trustDomain: string; path: string } | { ok: false; reason: string };
 
-function view(result: ParseResult<SpiffeId>): View {
+function view(result: Result<SpiffeId>): View {
   if (!result.ok) return result;
   const { trustDomain, path } = result.value;
   return { ok: true, id: result.value.toString(), trustDomain, path };
@@ -17,11 +18,6 @@ function invalid(reason: string): View {
   return { ok: false, reason };
 }
 
-function parse(input: string): SpiffeId {
-  const result = SpiffeId.parse(input);
-  if (!result.ok) throw new Error(`test setup: ${input} should parse: ${result.reason}`);
-  return result.value;
-}
 
 const byteValues = Array.from({ length: 256 }, (_, byte) => byte);
 const hex = (byte: number): string => byte.toString(16).padStart(2, '0');

@@ -1,15 +1,15 @@
 import { parseXfcc, type XfccElement } from '../../src/identity/xfcc.js';
-import type { ParseResult } from '../../src/core/result.js';
+import type { Result } from '../../src/core/result.js';
 
 function element(fields: Partial<XfccElement>): XfccElement {
   return { by: [], uri: [], dns: [], ...fields };
 }
 
-function parsed(...elements: XfccElement[]): ParseResult<XfccElement[]> {
+function parsed(...elements: XfccElement[]): Result<XfccElement[]> {
   return { ok: true, value: elements };
 }
 
-function refused(reason: string): ParseResult<XfccElement[]> {
+function refused(reason: string): Result<XfccElement[]> {
   return { ok: false, reason };
 }
 
@@ -18,7 +18,7 @@ const backendHash = '9ba61d6425303443c0748a02dd8de688468ed33be74eee6556d90c0149c
 const testClientSubject = '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client';
 
 describe('parseXfcc: Envoy documentation examples', () => {
-  const cases: { name: string; header: string; expected: ParseResult<XfccElement[]> }[] = [
+  const cases: { name: string; header: string; expected: Result<XfccElement[]> }[] = [
     {
       name: 'one client certificate with only a URI SAN',
       header: `By=http://frontend.lyft.com;Hash=${frontendHash};Subject="${testClientSubject}";URI=http://testclient.lyft.com`,
@@ -57,7 +57,7 @@ describe('parseXfcc: Envoy documentation examples', () => {
 });
 
 describe('parseXfcc: values and keys', () => {
-  const cases: { name: string; header: string; expected: ParseResult<XfccElement[]> }[] = [
+  const cases: { name: string; header: string; expected: Result<XfccElement[]> }[] = [
     {
       name: 'Istio sidecar with SPIFFE IDs',
       header: 'By=spiffe://cluster.local/ns/shop/sa/orders;Hash=abc;Subject="";URI=spiffe://cluster.local/ns/shop/sa/cart',
@@ -145,7 +145,7 @@ describe('parseXfcc: values and keys', () => {
 });
 
 describe('parseXfcc: malformed headers', () => {
-  const cases: { name: string; header: string; expected: ParseResult<XfccElement[]> }[] = [
+  const cases: { name: string; header: string; expected: Result<XfccElement[]> }[] = [
     { name: 'empty header', header: '', expected: refused('x-forwarded-client-cert has an empty element or pair') },
     { name: 'only whitespace', header: '  ', expected: refused('x-forwarded-client-cert has an empty element or pair') },
     { name: 'empty element between commas', header: 'Hash=a,,Hash=b', expected: refused('x-forwarded-client-cert has an empty element or pair') },
@@ -195,7 +195,7 @@ describe('parseXfcc: bounds', () => {
     return `${prefix}${'x'.repeat(length - prefix.length - 1)}"`;
   };
 
-  const cases: { name: string; header: string; expected: ParseResult<XfccElement[]> | { ok: true; count: number } }[] = [
+  const cases: { name: string; header: string; expected: Result<XfccElement[]> | { ok: true; count: number } }[] = [
     { name: '64 elements', header: hops(64), expected: { ok: true, count: 64 } },
     { name: '65 elements', header: hops(65), expected: refused('x-forwarded-client-cert has more than 64 elements') },
     { name: '65 elements, the last one malformed', header: `${hops(64)},garbage`, expected: refused('x-forwarded-client-cert has more than 64 elements') },

@@ -1,6 +1,6 @@
 import type { BoundTokenClaims, Identity, WorkloadClass } from '../../src/core/identity.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import type { KubeObject } from './fake-api-server.js';
+import { spiffeId as spiffe } from '../support/expect-ok.js';
 
 /** Polls `probe` every `everyMs` until it returns something other than undefined, or fails after `withinMs`. */
 export async function waitFor<T>(what: string, probe: () => T | undefined, withinMs = 5_000, everyMs = 10): Promise<T> {
@@ -13,11 +13,6 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, withi
   }
 }
 
-export function spiffe(text: string): SpiffeId {
-  const parsed = SpiffeId.parse(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.value;
-}
 
 /** A workload authenticated by a bound service-account token of `shop/<sa>`. */
 export function boundToken(claims: Partial<BoundTokenClaims> & { serviceAccountUid: string }, cls: WorkloadClass = 'unknown'): Identity {

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js';
 import type { Identity } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import type { CedarEntity, CedarRequest } from '../../src/core/cedar-request.js';
 import { buildCedarRequest, cedarIpAddress, knownActions } from '../../src/policy/entities.js';
 import { parsedSubject } from '../support/subject.js';
+import { spiffeId as spiffe } from '../support/expect-ok.js';
 
 const vectorIndex = new URL('../fixtures/ext_authz/index.json', import.meta.url);
 const vectors = (JSON.parse(readFileSync(vectorIndex, 'utf8')) as { requests: Record<string, { message: unknown }> }).requests;
@@ -24,11 +24,6 @@ function factsOf(name: string): RequestFacts {
   return requestFacts(message as CheckRequestMessage, { maxHeaders: 200, maxHeaderBytes: 65536 });
 }
 
-function spiffe(id: string): SpiffeId {
-  const parsed = SpiffeId.parse(id);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.value;
-}
 
 const frontend: Identity = { kind: 'workload', spiffeId: spiffe('spiffe://cluster.local/ns/shop/sa/frontend'), class: 'service', authn: 'mtls' };
 const invoicerByToken: Identity = {

@@ -2,18 +2,16 @@
 import { readFileSync } from 'node:fs';
 import type { Identity, WorkloadClass } from '../../src/core/identity.js';
 import type { RequestFacts } from '../../src/core/request-facts.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import type { CedarRequest } from '../../src/core/cedar-request.js';
 import { buildCedarRequest } from '../../src/policy/entities.js';
 import { parsedSubject } from '../support/subject.js';
+import { spiffeId } from '../support/expect-ok.js';
 
 export const examplePolicyDir = new URL('../../policies/', import.meta.url).pathname;
 export const exampleSchema = readFileSync(`${examplePolicyDir}schema.cedarschema`, 'utf8');
 
 export function workload(id: string, workloadClass: WorkloadClass = 'service'): Identity {
-  const parsed = SpiffeId.parse(id);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return { kind: 'workload', spiffeId: parsed.value, class: workloadClass, authn: 'mtls' };
+  return { kind: 'workload', spiffeId: spiffeId(id), class: workloadClass, authn: 'mtls' };
 }
 
 export function user(subject: string, groups: string[]): Identity {

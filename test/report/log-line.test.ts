@@ -1,10 +1,10 @@
 import type { Decision } from '../../src/core/decision.js';
 import type { Identity } from '../../src/core/identity.js';
-import { SpiffeId } from '../../src/core/spiffe-id.js';
 import { decisionLine } from '../../src/log/decision-log.js';
 import { toDecisionRecord } from '../../src/log/decision-record.js';
 import { parseDecisionLine } from '../../src/report/log-line.js';
 import { logLine } from './fixtures.js';
+import { expectOk, spiffeId } from '../support/expect-ok.js';
 
 describe('parseDecisionLine', () => {
   test('a line as gatehouse writes it', () => {
@@ -44,9 +44,7 @@ describe('parseDecisionLine', () => {
 });
 
 describe('the class a server logs reaches the review', () => {
-  const parsed = SpiffeId.parse('spiffe://cluster.local/ns/ci/sa/builder');
-  if (!parsed.ok) throw new Error(parsed.reason);
-  const builder: Identity = { kind: 'workload', spiffeId: parsed.value, class: 'build', authn: 'mtls' };
+  const builder: Identity = { kind: 'workload', spiffeId: spiffeId('spiffe://cluster.local/ns/ci/sa/builder'), class: 'build', authn: 'mtls' };
   const subject = { action: 'POST', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api/orders' };
   const meta = { time: new Date(Date.UTC(2025, 0, 31, 12)), decisionId: 'd-1', requestId: 'r-1', durationMs: 0.2 };
   const deny = (identity: Identity | undefined): Decision => ({
@@ -62,9 +60,7 @@ describe('the class a server logs reaches the review', () => {
     version: 'v1',
   });
   const logged = (decision: Decision): unknown => {
-    const result = parseDecisionLine(decisionLine(toDecisionRecord(decision, { ok: true, identity: builder }, meta)));
-    if (!result.ok) throw new Error(result.reason);
-    return result.value.class;
+    return expectOk(parseDecisionLine(decisionLine(toDecisionRecord(decision, { ok: true, identity: builder }, meta)))).class;
   };
 
   test.each<[string, Decision, string | undefined]>([

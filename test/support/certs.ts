@@ -10,24 +10,6 @@ export interface TestCa {
   issue(name: string, uris: readonly string[], days?: number): string;
 }
 
-/** A throwaway CA made with the openssl CLI, because node:crypto can read certificates but not make them. */
-export function makeTestCa(): TestCa {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ca-'));
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/O=test-ca');
-  return {
-    dir,
-    caPem: readFileSync(join(dir, 'ca.pem'), 'utf8'),
-    issue(name, uris, days = 1) {
-      const ext = join(dir, `${name}.ext`);
-      writeFileSync(ext, uris.length > 0 ? `subjectAltName=${uris.map((u) => `URI:${u}`).join(',')}\n` : 'basicConstraints=CA:FALSE\n');
-      openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/O=${name}`);
-      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', String(days), '-extfile', ext);
-      return readFileSync(join(dir, `${name}.pem`), 'utf8');
-    },
-  };
-}
-
 export interface AuthorityOptions {
   /** basicConstraints CA:true (default) or not: a certificate posing as an authority. */
   readonly ca?: boolean;
@@ -94,4 +76,11 @@ export function makeTestPki(): { readonly dir: string; root(name: string, option
       return authority(name, readFileSync(join(dir, `${name}.pem`), 'utf8'));
     },
   };
+}
+
+/** A throwaway CA and its workloads, one root of makeTestPki: node:crypto can read certificates but not make them. */
+export function makeTestCa(): TestCa {
+  const pki = makeTestPki();
+  const ca = pki.root('ca', { days: 2 });
+  return { dir: pki.dir, caPem: ca.pem, issue: (name, uris, days = 1) => ca.issue(name, uris, { days }) };
 }

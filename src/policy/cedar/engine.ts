@@ -1,4 +1,5 @@
 import { statefulIsAuthorized, type Expr, type ExprNoExt, type PatternElem, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { errorMessage } from '../../errors.js';
 import { deepFreeze } from '../../deep-freeze.js';
 import type { CedarRequest } from '../../core/cedar-request.js';
 import type { PolicyProblem } from '../problem.js';
@@ -99,7 +100,7 @@ export class PolicyEngine {
       });
     } catch (err) {
       // wasm-bindgen throws when a value cannot cross into Rust; that is a bad request, not a crash.
-      return refused(String(err));
+      return refused(errorMessage(err));
     }
     if (answer.type === 'failure') return refused(messages(answer.errors));
 

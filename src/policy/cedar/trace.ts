@@ -1,4 +1,5 @@
 import { isAuthorized, policyToText, type Expr, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { errorMessage } from '../../errors.js';
 import type { CedarRequest } from '../../core/cedar-request.js';
 import type { PolicyEngine } from './engine.js';
 import { messages } from './messages.js';
@@ -134,7 +135,7 @@ function evaluateEach(
   try {
     answer = isAuthorized({ ...req, schema: schemaText, validateRequest: true, policies: { staticPolicies: set } });
   } catch (err) {
-    return { ok: false, message: String(err) };
+    return { ok: false, message: errorMessage(err) };
   }
   if (answer.type === 'failure') return { ok: false, message: messages(answer.errors) };
   const { reason, errors } = answer.response.diagnostics;

@@ -1,15 +1,21 @@
+import type { DecisionTally } from '../observed-use.js';
+
 /** How soon a finding wants a look: `high` may be an open door, `low` is tidying. */
 export type Severity = 'high' | 'medium' | 'low';
 
 export type OverBroadReason = 'any-principal' | 'any-resource' | 'build-namespace-access';
 
-/** Every finding carries `kind`, `severity` and a one-line `message`; the other fields depend on the kind. */
+/** What every finding carries besides its `kind`; the other fields depend on the kind. */
+interface FindingBase {
+  readonly severity: Severity;
+  /** One line. */
+  readonly message: string;
+}
+
 export type Finding =
-  | {
+  | (FindingBase & {
       /** A grant (allow or conditional cell) no allowed decision used in the window: a least-privilege candidate. */
       readonly kind: 'unused-grant';
-      readonly severity: Severity;
-      readonly message: string;
       readonly principal: string;
       readonly service: string;
       readonly unusedActions: readonly string[];
@@ -17,59 +23,39 @@ export type Finding =
       readonly usedActions: readonly string[];
       /** The permits that grant the unused actions. */
       readonly policies: readonly string[];
-    }
-  | {
+    })
+  | (FindingBase & {
       /** An inventory workload with no decision in the window. */
       readonly kind: 'unseen-identity';
-      readonly severity: Severity;
-      readonly message: string;
       readonly principal: string;
       readonly class: string;
       readonly namespace: string | null;
-    }
-  | {
+    })
+  | (FindingBase & {
       /** A workload that made requests but is not in the inventory. */
       readonly kind: 'unknown-identity';
-      readonly severity: Severity;
-      readonly message: string;
       readonly principal: string;
-      readonly allow: number;
-      readonly deny: number;
-      readonly error: number;
-      readonly firstSeen: string;
-      readonly lastSeen: string;
-    }
-  | {
+    } & DecisionTally)
+  | (FindingBase & {
       /** A service that received requests but is not in the inventory: the matrix never covered it. */
       readonly kind: 'unknown-service';
-      readonly severity: Severity;
-      readonly message: string;
       readonly service: string;
-      readonly allow: number;
-      readonly deny: number;
-      readonly error: number;
       /** Distinct principals that called it. */
       readonly callers: number;
       /** The busiest callers, at most five. */
       readonly topCallers: readonly string[];
-      readonly firstSeen: string;
-      readonly lastSeen: string;
-    }
-  | {
+    } & DecisionTally)
+  | (FindingBase & {
       /** An inventory workload the server logged with another class than the inventory's. */
       readonly kind: 'class-mismatch';
-      readonly severity: Severity;
-      readonly message: string;
       readonly principal: string;
       readonly inventoryClass: string;
       /** Decisions by the class the server logged, the inventory's own among them when it was logged too. */
       readonly loggedClasses: Readonly<Record<string, number>>;
-    }
-  | {
+    })
+  | (FindingBase & {
       /** A principal denied at least the threshold number of times: misconfiguration or probing. */
       readonly kind: 'repeated-denies';
-      readonly severity: Severity;
-      readonly message: string;
       readonly principal: string;
       readonly denies: number;
       readonly allows: number;
@@ -80,29 +66,25 @@ export type Finding =
       readonly topTargets: readonly { service: string; action: string; denies: number }[];
       readonly firstSeen: string;
       readonly lastSeen: string;
-    }
-  | {
+    })
+  | (FindingBase & {
       /** A policy that determined no decision in the window. */
       readonly kind: 'idle-policy';
-      readonly severity: Severity;
-      readonly message: string;
       readonly policy: string;
       readonly effect: 'permit' | 'forbid';
       readonly file: string;
       readonly line: number;
-    }
-  | {
+    })
+  | (FindingBase & {
       /** A permit whose scope leaves the principal or the resource open, or that gives a build identity a whole namespace. */
       readonly kind: 'over-broad-policy';
-      readonly severity: Severity;
-      readonly message: string;
       readonly policy: string;
       readonly file: string;
       readonly line: number;
       readonly reasons: readonly OverBroadReason[];
       /** For `build-namespace-access`: the build-class identities the permit grants to. */
       readonly buildIdentities: readonly string[];
-    };
+    });
 
 export type FindingKind = Finding['kind'];
 

@@ -11,8 +11,13 @@ export interface ServiceName {
 
 export function serviceFromRequest(contextExtensions: ReadonlyMap<string, string>, host: string): ServiceName {
   const named = contextExtensions.get('service');
-  if (named !== undefined && named !== '') return { ...parseServiceName(named), from: 'route' };
+  if (named !== undefined && named !== '') return namedService(named);
   return { ...parseServiceName(serviceNameFromHost(host)), from: 'host' };
+}
+
+/** A service named the way a route (or an inventory) names it: `orders.shop`. */
+export function namedService(name: string): ServiceName {
+  return { ...parseServiceName(name), from: 'route' };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { RequestSubject } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
-import { serviceFromRequest } from '../core/resource.js';
+import { namedService } from '../core/resource.js';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { buildCedarRequest } from '../policy/entities.js';
 import type { AnalyzedPolicy } from './analyzed-policy.js';
@@ -154,7 +154,7 @@ const noPeer = Object.freeze({ address: '', port: 0, principal: '', certificate:
 /** The request facts of a representative request, shaped as decode.ts would produce them for a mesh call. */
 /** A probe is a request the policies themselves spell, so its path is taken as written, not normalized. */
 function probeSubject(service: string, action: string, probe: Probe): RequestSubject {
-  const named = serviceFromRequest(new Map([['service', service]]), '');
+  const named = namedService(service);
   return { requestId: '', method: action, path: probe.path, query: queryOf(probe), service: named, destination: undefined, trustedNamespace: named.namespace };
 }
 

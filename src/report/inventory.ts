@@ -1,6 +1,6 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { workloadClasses, type WorkloadClass } from '../core/identity.js';
-import { serviceFromRequest } from '../core/resource.js';
+import { namedService } from '../core/resource.js';
 import { SpiffeId } from '../core/spiffe-id.js';
 
 /** One workload the access review covers (docs/reference.md, "Access review inventory"). */
@@ -136,7 +136,7 @@ function readService(entry: unknown, path: Path, problem: Report): InventoryServ
     problem(path, `must be a service name such as "orders.shop", without spaces or quotes, at most ${maxServiceName} characters (got ${quote(entry)})`);
     return [];
   }
-  const { name, namespace } = serviceFromRequest(new Map([['service', entry]]), '');
+  const { name, namespace } = namedService(entry);
   return [Object.freeze({ name, namespace })];
 }
 

@@ -1,4 +1,4 @@
-import { serviceFromRequest } from '../core/resource.js';
+import { namedService } from '../core/resource.js';
 import type { InventoryService } from './inventory.js';
 import type { DecisionTally, ObservedUse } from './observed-use.js';
 
@@ -47,7 +47,7 @@ function summarize(name: string, uses: readonly ObservedUse[]): UnknownService {
   const sum = (field: 'allow' | 'deny' | 'error'): number => uses.reduce((count, use) => count + use[field], 0);
   return {
     name,
-    namespace: serviceFromRequest(new Map([['service', name]]), '').namespace ?? null,
+    namespace: namedService(name).namespace ?? null,
     allow: sum('allow'),
     deny: sum('deny'),
     error: sum('error'),

@@ -21,11 +21,20 @@ export default tseslint.config(
     },
   },
   {
+    // The decision core is pure: values in, values out. It imports its own files and errors.ts, nothing else.
     files: ['src/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: ['@cedar-policy/*', 'node:fs*', 'node:net', 'node:http*', '@grpc/*', '@kubernetes/*', 'winston', '../transport/*', '../cli/*', '../kubernetes/*'],
+        patterns: [{ regex: '^(?!\\./[^/]+$|\\.\\./errors\\.js$)', message: 'src/core imports only src/core and src/errors.ts' }],
       }],
+    },
+  },
+  {
+    // Dependencies point inward: only the composition root and the servers reach the transport, nobody the CLI.
+    files: ['src/**/*.ts'],
+    ignores: ['src/main.ts', 'src/server.ts', 'src/cluster*.ts', 'src/serve/**', 'src/transport/**', 'src/cli/**', 'src/core/**', 'src/policy/cedar/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@cedar-policy/*', '**/transport/*', '**/cli/*', '**/main.js'] }],
     },
   },
 );

@@ -86,8 +86,12 @@ export class CheckPipeline {
       if (this.#inFlight > this.deps.limits.maxConcurrentChecks) {
         decision = unavailable(parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`);
       } else {
-        // A refused request costs no signature check.
-        if (parsed.ok) authn = checkLifecycle(await this.identify(identity, facts, nowMs), this.deps.lifecycle(), nowMs);
+        // A refused request costs no signature check, and a synchronous answer (mTLS, a cached
+        // token) no promise.
+        if (parsed.ok) {
+          const identifying = this.identify(identity, facts, nowMs);
+          authn = checkLifecycle(identifying instanceof Promise ? await identifying : identifying, this.deps.lifecycle(), nowMs);
+        }
         decision = decide({ parsed, facts, authn, authorizer: this.deps.policies.current(), mode: this.deps.mode });
       }
     } catch (err) {
@@ -98,7 +102,8 @@ export class CheckPipeline {
     } finally {
       this.#inFlight -= 1;
     }
-    const { decision: final, assertion } = await this.assert(decision, decisionId, nowMs);
+    const asserting = decision.kind === 'allow' && this.deps.assertions ? await this.assert(decision, decisionId, nowMs) : { decision };
+    const { decision: final, assertion } = asserting;
     const response = toCheckResponse(final, decisionId, this.deps.response, assertion);
     const outcome: CheckOutcome = { decisionId, nowMs, facts, parsed, authn, decision: final, response, durationMs: performance.now() - started };
     this.deps.record?.(outcome);
@@ -117,8 +122,8 @@ export class CheckPipeline {
   }
 
   /** The assertion step: an allow that cannot be signed is not answered as an allow. */
-  private async assert(decision: Decision, decisionId: string, nowMs: number): Promise<{ decision: Decision; assertion?: string }> {
-    if (decision.kind !== 'allow' || !this.deps.assertions) return { decision };
+  private async assert(decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowMs: number): Promise<{ decision: Decision; assertion?: string }> {
+    if (!this.deps.assertions) return { decision };
     try {
       return { decision, assertion: await this.deps.assertions.mint(decision, decisionId, Math.floor(nowMs / 1000)) };
     } catch (err) {

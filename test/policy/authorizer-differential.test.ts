@@ -132,6 +132,7 @@ test('paths that pass the same path tests share one cache entry', async () => {
   const authorizer = new CedarAuthorizer(loaded.engine);
   expect(authorizer.reads.pathTests).not.toBe('opaque');
   const calls = jest.spyOn(loaded.engine, 'authorize');
+  const sliced = jest.spyOn(loaded.engine, 'authorizeAmong');
   const identity = workload('spiffe://cluster.local/ns/shop/sa/frontend');
   for (let i = 0; i < 200; i++) {
     const facts = requestFacts(
@@ -140,5 +141,5 @@ test('paths that pass the same path tests share one cache entry', async () => {
     );
     expect(authorizer.authorize(identity, parsedSubject(facts), facts).decision).toBe('allow');
   }
-  expect(calls).toHaveBeenCalledTimes(1);
+  expect(calls.mock.calls.length + sliced.mock.calls.length).toBe(1);
 });

@@ -107,7 +107,10 @@ export class PolicyEngine {
     if (answer.type === 'failure') return refused(messages(answer.errors));
 
     const { decision, diagnostics } = answer.response;
-    const errors = diagnostics.errors.map((error) => ({ policy: error.policyId, message: error.error.message }));
+    // Cedar's order is unspecified (it differs between a set and a slice of it); the set's order is stable.
+    const errors = diagnostics.errors
+      .map((error) => ({ policy: error.policyId, message: error.error.message }))
+      .sort((a, b) => (this.order.get(a.policy) ?? Infinity) - (this.order.get(b.policy) ?? Infinity));
     const erroredForbids = diagnostics.errors.map((error) => error.policyId).filter((id) => this.effectOf(id) === 'forbid');
     if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(diagnostics.reason), errors };
     const matchedForbids = decision === 'deny' ? diagnostics.reason : [];

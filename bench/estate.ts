@@ -9,6 +9,14 @@ import { encodeCheckRequest } from '../src/wire/protos.js';
 
 export const frontend = 'spiffe://cluster.local/ns/shop/sa/frontend';
 
+/** One namespace-wide permit: any workload of shop may read shop's APIs, so every workload of it is allowed. */
+export const shopWide = '@id("shop-reads-shop")\npermit (principal is Workload in Namespace::"shop", action in Action::"read", resource in Namespace::"shop")\nwhen { context.path like "/api/*" };\n';
+
+/** The i-th of many workloads of the shop namespace: traffic where every request misses the decision cache. */
+export function shopWorkload(i: number): string {
+  return `spiffe://cluster.local/ns/shop/sa/workload-${i}`;
+}
+
 export function policyDir(examples: string, total: number, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${total}-`));
   const examplePolicies = 15;

@@ -9,9 +9,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { frontend, policyDir, writeBodies, type RequestShape } from './estate.js';
+import { frontend, policyDir, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
 import { microbench } from './micro.js';
-import { h2load, loadgen, startServed, type LoadResult } from './processes.js';
+import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -33,6 +33,8 @@ interface Scenario {
   readonly workers?: number;
   readonly request: RequestShape;
   readonly distinct: (i: number) => RequestShape;
+  /** How many distinct requests the distinct load cycles through (default 5,000). */
+  readonly distinctCount?: number;
   /** The CheckResponse status every answer must carry (0 allow, 7 deny). */
   readonly expectStatus: number;
 }
@@ -43,6 +45,7 @@ interface Row {
   readonly gatehouse: LoadResult;
   readonly floor: LoadResult;
   readonly rssMb: number;
+  readonly floorRssMb: number;
 }
 
 async function tokenSetup(): Promise<{ config: string; token: string }> {
@@ -66,7 +69,8 @@ async function tokenSetup(): Promise<{ config: string; token: string }> {
   return { config, token };
 }
 
-async function measure(scenario: Scenario, floorTarget: string): Promise<Row[]> {
+async function measure(scenario: Scenario, floor: Served): Promise<Row[]> {
+  const floorTarget = floor.grpc;
   const dir = policyDir(join(root, 'policies'), scenario.policies, scenario.extraPolicy);
   const configFile = join(work, `${scenario.name}.yaml`);
   writeFileSync(configFile, scenario.config ?? '{}\n');
@@ -78,7 +82,7 @@ async function measure(scenario: Scenario, floorTarget: string): Promise<Row[]> 
   );
   const connections = scenario.workers ?? 1;
   const repeatedBody = writeBodies(join(work, `${scenario.name}.one.bin`), [scenario.request]);
-  const distinctBodies = writeBodies(join(work, `${scenario.name}.many.bin`), Array.from({ length: 5000 }, (_, i) => scenario.distinct(i)));
+  const distinctBodies = writeBodies(join(work, `${scenario.name}.many.bin`), Array.from({ length: scenario.distinctCount ?? 5000 }, (_, i) => scenario.distinct(i)));
 
   // h2load cannot read gRPC statuses: a short run of our own generator checks the answers first.
   const check = await loadgen(loadgenScript, { target: server.grpc, bodies: repeatedBody, concurrency: 8, seconds: 1 });
@@ -89,10 +93,10 @@ async function measure(scenario: Scenario, floorTarget: string): Promise<Row[]> 
   const rows: Row[] = [];
   const gRepeated = await h2load(server.grpc, repeatedBody, seconds, connections, join(work, 'h2.log'));
   const fRepeated = await h2load(floorTarget, repeatedBody, seconds, connections, join(work, 'h2.log'));
-  rows.push({ scenario: scenario.name, load: 'repeated (h2load)', gatehouse: gRepeated, floor: fRepeated, rssMb: server.rssMb() });
+  rows.push({ scenario: scenario.name, load: 'repeated (h2load)', gatehouse: gRepeated, floor: fRepeated, rssMb: server.rssMb(), floorRssMb: floor.rssMb() });
   const gDistinct = await loadgen(loadgenScript, { target: server.grpc, bodies: distinctBodies, concurrency: 64, seconds });
   const fDistinct = await loadgen(loadgenScript, { target: floorTarget, bodies: distinctBodies, concurrency: 64, seconds });
-  rows.push({ scenario: scenario.name, load: 'distinct (loadgen)', gatehouse: gDistinct, floor: fDistinct, rssMb: server.rssMb() });
+  rows.push({ scenario: scenario.name, load: 'distinct (loadgen)', gatehouse: gDistinct, floor: fDistinct, rssMb: server.rssMb(), floorRssMb: floor.rssMb() });
 
   if (scenario.name === 'mtls-100') {
     const rate = Math.round(gRepeated.rps / 2);
@@ -142,30 +146,42 @@ async function main(): Promise<void> {
     // Reading a namespace's labels once pulled every header into Cedar (issue #14); it must not.
     { name: 'max-headers-100', policies: 100, extraPolicy: frozenNamespaces, request: { principal: frontend, path: '/api/orders/42', headers: bulky(0) }, distinct: (i) => ({ ...orders(i), headers: bulky(i) }), expectStatus: 0 },
     { name: 'workers-2-100', policies: 100, workers: 2, request: { principal: frontend, path: '/api/orders/42' }, distinct: orders, expectStatus: 0 },
+    // Cache misses (issue #16): every distinct request a different workload, all allowed by one namespace-wide permit.
+    ...[100, 1000, 10_000].map(
+      (policies): Scenario => ({
+        name: `miss-${policies}`,
+        policies,
+        extraPolicy: shopWide,
+        request: { principal: shopWorkload(0), path: '/api/orders/42' },
+        distinct: (i) => ({ principal: shopWorkload(i), path: '/api/orders/42', requestId: `r-${i}` }),
+        distinctCount: 60_000,
+        expectStatus: 0,
+      }),
+    ),
   ];
   const floor = await startServed([floorScript, '127.0.0.1:0']);
   const rows: Row[] = [];
   try {
     for (const scenario of scenarios) {
       process.stderr.write(`bench: ${scenario.name}…\n`);
-      rows.push(...(await measure(scenario, floor.grpc)));
+      rows.push(...(await measure(scenario, floor)));
     }
   } finally {
     await floor.stop();
   }
   process.stderr.write('bench: decision core…\n');
   const micro = [];
-  for (const n of [10, 100, 1000]) micro.push(await microbench(policyDir(join(root, 'policies'), n), n));
+  for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopWide), n));
 
   const out: string[] = [];
   out.push(`# gatehouse benchmark (${new Date().toISOString()})`);
   out.push(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${availableParallelism()} cores; node ${process.version}; ${seconds} s per run; loopback`);
   out.push('');
-  out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | p50 ms | p99 ms | p99.9 ms | failed | RSS MB |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | p50 ms | p99 ms | p99.9 ms | failed | RSS MB | floor RSS MB |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     out.push(
-      `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} |`,
+      `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} | ${fmt(r.floorRssMb)} |`,
     );
   }
   if (halfRate) {
@@ -174,9 +190,11 @@ async function main(): Promise<void> {
     out.push(`p99 at half of mtls-100's maximum (${halfRate.rate} req/s offered, open loop): gatehouse ${fmt(g.rps)} served, p50 ${ms(g.p50)} ms, p99 ${ms(g.p99)} ms, p99.9 ${ms(g.p999)} ms, failed ${g.failures}; the floor at the same load: p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms, p99.9 ${ms(f.p999)} ms`);
   }
   out.push('');
-  out.push('| decision core (identity + Cedar, in-process) | repeated median µs | distinct median µs |');
-  out.push('|---|---:|---:|');
-  for (const m of micro) out.push(`| ${m.policies} policies | ${fmt(m.repeatedMedianUs, 1)} | ${fmt(m.distinctMedianUs, 1)} |`);
+  out.push('| decision core (identity + Cedar, in-process) | repeated median µs | distinct median µs | miss p50 µs | miss p99 µs | miss max µs |');
+  out.push('|---|---:|---:|---:|---:|---:|');
+  for (const m of micro) {
+    out.push(`| ${m.policies} policies | ${fmt(m.repeatedMedianUs, 1)} | ${fmt(m.distinctMedianUs, 1)} | ${fmt(m.miss.p50Us)} | ${fmt(m.miss.p99Us)} | ${fmt(m.miss.maxUs)} |`);
+  }
   out.push('');
   out.push(`decision log lines written per scenario: ${logLines.map((l) => `${l.scenario} ${l.lines}`).join(', ')}`);
   if (soakResult) out.push(`soak (mtls-1000, 5 min at half rate): RSS MB every 10 s: ${soakResult.samples.join(' ')}`);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { CedarRequest } from '../core/cedar-request.js';
 import type { Authorizer, AuthorizeResult } from '../core/decide.js';
 import type { Identity } from '../core/identity.js';
 import type { RequestSubject } from '../core/parse-request.js';
@@ -7,12 +8,19 @@ import type { RequestFacts } from '../core/request-facts.js';
 import type { EngineDecision, PolicyEngine } from './cedar/engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, readsEverything, type PolicyReads } from './reads.js';
+import { PolicySlicer } from './slicing/slicer.js';
 
 const maxPlainKey = 1024;
 
 export interface AuthorizerOptions extends Omit<EntityOptions, 'reads'> {
   /** Decisions remembered per policy-set version; 0 turns the cache off. */
   readonly cacheSize?: number;
+  /**
+   * Evaluate each request against only the policies whose scope can match it (default true; see
+   * slicing/slicer.ts). Off, every request is evaluated against the whole set: the reference
+   * the fuzz oracle compares with.
+   */
+  readonly slicing?: boolean;
 }
 
 /**
@@ -28,6 +36,7 @@ export class CedarAuthorizer implements Authorizer {
   private readonly entityOptions: EntityOptions;
   /** The path tests of the set, when the path is read only through them (see reads.ts). */
   private readonly pathTests: readonly ((path: string) => boolean)[] | undefined;
+  private readonly slicer: PolicySlicer | undefined;
 
   constructor(
     readonly engine: PolicyEngine,
@@ -36,6 +45,7 @@ export class CedarAuthorizer implements Authorizer {
     const jsons = engine.policies.map((policy) => engine.policyJson(policy.id));
     this.reads = jsons.every((json) => json !== undefined) ? policyReads(jsons) : readsEverything;
     this.entityOptions = { ...options, reads: this.reads };
+    this.slicer = options.slicing === false ? undefined : new PolicySlicer(engine);
     const size = options.cacheSize ?? 10_000;
     this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
     const tests = this.reads.pathTests;
@@ -62,7 +72,7 @@ export class CedarAuthorizer implements Authorizer {
 
   authorize(identity: Identity, subject: RequestSubject, facts: RequestFacts): AuthorizeResult {
     const request = buildCedarRequest(identity, subject, facts, this.entityOptions);
-    if (!this.cache) return { ...this.engine.authorize(request), evaluated: request };
+    if (!this.cache) return { ...this.evaluate(request), evaluated: request };
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.
     const keyed = this.pathTests
@@ -74,11 +84,15 @@ export class CedarAuthorizer implements Authorizer {
     const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
     const cached = this.cache.get(key);
     if (cached) return { ...cached, evaluated: request };
-    const result = Object.freeze(this.engine.authorize(request));
+    const result = Object.freeze(this.evaluate(request));
     // A result with evaluation errors is not reused: the error may be worth logging each time,
     // and a request Cedar refused (policy '') may be about state that changes.
     if (result.errors.length === 0) this.cache.set(key, result);
     return { ...result, evaluated: request };
+  }
+
+  private evaluate(request: CedarRequest): EngineDecision {
+    return this.slicer ? this.slicer.authorize(request) : this.engine.authorize(request);
   }
 }
 

@@ -50,15 +50,16 @@ export type Outcome =
       readonly facts: RequestFacts;
       readonly authn: AuthnResult | undefined;
       readonly decision: Decision;
-      /** The same request decided by an authorizer without a decision cache. */
+      /** The same request decided by an authorizer without a decision cache or slicing: the whole set, every time. */
       readonly uncached: Decision;
       readonly response: CheckResponseMessage;
       readonly line: string;
     };
 
 /**
- * The server's own Check pipeline (src/pipeline/check-pipeline.ts), twice: once with the decision
- * cache and once without, over the same identity step, trust bundles and limits the server
+ * The server's own Check pipeline (src/pipeline/check-pipeline.ts), twice: once as the server
+ * runs it (decision cache, per-request slicing) and once evaluating the whole set uncached,
+ * over the same identity step, trust bundles and limits the server
  * builds from the same config. Only the clock is the fuzzer's, so signed tokens stay valid.
  */
 export class DecisionPipeline {
@@ -91,7 +92,7 @@ export class DecisionPipeline {
       const { decision, authn, nowMs, decisionId, parsed, durationMs } = outcome;
       this.#line = decisionLine(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs }));
     });
-    this.#uncached = deps(new CedarAuthorizer(engine, { cacheSize: 0 }));
+    this.#uncached = deps(new CedarAuthorizer(engine, { cacheSize: 0, slicing: false }));
   }
 
   static async create(config: Config, keySources: ReadonlyMap<string, KeySource> = new Map(), hangMs = 5000): Promise<DecisionPipeline> {

@@ -5,10 +5,11 @@ import type { CedarRequest } from '../../core/cedar-request.js';
 import type { PolicyProblem } from '../problem.js';
 import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';
-import { preparseSubset, preparseVersion, type Preparsed } from './slots.js';
+import { actionAncestors, type ActionAncestors } from './action-groups.js';
+import { preparseSubset, preparseVersion, type Preparsed, type SubsetResidency } from './slots.js';
 import { validatePolicySet, type PolicyInfo } from './validate.js';
 
-export type { PolicyInfo };
+export type { ActionAncestors, PolicyInfo, SubsetResidency };
 
 /** A policy in Cedar's JSON form (scope constraints and condition expressions), for code that analyses policies. */
 export type { Expr, ExprNoExt, PatternElem, PolicyJson };
@@ -31,6 +32,7 @@ export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; pr
 export class PolicyEngine {
   private readonly order: ReadonlyMap<string, number>;
   private readonly texts: Readonly<Record<string, string>>;
+  #actionAncestors: ActionAncestors | undefined | null = null;
 
   private constructor(
     readonly version: string,
@@ -78,13 +80,14 @@ export class PolicyEngine {
    * which policies can apply (`gatehouse report`): a policy whose scope excludes the request can
    * neither permit nor forbid it, so leaving it out changes no answer, and Cedar's cost grows
    * with the policies it is given. Ids not in the set are ignored. A subset is preparsed once
-   * and kept for later calls with the same ids (a few subsets at a time).
+   * and kept for later calls with the same ids (a few subsets at a time, per residency: the
+   * report's analysis and serving's per-request slices do not evict each other).
    */
-  authorizeAmong(ids: readonly string[], req: CedarRequest): EngineDecision {
+  authorizeAmong(ids: readonly string[], req: CedarRequest, residency: SubsetResidency = 'analysis'): EngineDecision {
     const preparsed = this.preparse();
     if (!preparsed.ok) return refused(preparsed.message);
     const known = [...new Set(ids)].filter((id) => this.texts[id] !== undefined);
-    const subset = preparseSubset(this.version, known, this.texts);
+    const subset = preparseSubset(this.version, known, this.texts, residency);
     if (!subset.ok) return refused(subset.message);
     return this.evaluate(req, subset.name, preparsed.name);
   }
@@ -105,7 +108,10 @@ export class PolicyEngine {
     if (answer.type === 'failure') return refused(messages(answer.errors));
 
     const { decision, diagnostics } = answer.response;
-    const errors = diagnostics.errors.map((error) => ({ policy: error.policyId, message: error.error.message }));
+    // Cedar's order is unspecified (it differs between a set and a slice of it); the set's order is stable.
+    const errors = diagnostics.errors
+      .map((error) => ({ policy: error.policyId, message: error.error.message }))
+      .sort((a, b) => (this.order.get(a.policy) ?? Infinity) - (this.order.get(b.policy) ?? Infinity));
     const erroredForbids = diagnostics.errors.map((error) => error.policyId).filter((id) => this.effectOf(id) === 'forbid');
     if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(diagnostics.reason), errors };
     const matchedForbids = decision === 'deny' ? diagnostics.reason : [];
@@ -119,6 +125,12 @@ export class PolicyEngine {
    */
   policyJson(id: string): PolicyJson | undefined {
     return this.jsons.get(id);
+  }
+
+  /** The schema's action groups (see action-groups.ts), read once; undefined when they cannot be modelled. */
+  actionAncestors(): ActionAncestors | undefined {
+    if (this.#actionAncestors === null) this.#actionAncestors = actionAncestors(this.schemaText);
+    return this.#actionAncestors;
   }
 
   private effectOf(id: string): 'permit' | 'forbid' | undefined {

@@ -7,34 +7,59 @@ export type Preparsed = { ok: true; name: string } | { ok: false; message: strin
 /**
  * cedar-wasm keeps preparsed schemas and policy sets by name for the life of the process and
  * has no call to drop one; preparsing under an existing name replaces it. Reusing a few names
- * in turn bounds that memory however often policies reload. A key whose name has since been
- * taken by newer keys (only possible for a caller holding on to an old engine) preparses again
- * on its next call instead of evaluating someone else's policies.
+ * bounds that memory however often policies reload or requests ask for new subsets. The least
+ * recently used key gives up its name first. A key whose name has since been taken by newer keys
+ * (only possible for a caller holding on to an old engine) preparses again on its next call
+ * instead of evaluating someone else's policies.
  */
 class PreparsedSlots {
-  readonly #owners: (string | undefined)[];
-  #next = 0;
+  /** Key → slot, least recently used first (a Map iterates in insertion order). */
+  readonly #held = new Map<string, number>();
+  readonly #weights: number[];
+  readonly #free: number[];
+  #weight = 0;
 
   constructor(
     private readonly prefix: string,
     size: number,
+    /** The most policies all held keys may count together; a key over it alone is still held. */
+    private readonly maxWeight = Infinity,
   ) {
-    this.#owners = new Array<string | undefined>(size).fill(undefined);
+    this.#weights = new Array<number>(size).fill(0);
+    this.#free = Array.from({ length: size }, (_, slot) => size - 1 - slot);
   }
 
   /** `preparse` fills the named slot and answers a failure message, or undefined on success. */
-  ensure(key: string, preparse: (name: string) => string | undefined): Preparsed {
-    const held = this.#owners.indexOf(key);
-    if (held !== -1) return { ok: true, name: this.#name(held) };
-    const slot = this.#next;
-    this.#next = (this.#next + 1) % this.#owners.length;
-    // The slot changes hands first, so a half-done preparse can never be mistaken for a key.
-    this.#owners[slot] = undefined;
+  ensure(key: string, weight: number, preparse: (name: string) => string | undefined): Preparsed {
+    const held = this.#held.get(key);
+    if (held !== undefined) {
+      this.#held.delete(key);
+      this.#held.set(key, held);
+      return { ok: true, name: this.#name(held) };
+    }
+    while (this.#held.size > 0 && (this.#free.length === 0 || this.#weight + weight > this.maxWeight)) this.#evictOldest();
+    // Taken off the free list before preparsing, so a half-done preparse can never be mistaken for a key.
+    const slot = this.#free.pop()!;
     const name = this.#name(slot);
     const failure = preparse(name);
-    if (failure !== undefined) return { ok: false, message: failure };
-    this.#owners[slot] = key;
+    if (failure !== undefined) {
+      this.#free.push(slot);
+      return { ok: false, message: failure };
+    }
+    this.#held.set(key, slot);
+    this.#weights[slot] = weight;
+    this.#weight += weight;
     return { ok: true, name };
+  }
+
+  #evictOldest(): void {
+    const [key, slot] = this.#held.entries().next().value!;
+    this.#held.delete(key);
+    this.#weight -= this.#weights[slot]!;
+    this.#weights[slot] = 0;
+    // A name left holding a large set would keep it until reused; an empty set lets it go now.
+    preparsePolicySet(this.#name(slot), { staticPolicies: {} });
+    this.#free.push(slot);
   }
 
   #name(slot: number): string {
@@ -44,12 +69,22 @@ class PreparsedSlots {
 
 const versions = new PreparsedSlots('gatehouse-', 8);
 
-/** Subsets for `authorizeAmong` have their own few names, so they never take a serving version's slot. */
-const subsets = new PreparsedSlots('gatehouse-subset-', 16);
+/** Where a subset of a version stays preparsed: the analysis of `gatehouse report`, or the per-request slices of serving. */
+export type SubsetResidency = 'analysis' | 'serving';
+
+/**
+ * Each residency has its own names, so neither takes a serving version's slot nor the other's.
+ * Serving slices are bounded by count and by the policies they hold together, so a set whose
+ * slices are large cannot hold many copies of itself.
+ */
+const subsets: Readonly<Record<SubsetResidency, PreparsedSlots>> = {
+  analysis: new PreparsedSlots('gatehouse-subset-', 16),
+  serving: new PreparsedSlots('gatehouse-slice-', 64, 20_000),
+};
 
 /** One version of the policy set and its schema, both under the same name. */
 export function preparseVersion(version: string, schemaText: string, policies: Readonly<Record<string, string>>): Preparsed {
-  return versions.ensure(version, (name) => {
+  return versions.ensure(version, 0, (name) => {
     const schema = preparseSchema(name, schemaText);
     if (schema.type === 'failure') return `schema: ${messages(schema.errors)}`;
     const set = preparsePolicySet(name, { staticPolicies: policies });
@@ -58,8 +93,8 @@ export function preparseVersion(version: string, schemaText: string, policies: R
 }
 
 /** The named policies of a version, evaluated under the schema preparsed in the version's slot. */
-export function preparseSubset(version: string, ids: readonly string[], texts: Readonly<Record<string, string>>): Preparsed {
-  return subsets.ensure(`${version}\n${ids.join('\n')}`, (name) => {
+export function preparseSubset(version: string, ids: readonly string[], texts: Readonly<Record<string, string>>, residency: SubsetResidency = 'analysis'): Preparsed {
+  return subsets[residency].ensure(`${version}\n${ids.join('\n')}`, ids.length, (name) => {
     const set = preparsePolicySet(name, { staticPolicies: Object.fromEntries(ids.map((id) => [id, texts[id]!])) });
     return set.type === 'failure' ? `policies: ${messages(set.errors)}` : undefined;
   });

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
@@ -7,8 +7,9 @@ import { formatProblem } from '../policy/problem.js';
 import { computeAccessMatrix } from './access-matrix.js';
 import { analyzePolicies } from './analyzed-policy.js';
 import { allFindings } from './findings/all-findings.js';
-import { parseInventory, type Inventory } from './inventory.js';
+import type { Inventory } from './inventory.js';
 import { UseAggregator } from './observed-use.js';
+import { readInventory } from './read-inventory.js';
 import { readDecisionLogs, type LogInput, type LogReadResult, type Progress } from './read-logs.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
@@ -102,14 +103,6 @@ async function loadInputs(options: ReportOptions): Promise<Inputs> {
     return { ok: false, problems };
   }
   return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs };
-}
-
-async function readInventory(file: string): Promise<ReturnType<typeof parseInventory>> {
-  try {
-    return parseInventory(await readFile(file, 'utf8'), file);
-  } catch (err) {
-    return { ok: false, problems: [`${file}: cannot read the inventory: ${messageOf(err)}`] };
-  }
 }
 
 /** Every log is opened before any is read, so a wrong name fails the run at once rather than after minutes of reading. */

@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<Command
   serve: async () => (await import('./cli/serve.js')).serve,
   call: async () => (await import('./cli/call.js')).call,
   report: async () => (await import('./cli/report.js')).report,
+  diff: async () => (await import('./cli/diff.js')).diff,
   validate: async () => (await import('./cli/validate.js')).validate,
   test: async () => (await import('./cli/test.js')).test,
   check: async () => (await import('./cli/check.js')).check,
@@ -17,6 +18,7 @@ commands:
   serve      run the ext_authz gRPC server and the health/metrics HTTP server
   call       send a CheckRequest to a running server and print the response
   report     access review: effective access, observed use and findings as JSON, Markdown and HTML
+  diff       the access a policy change grants and revokes, per identity, service and method (CI review)
   validate   parse and strictly validate the policies against the schema (FILE:LINE:COL: message)
   test       run policy test cases (YAML) through the server's decision code; --coverage
   check      decide one CheckRequest (Envoy's proto3 JSON) offline and explain the decision

@@ -4,10 +4,11 @@ import type { Result } from '../core/result.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import type { Progress } from '../report/read-logs.js';
 import { runReport } from '../report/run-report.js';
+import type { WrittenSuggestion } from '../report/write-suggestion.js';
 import { parseDuration, parseInstant, windowEndingAt } from '../report/window.js';
 import { usage, type CommandResult } from './command.js';
 
-const help = `gatehouse report --policies DIR --inventory FILE [--logs FILE…] [--since DURATION] --out DIR
+const help = `gatehouse report --policies DIR --inventory FILE [--logs FILE…] [--since DURATION] --out DIR [--suggest DIR]
   access review: who may call what (Cedar over representative requests), what the decision
   logs show was used, and findings; writes report.json, report.md and report.html to DIR
 options:
@@ -19,6 +20,8 @@ options:
   --deny-threshold N    denies per identity that make a repeated-denies finding; default 20
   --source-ip ADDRESS   source address of the representative requests; default 10.0.0.1
   --out DIR             where to write the three files (created if missing)
+  --suggest DIR         also write least-privilege policies granting exactly the allowed use in the
+                        logs (observed.cedar, guards.cedar, the schema, tests/observed.yaml); needs --logs
 exit status: 0 report written, 1 an input is invalid (every problem listed), 2 bad usage`;
 
 export async function report(argv: string[]): Promise<CommandResult> {
@@ -33,6 +36,7 @@ export async function report(argv: string[]): Promise<CommandResult> {
       'deny-threshold': { type: 'string', default: '20' },
       'source-ip': { type: 'string', default: '10.0.0.1' },
       out: { type: 'string' },
+      suggest: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -42,6 +46,7 @@ export async function report(argv: string[]): Promise<CommandResult> {
   const logFiles = logArguments(tokens);
   if (values.inventory === undefined) throw usageError('--inventory FILE is required');
   if (values.out === undefined) throw usageError('--out DIR is required');
+  if (values.suggest !== undefined && logFiles.length === 0) throw usageError('--suggest DIR needs --logs: suggestions come from the allowed use in the decision logs');
   const nowMs = values.now === undefined ? Date.now() : valueOf(parseInstant(values.now), '--now');
   const sinceMs = values.since === undefined ? undefined : valueOf(parseDuration(values.since), '--since');
   const denyThreshold = Number(values['deny-threshold']);
@@ -60,6 +65,7 @@ export async function report(argv: string[]): Promise<CommandResult> {
     generatedAt: new Date(nowMs),
     stdin: process.stdin,
     onProgress: (progress) => process.stderr.write(progressLine(progress)),
+    ...(values.suggest === undefined ? {} : { suggestDir: values.suggest }),
   });
   if (!outcome.ok) return { code: 1, err: `${outcome.problems.map((problem) => `gatehouse report: ${problem}`).join('\n')}\n` };
   const { summary, logs } = outcome.report;
@@ -69,8 +75,15 @@ export async function report(argv: string[]): Promise<CommandResult> {
     out:
       `${outcome.files.join('\n')}\n` +
       `${summary.identities} identities × ${summary.services} services: ${summary.cells.allow} allow and ${summary.cells.conditional} conditional cells; ${decisions}; ` +
-      `findings: ${summary.findings.high} high, ${summary.findings.medium} medium, ${summary.findings.low} low\n`,
+      `findings: ${summary.findings.high} high, ${summary.findings.medium} medium, ${summary.findings.low} low\n` +
+      suggestionLines(outcome.suggestion),
   };
+}
+
+function suggestionLines(suggestion: WrittenSuggestion | undefined): string {
+  if (suggestion === undefined) return '';
+  const skipped = suggestion.notSuggested.length;
+  return `${suggestion.files.join('\n')}\nsuggested ${suggestion.policies} policies from the allowed use${skipped > 0 ? `; ${skipped} allowed uses not suggested (listed in ${suggestion.files[0]!})` : ''}\n`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { PolicyEngine, type PrepareResult } from './cedar/engine.js';
 import type { PolicyProblem } from './problem.js';
 import type { PolicySetInput } from './version.js';
 
-const schemaFileName = 'schema.cedarschema';
+export const schemaFileName = 'schema.cedarschema';
 
 export type ReadResult = { ok: true; input: PolicySetInput } | { ok: false; problems: PolicyProblem[] };
 

@@ -1,3 +1,5 @@
+import type { CedarRequest } from '../core/cedar-request.js';
+import type { Identity } from '../core/identity.js';
 import type { RequestSubject } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { namedService } from '../core/resource.js';
@@ -60,6 +62,31 @@ export interface MatrixOptions {
 
 const maxErrors = 100;
 
+/** Cedar's answer to one representative request of a cell. */
+export interface ProbeAnswer {
+  readonly probe: Probe;
+  readonly decision: 'allow' | 'deny';
+  /** The permits of an allow, the forbids of a deny; none for a default deny. */
+  readonly determining: readonly string[];
+}
+
+/** A cell some permit's scope reaches, with Cedar's answer to each of its representative requests. */
+export interface ProbedCell {
+  readonly principal: string;
+  readonly service: string;
+  readonly action: MatrixAction;
+  readonly answers: readonly ProbeAnswer[];
+}
+
+export interface ProbeOptions extends MatrixOptions {
+  /**
+   * The policies whose path and tag tests make the representative requests; default: the set's
+   * own. Two sets given the same list (both sets' policies) are asked the very same requests
+   * (`gatehouse diff`). Only the set's own policies are evaluated.
+   */
+  readonly probePolicies?: readonly AnalyzedPolicy[];
+}
+
 /**
  * For every identity × service × action, asks Cedar about representative requests: the neutral
  * path `/`, a path for every path condition of the policies whose scope reaches the cell, each
@@ -76,53 +103,72 @@ export function computeAccessMatrix(
   options: MatrixOptions,
 ): AccessMatrix {
   const cells: MatrixCell[] = [];
+  const { evaluations, errors } = probeCells(engine, policies, identities, services, options, (probed) => {
+    const allowed = probed.answers.filter((answer) => answer.decision === 'allow');
+    if (allowed.length === 0) return;
+    const denied = probed.answers.filter((answer) => answer.decision === 'deny').map((answer) => answer.probe);
+    const granting = new Set(allowed.flatMap((answer) => answer.determining));
+    const access = denied.length === 0 ? 'allow' : 'conditional';
+    cells.push({
+      principal: probed.principal,
+      service: probed.service,
+      action: probed.action,
+      access,
+      policies: policies.filter((policy) => granting.has(policy.id)).map((policy) => policy.id),
+      allowedWhen: access === 'allow' ? [] : allowed.map((answer) => answer.probe),
+      deniedWhen: denied,
+    });
+  });
+  return { cells, evaluations, errors };
+}
+
+/**
+ * The evaluation under `computeAccessMatrix`: calls `onCell` with every answer of every cell some
+ * permit's scope reaches (any cell not passed to it is a deny without asking Cedar).
+ */
+export function probeCells(
+  engine: PolicyEngine,
+  policies: readonly AnalyzedPolicy[],
+  identities: readonly ReviewIdentity[],
+  services: readonly InventoryService[],
+  options: ProbeOptions,
+  onCell: (cell: ProbedCell) => void,
+): { evaluations: number; errors: EvaluationError[] } {
   const errors: EvaluationError[] = [];
   let evaluations = 0;
+  const sources = options.probePolicies;
   const serviceScopes = services.map((service) => {
     const target = serviceTarget(service);
-    return new Set(policies.filter((policy) => entityScopeMatches(policy.scope.resource, target)));
+    return new Set([...policies, ...(sources ?? [])].filter((policy) => entityScopeMatches(policy.scope.resource, target)));
   });
 
   for (const identity of identities) {
     const forPrincipal = policies.filter((policy) => entityScopeMatches(policy.scope.principal, identity.target));
     if (!forPrincipal.some(isPermit)) continue;
+    const sourcesForPrincipal = sources === undefined ? forPrincipal : sources.filter((policy) => entityScopeMatches(policy.scope.principal, identity.target));
     services.forEach((service, index) => {
       const forPair = forPrincipal.filter((policy) => serviceScopes[index]!.has(policy));
       if (!forPair.some(isPermit)) return;
+      const sourcesForPair = sourcesForPrincipal.filter((policy) => serviceScopes[index]!.has(policy));
       for (const action of matrixActions) {
         const relevant = forPair.filter((policy) => actionScopeMatches(policy.scope.action, action));
         if (!relevant.some(isPermit)) continue;
-        const probes = probesFor(relevant);
+        const probes = probesFor(sourcesForPair.filter((policy) => actionScopeMatches(policy.scope.action, action)));
         const ids = relevant.map((policy) => policy.id);
-        const allowed: Probe[] = [];
-        const denied: Probe[] = [];
-        const granting = new Set<string>();
+        const answers: ProbeAnswer[] = [];
         for (const probe of probes) {
           evaluations += 1;
-          const answer = engine.authorizeAmong(ids, buildCedarRequest(identity.identity, probeSubject(service.name, action, probe), probeFacts(service.name, action, probe, options)));
+          const answer = engine.authorizeAmong(ids, probeRequest(identity.identity, service.name, action, probe, options));
           for (const error of answer.errors) {
             if (errors.length < maxErrors) errors.push({ principal: identity.principal, service: service.name, action, path: probe.path, policy: error.policy, message: error.message });
           }
-          if (answer.decision === 'allow') {
-            allowed.push(probe);
-            for (const id of answer.determining) granting.add(id);
-          } else denied.push(probe);
+          answers.push({ probe, decision: answer.decision, determining: answer.determining });
         }
-        if (allowed.length === 0) continue;
-        const access = denied.length === 0 ? 'allow' : 'conditional';
-        cells.push({
-          principal: identity.principal,
-          service: service.name,
-          action,
-          access,
-          policies: policies.filter((policy) => granting.has(policy.id)).map((policy) => policy.id),
-          allowedWhen: access === 'allow' ? [] : allowed,
-          deniedWhen: denied,
-        });
+        onCell({ principal: identity.principal, service: service.name, action, answers });
       }
     });
   }
-  return { cells, evaluations, errors };
+  return { evaluations, errors };
 }
 
 /** The representative requests of a cell whose scope-matching policies are `relevant`. */
@@ -140,6 +186,11 @@ export function probesFor(relevant: readonly AnalyzedPolicy[]): Probe[] {
   return [...paths.values()].flatMap((path) => variants.map((variant) => ({ path: path.path, condition: path.condition, tags: variant })));
 }
 
+/** The key of one matrix cell: caller × service × action. */
+export function cellKey(principal: string, service: string, action: string): string {
+  return `${principal}\n${service}\n${action}`;
+}
+
 function isPermit(policy: AnalyzedPolicy): boolean {
   return policy.effect === 'permit';
 }
@@ -150,6 +201,11 @@ function queryOf(probe: Probe): string {
 }
 
 const noPeer = Object.freeze({ address: '', port: 0, principal: '', certificate: '' });
+
+/** The Cedar request of one representative request, built as `serve` builds a mesh call's. */
+export function probeRequest(identity: Identity, service: string, action: string, probe: Probe, options: MatrixOptions): CedarRequest {
+  return buildCedarRequest(identity, probeSubject(service, action, probe), probeFacts(service, action, probe, options));
+}
 
 /** The request facts of a representative request, shaped as decode.ts would produce them for a mesh call. */
 /** A probe is a request the policies themselves spell, so its path is taken as written, not normalized. */

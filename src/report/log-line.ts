@@ -8,6 +8,8 @@ export interface LoggedDecision {
   /** The destination service, as `Service::"…"` names it. */
   readonly service: string;
   readonly action: string;
+  /** The normalized path without the query; '' when the line has none (a refused path, an older server). */
+  readonly path: string;
   readonly decision: 'allow' | 'deny' | 'error';
   /** The determining policies: the permits of an allow, the forbids of a deny. */
   readonly policies: readonly string[];
@@ -31,7 +33,7 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
   const record = value as Record<string, unknown>;
-  const { time, principal, action, resource, decision, policies, reason, policyVersion, class: loggedClass } = record;
+  const { time, principal, action, resource, path, decision, policies, reason, policyVersion, class: loggedClass } = record;
   if (typeof time !== 'string') return fail('"time" is missing or not a string');
   const timeMs = Date.parse(time);
   if (!Number.isFinite(timeMs)) return fail('"time" is not a date and time');
@@ -48,6 +50,7 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
       principal,
       service: resource,
       action,
+      path: typeof path === 'string' ? path : '',
       decision,
       policies: (policies as string[] | undefined) ?? [],
       reason: typeof reason === 'string' ? reason : '',

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parseDecisionLine } from './log-line.js';
-import type { UseAggregator } from './observed-use.js';
+import { parseDecisionLine, type LoggedDecision } from './log-line.js';
 import { inWindow, type TimeWindow } from './window.js';
 
 /** One decision log to read: a file, or standard input named `-`. */
@@ -62,7 +61,7 @@ const clockEveryLines = 8192;
  * kept as examples, lines outside the window skipped; neither stops the read. A stream that
  * fails (unreadable file) rejects with the file's name.
  */
-export async function readDecisionLogs(inputs: readonly LogInput[], window: TimeWindow, aggregator: UseAggregator, options: ReadOptions = {}): Promise<LogReadResult> {
+export async function readDecisionLogs(inputs: readonly LogInput[], window: TimeWindow, aggregator: { add(decision: LoggedDecision): void }, options: ReadOptions = {}): Promise<LogReadResult> {
   const clock = options.clock ?? Date.now;
   const every = options.progressEveryMs ?? 2000;
   const maxExamples = options.maxExamples ?? 10;

@@ -14,7 +14,7 @@ export interface ReviewIdentity {
   readonly target: ScopeTarget;
 }
 
-const anonymousPrincipal: EntityRef = entityRef('Anonymous', 'anonymous');
+export const anonymousPrincipal: EntityRef = entityRef('Anonymous', 'anonymous');
 
 /**
  * The inventory's workloads, then the anonymous caller: policies can grant access to a request

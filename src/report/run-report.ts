@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
-import { errorMessage } from '../errors.js';
+import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorMessage } from '../errors.js';
 import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
@@ -8,8 +8,13 @@ import { formatProblem } from '../policy/problem.js';
 import { computeAccessMatrix } from './access-matrix.js';
 import { analyzePolicies } from './analyzed-policy.js';
 import { allFindings } from './findings/all-findings.js';
-import { parseInventory, type Inventory } from './inventory.js';
+import type { Inventory } from './inventory.js';
 import { UseAggregator } from './observed-use.js';
+import type { LoggedDecision } from './log-line.js';
+import { PathAggregator } from './observed-paths.js';
+import { readInventory } from './read-inventory.js';
+import { suggestPolicies } from './suggest-policies.js';
+import { writeSuggestion, type WrittenSuggestion } from './write-suggestion.js';
 import { readDecisionLogs, type LogInput, type LogReadResult, type Progress } from './read-logs.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
@@ -32,9 +37,11 @@ export interface ReportOptions {
   readonly generatedAt: Date;
   readonly stdin: Readable;
   readonly onProgress?: (progress: Progress) => void;
+  /** Where to write least-privilege policies suggested from the allowed use (needs logs). */
+  readonly suggestDir?: string;
 }
 
-export type ReportOutcome = { ok: true; report: ReportJson; files: readonly string[] } | { ok: false; problems: readonly string[] };
+export type ReportOutcome = { ok: true; report: ReportJson; files: readonly string[]; suggestion?: WrittenSuggestion } | { ok: false; problems: readonly string[] };
 
 const outputNames = ['report.json', 'report.md', 'report.html'] as const;
 
@@ -48,11 +55,21 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const identities = reviewIdentities(inventory);
   const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: options.sourceIp });
   let observedLogs: ReportParts['logs'];
+  const paths = options.suggestDir === undefined ? undefined : new PathAggregator();
   if (logs.length > 0) {
     const aggregator = new UseAggregator();
+    const sink =
+      paths === undefined
+        ? aggregator
+        : {
+            add: (decision: LoggedDecision): void => {
+              aggregator.add(decision);
+              paths.add(decision);
+            },
+          };
     let read: LogReadResult;
     try {
-      read = await readDecisionLogs(logs, options.window, aggregator, { onProgress: options.onProgress });
+      read = await readDecisionLogs(logs, options.window, sink, { onProgress: options.onProgress });
     } catch (err) {
       // A log that fails half way (an I/O error) leaves no sound count; nothing is written.
       for (const input of logs) if (input.stream !== options.stdin) input.stream.destroy();
@@ -85,7 +102,9 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
     findings,
   });
   const files = await writeOutputs(options.outDir, report);
-  return { ok: true, report, files };
+  if (options.suggestDir === undefined || paths === undefined) return { ok: true, report, files };
+  const suggestion = suggestPolicies(engine, policies, paths.uses(), { sourceIp: options.sourceIp });
+  return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp) };
 }
 
 type Inputs = { ok: true; engine: PolicyEngine; inventory: Inventory; logs: LogInput[] } | { ok: false; problems: string[] };
@@ -103,14 +122,6 @@ async function loadInputs(options: ReportOptions): Promise<Inputs> {
     return { ok: false, problems };
   }
   return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs };
-}
-
-async function readInventory(file: string): Promise<ReturnType<typeof parseInventory>> {
-  try {
-    return parseInventory(await readFile(file, 'utf8'), file);
-  } catch (err) {
-    return { ok: false, problems: [`${file}: cannot read the inventory: ${errorMessage(err)}`] };
-  }
 }
 
 /** Every log is opened before any is read, so a wrong name fails the run at once rather than after minutes of reading. */

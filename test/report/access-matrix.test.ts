@@ -1,5 +1,5 @@
 import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
-import { computeAccessMatrix, matrixActions, probesFor, type AccessMatrix, type MatrixCell } from '../../src/report/access-matrix.js';
+import { cellKey, computeAccessMatrix, matrixActions, probesFor, type AccessMatrix, type MatrixCell } from '../../src/report/access-matrix.js';
 import { analyzePolicies } from '../../src/report/analyzed-policy.js';
 import type { Inventory } from '../../src/report/inventory.js';
 import { actionScopeMatches, entityScopeMatches } from '../../src/report/policy-scope.js';
@@ -9,10 +9,6 @@ import { engineOf, exampleEngine, exampleInventoryYaml, ids, inventoryOf, princi
 
 function matrixOf(engine: PolicyEngine, inventory: Inventory, sourceIp = '10.0.0.1'): AccessMatrix {
   return computeAccessMatrix(engine, analyzePolicies(engine), reviewIdentities(inventory), inventory.services, { sourceIp });
-}
-
-function cellKey(principal: string, service: string, action: string): string {
-  return `${principal}\n${service}\n${action}`;
 }
 
 function lookup(matrix: AccessMatrix): (who: string, service: string, action: string) => MatrixCell | undefined {

@@ -11,14 +11,14 @@ describe('parseDecisionLine', () => {
     const line = logLine({ time: '2025-01-31T12:00:00.000Z', principal: 'Workload::"spiffe://td/ns/a/sa/b"', resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['p1'] });
     expect(parseDecisionLine(line)).toEqual({
       ok: true,
-      value: { timeMs: Date.UTC(2025, 0, 31, 12), principal: 'Workload::"spiffe://td/ns/a/sa/b"', service: 'orders.shop', action: 'GET', decision: 'allow', policies: ['p1'], reason: '', policyVersion: 'abc123abc123' },
+      value: { timeMs: Date.UTC(2025, 0, 31, 12), principal: 'Workload::"spiffe://td/ns/a/sa/b"', service: 'orders.shop', action: 'GET', path: '/', decision: 'allow', policies: ['p1'], reason: '', policyVersion: 'abc123abc123' },
     });
   });
 
   test('only the fields a review needs are required', () => {
     expect(parseDecisionLine('{"time":"2025-01-31T12:00:00Z","principal":"","action":"GET","resource":"a.b","decision":"error"}')).toEqual({
       ok: true,
-      value: { timeMs: Date.UTC(2025, 0, 31, 12), principal: '', service: 'a.b', action: 'GET', decision: 'error', policies: [], reason: '', policyVersion: '' },
+      value: { timeMs: Date.UTC(2025, 0, 31, 12), principal: '', service: 'a.b', action: 'GET', path: '', decision: 'error', policies: [], reason: '', policyVersion: '' },
     });
   });
 

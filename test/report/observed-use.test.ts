@@ -7,6 +7,7 @@ const decision = (overrides: Partial<LoggedDecision>): LoggedDecision => ({
   principal: 'Workload::"spiffe://td/ns/a/sa/web"',
   service: 'orders.shop',
   action: 'GET',
+  path: '/',
   decision: 'allow',
   policies: ['p-read'],
   reason: '',

@@ -19,10 +19,10 @@ async function exampleReport(): Promise<ReportJson> {
   const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: '10.0.0.1' });
   const aggregator = new UseAggregator();
   const t = Date.UTC(2025, 0, 31, 11);
-  aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'], reason: '', policyVersion: engine.version });
-  for (let i = 0; i < 3; i++) aggregator.add({ timeMs: t, principal: hostile, service: 'orders.shop', action: 'DELETE', decision: 'deny', policies: [], reason: '<b>bold</b>', policyVersion: engine.version });
-  aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'ledger.<i>finance</i>', action: 'GET', decision: 'allow', policies: [], reason: '', policyVersion: engine.version });
-  aggregator.add({ timeMs: t, principal: principal(ids.builder), service: 'orders.shop', action: 'GET', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, class: 'service' });
+  aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'orders.shop', action: 'GET', path: '/', decision: 'allow', policies: ['frontend-reads-orders'], reason: '', policyVersion: engine.version });
+  for (let i = 0; i < 3; i++) aggregator.add({ timeMs: t, principal: hostile, service: 'orders.shop', action: 'DELETE', path: '/', decision: 'deny', policies: [], reason: '<b>bold</b>', policyVersion: engine.version });
+  aggregator.add({ timeMs: t, principal: principal(ids.frontend), service: 'ledger.<i>finance</i>', action: 'GET', path: '/', decision: 'allow', policies: [], reason: '', policyVersion: engine.version });
+  aggregator.add({ timeMs: t, principal: principal(ids.builder), service: 'orders.shop', action: 'GET', path: '/', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, class: 'service' });
   const observed = aggregator.summary();
   const unknownServices = servicesOutsideInventory(inventory.services, observed.uses);
   const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };

@@ -1,0 +1,103 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { PolicyEngine } from '../policy/cedar/engine.js';
+import { formatPolicyText } from '../policy/cedar/format.js';
+import { schemaFileName } from '../policy/loader.js';
+import { formatProblem } from '../policy/problem.js';
+import type { NotSuggested, SuggestedPolicy, Suggestion } from './suggest-policies.js';
+import { suggestedPolicyText } from './suggest-policies.js';
+
+export const suggestionNames = { policies: 'observed.cedar', guards: 'guards.cedar', tests: join('tests', 'observed.yaml') } as const;
+
+export interface WrittenSuggestion {
+  readonly files: readonly string[];
+  readonly policies: number;
+  readonly notSuggested: readonly NotSuggested[];
+}
+
+/**
+ * Writes the suggested set to `dir`: the suggested permits, the current set's forbids (they keep
+ * guarding what the permits allow), the schema, and a test file replaying the observed requests.
+ * The set is validated by the engine first; a suggested permit the schema refuses (a method it
+ * does not declare) is left out and listed, never written.
+ */
+export async function writeSuggestion(dir: string, current: PolicyEngine, suggestion: Suggestion, sourceIp: string): Promise<WrittenSuggestion> {
+  const guards = guardsText(current);
+  let kept = [...suggestion.policies];
+  const notSuggested = [...suggestion.notSuggested];
+  let policiesText = policyFileText(kept, notSuggested);
+  const prepared = prepare(dir, current, policiesText, guards);
+  if (!prepared.ok) {
+    const refused = new Map(prepared.problems.filter((problem) => problem.severity === 'error' && problem.policy !== undefined).map((problem) => [problem.policy!, formatProblem(problem)]));
+    for (const policy of kept.filter((candidate) => refused.has(candidate.id))) {
+      notSuggested.push({ principal: policy.principal, service: policy.service, action: policy.action, requests: policy.requests, reason: `invalid against the schema: ${refused.get(policy.id)!}` });
+    }
+    kept = kept.filter((policy) => !refused.has(policy.id));
+    policiesText = policyFileText(kept, notSuggested);
+    const again = prepare(dir, current, policiesText, guards);
+    if (!again.ok) throw new Error(`the suggested policies do not validate:\n${again.problems.map(formatProblem).join('\n')}`);
+  }
+  await mkdir(join(dir, 'tests'), { recursive: true });
+  const files = [join(dir, suggestionNames.policies), join(dir, suggestionNames.guards), join(dir, schemaFileName), join(dir, suggestionNames.tests)];
+  await Promise.all([writeFile(files[0]!, policiesText), writeFile(files[1]!, guards), writeFile(files[2]!, current.schemaText), writeFile(files[3]!, testFileText(kept, sourceIp))]);
+  return { files, policies: kept.length, notSuggested };
+}
+
+function policyFileText(policies: readonly SuggestedPolicy[], notSuggested: readonly NotSuggested[]): string {
+  const header = [
+    '// Suggested by gatehouse report --suggest: each permit grants one caller one method on one',
+    '// service, on the paths the decision log shows it used. Review before replacing your permits.',
+    ...(notSuggested.length === 0 ? [] : ['//', '// Allowed use not suggested:', ...notSuggested.slice(0, 100).map((skip) => `//   ${oneLine(`${skip.principal} ${skip.service} ${skip.action} (${skip.requests} requests): ${skip.reason}`)}`)]),
+    ...(notSuggested.length > 100 ? [`//   … and ${notSuggested.length - 100} more`] : []),
+  ].join('\n');
+  const text = `${header}\n\n${policies.map(suggestedPolicyText).join('\n\n')}\n`;
+  const formatted = formatPolicyText(text);
+  if (!formatted.ok) throw new Error(`Cedar's formatter refused the suggested policies: ${formatted.message}`);
+  return formatted.text;
+}
+
+function guardsText(current: PolicyEngine): string {
+  const forbids = current.policies.filter((policy) => policy.effect === 'forbid');
+  const header = '// The current set\'s forbids, as written: they keep guarding what the suggested permits allow.';
+  return `${header}\n${forbids.map((policy) => `\n// ${policy.file}:${policy.line}\n${policy.text}\n`).join('')}`;
+}
+
+function prepare(dir: string, current: PolicyEngine, policies: string, guards: string): ReturnType<typeof PolicyEngine.prepare> {
+  return PolicyEngine.prepare({
+    files: [
+      { name: join(dir, suggestionNames.guards), text: guards },
+      { name: join(dir, suggestionNames.policies), text: policies },
+    ],
+    schemaText: current.schemaText,
+    schemaFile: join(dir, schemaFileName),
+  });
+}
+
+/** The cases come from the source address the suggestion was checked from: policies may test it. */
+function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string): string {
+  const cases = policies.flatMap((policy) =>
+    policy.cases.map((replayed) => ({
+      name: `${policy.id} ${replayed.path}`,
+      ...callerKeys(policy),
+      method: policy.action,
+      path: replayed.path,
+      service: policy.service,
+      ...(Object.keys(replayed.headers).length === 0 ? {} : { headers: replayed.headers }),
+      sourceIp,
+      expect: 'allow',
+      policies: [policy.id],
+    })),
+  );
+  return `# Observed allowed requests, replayed against the suggested policies (gatehouse test).\n${stringify({ cases }, { lineWidth: 0 })}`;
+}
+
+function callerKeys(policy: SuggestedPolicy): Record<string, unknown> {
+  const workload = /^Workload::"(.*)"$/.exec(policy.principal);
+  if (workload === null) return { anonymous: true };
+  return { spiffe: workload[1]!, ...(policy.class === undefined ? {} : { class: policy.class }) };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}

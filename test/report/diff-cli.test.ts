@@ -1,0 +1,215 @@
+/**
+ * `gatehouse diff` as a process: a table of policy changes, each with the exact edges it grants
+ * and revokes, and the CI recipe of docs/report.md run as written on a git repository.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DiffJson } from '../../src/report/run-diff.js';
+import { examplePolicyDir, gatehouse, projectRoot, removeScratch, scratchDir } from '../cli/cli.js';
+import { mainScript } from '../support/server-process.js';
+
+const schema = readFileSync(join(examplePolicyDir, 'schema.cedarschema'), 'utf8');
+const frontend = 'Workload::"spiffe://cluster.local/ns/shop/sa/frontend"';
+const builder = 'Workload::"spiffe://cluster.local/ns/ci/sa/builder"';
+
+const inventory = `workloads:
+  - spiffeId: "spiffe://cluster.local/ns/shop/sa/frontend"
+    class: service
+  - spiffeId: "spiffe://cluster.local/ns/ci/sa/builder"
+    class: build
+services:
+  - orders.shop
+  - catalog.shop
+`;
+
+const readsOrders = `@id("frontend-reads-orders")
+permit (
+  principal == Workload::"spiffe://cluster.local/ns/shop/sa/frontend",
+  action in Action::"read",
+  resource == Service::"orders.shop"
+)
+when { context.path == "/api/orders" || context.path like "/api/orders/*" };
+`;
+const readsCatalog = `@id("frontend-reads-catalog")
+permit (
+  principal == Workload::"spiffe://cluster.local/ns/shop/sa/frontend",
+  action == Action::"GET",
+  resource == Service::"catalog.shop"
+);
+`;
+const noHead = `@id("no-head")
+forbid (principal, action == Action::"HEAD", resource);
+`;
+const base = { 'shop.cedar': readsOrders };
+
+interface Change {
+  readonly name: string;
+  readonly before: Record<string, string>;
+  readonly after: Record<string, string>;
+  readonly code: number;
+  readonly edges: readonly string[];
+}
+
+const reads = ['GET', 'HEAD', 'OPTIONS'];
+const changes: Change[] = [
+  {
+    name: 'a permit added grants its cells on every path',
+    before: base,
+    after: { ...base, 'catalog.cedar': readsCatalog },
+    code: 1,
+    edges: [`+ ${frontend} catalog.shop GET every path  (new: allowed by frontend-reads-catalog; old: no permit applies)`],
+  },
+  {
+    name: 'a permit removed revokes its cells',
+    before: { ...base, 'catalog.cedar': readsCatalog },
+    after: base,
+    code: 0,
+    edges: [`- ${frontend} catalog.shop GET every path  (old: allowed by frontend-reads-catalog; new: no permit applies)`],
+  },
+  {
+    name: 'a path narrowed revokes the requests under it, per method',
+    before: base,
+    after: { 'shop.cedar': readsOrders.replace(' || context.path like "/api/orders/*"', '') },
+    code: 0,
+    edges: reads.map((action) => `- ${frontend} orders.shop ${action} /api/orders/x (like "/api/orders/*")  (old: allowed by frontend-reads-orders; new: no permit applies)`),
+  },
+  {
+    name: 'a path condition dropped grants the paths no condition named',
+    before: base,
+    after: { 'shop.cedar': readsOrders.replace('when { context.path == "/api/orders" || context.path like "/api/orders/*" }', '') },
+    code: 1,
+    edges: reads.map((action) => `+ ${frontend} orders.shop ${action} / (a path no condition names)  (new: allowed by frontend-reads-orders; old: no permit applies)`),
+  },
+  {
+    name: 'a forbid added revokes, naming the forbid',
+    before: base,
+    after: { ...base, 'guard.cedar': noHead },
+    code: 0,
+    edges: ['/api/orders (== "/api/orders")', '/api/orders/x (like "/api/orders/*")'].map(
+      (request) => `- ${frontend} orders.shop HEAD ${request}  (old: allowed by frontend-reads-orders; new: denied by no-head)`,
+    ),
+  },
+  {
+    name: 'a forbid removed grants, naming the forbid it lifted',
+    before: { ...base, 'guard.cedar': noHead },
+    after: base,
+    code: 1,
+    edges: ['/api/orders (== "/api/orders")', '/api/orders/x (like "/api/orders/*")'].map(
+      (request) => `+ ${frontend} orders.shop HEAD ${request}  (new: allowed by frontend-reads-orders; old: denied by no-head)`,
+    ),
+  },
+  {
+    name: 'a permit widened to a namespace grants the build job too',
+    before: base,
+    after: { 'shop.cedar': readsOrders.replace('principal == Workload::"spiffe://cluster.local/ns/shop/sa/frontend"', 'principal is Workload') },
+    code: 1,
+    edges: reads.flatMap((action) =>
+      ['/api/orders (== "/api/orders")', '/api/orders/x (like "/api/orders/*")'].map((request) => `+ ${builder} orders.shop ${action} ${request}  (new: allowed by frontend-reads-orders; old: no permit applies)`),
+    ),
+  },
+  { name: 'no change', before: base, after: base, code: 0, edges: [] },
+];
+
+async function policyDir(files: Record<string, string>): Promise<string> {
+  return scratchDir({ 'schema.cedarschema': schema, ...files });
+}
+
+describe('gatehouse diff (process)', () => {
+  let inventoryFile: string;
+  beforeAll(async () => {
+    if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run npm run build first`);
+    inventoryFile = join(await scratchDir({ 'inventory.yaml': inventory }), 'inventory.yaml');
+  });
+  afterAll(removeScratch);
+
+  test.each(changes.map((change) => [change.name, change] as const))('%s', async (_, change) => {
+    const [oldDir, newDir] = [await policyDir(change.before), await policyDir(change.after)];
+    const run = await gatehouse(['diff', '--inventory', inventoryFile, oldDir, newDir]);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: change.code, stderr: '' });
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, -1)).toEqual(change.edges);
+    const granted = change.edges.filter((edge) => edge.startsWith('+')).length;
+    const summary = change.edges.length === 0 ? 'no access granted or revoked' : `${granted} granted, ${change.edges.length - granted} revoked`;
+    expect(lines.at(-1)).toMatch(new RegExp(`^${summary}: ${oldDir} \\([0-9a-f]{12}\\) → ${newDir} \\([0-9a-f]{12}\\)$`));
+  });
+
+  test('json and md say the same as text', async () => {
+    const [oldDir, newDir] = [await policyDir(base), await policyDir({ ...base, 'catalog.cedar': readsCatalog, 'guard.cedar': noHead })];
+    const json = await gatehouse(['diff', '--inventory', inventoryFile, oldDir, newDir, '--format', 'json']);
+    expect(json.code).toBe(1);
+    const diff = JSON.parse(json.stdout) as DiffJson;
+    expect(diff).toMatchObject({ format: 'gatehouse-access-diff/v1', old: { dir: oldDir, policies: 1 }, new: { dir: newDir, policies: 3 }, summary: { granted: 1, revoked: 2 } });
+    expect(diff.granted).toEqual([
+      { kind: 'access', principal: frontend, service: 'catalog.shop', action: 'GET', when: null, before: 'deny', after: 'allow', policies: { old: [], new: ['frontend-reads-catalog'] } },
+    ]);
+    expect(diff.revoked[0]).toEqual({
+      kind: 'access',
+      principal: frontend,
+      service: 'orders.shop',
+      action: 'HEAD',
+      when: { path: '/api/orders', condition: '== "/api/orders"', tags: [] },
+      before: 'conditional',
+      after: 'deny',
+      policies: { old: ['frontend-reads-orders'], new: ['no-head'] },
+    });
+    const md = await gatehouse(['diff', '--inventory', inventoryFile, oldDir, newDir, '--format', 'md']);
+    expect(md.code).toBe(1);
+    expect(md.stdout).toContain('### gatehouse diff: 1 granted, 2 revoked');
+    expect(md.stdout).toContain(`| Workload::"spiffe://cluster.local/ns/shop/sa/frontend" | catalog.shop | GET | every path | frontend-reads-catalog | no permit |`);
+    expect(md.stdout).toContain('| orders.shop | HEAD | /api/orders/x (like "/api/orders/\\*") | frontend-reads-orders | no-head |');
+  });
+
+  test('an invalid set is exit 2, with its problems as FILE:LINE:COL', async () => {
+    const [oldDir, newDir] = [await policyDir(base), await policyDir({ 'shop.cedar': readsOrders.replace('Action::"read"', 'Action::"reed"') })];
+    const run = await gatehouse(['diff', '--inventory', inventoryFile, oldDir, newDir]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    const validate = await gatehouse(['validate', '--policies', newDir]);
+    const problem = validate.stderr.split('\n')[0]!;
+    expect(problem).toMatch(new RegExp(`^${join(newDir, 'shop.cedar')}:4:13: .*Action::"reed"`));
+    expect(run.stderr).toContain(`gatehouse diff: ${problem}\n`);
+    expect(run.stderr).toContain(`gatehouse diff: ${newDir}: the policy set is invalid`);
+  });
+
+  test.each([
+    ['one directory', ['DIR']],
+    ['no inventory', ['--no-inventory']],
+    ['an unknown format', ['--format', 'html']],
+  ])('bad usage (%s) is exit 2', async (_, args) => {
+    const dir = await policyDir(base);
+    const withInventory = args[0] === '--no-inventory' ? [dir, dir] : ['--inventory', inventoryFile, ...args.map((arg) => (arg === 'DIR' ? dir : arg)), ...(args[0] === 'DIR' ? [] : [dir, dir])];
+    const run = await gatehouse(['diff', ...withInventory]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^gatehouse diff: /);
+  });
+});
+
+describe('the CI recipe of docs/report.md, on two git revisions of a policy folder', () => {
+  afterAll(removeScratch);
+
+  test('runs as written and reports what the pull request grants', async () => {
+    const docs = readFileSync(join(projectRoot, 'docs', 'report.md'), 'utf8');
+    const recipe = docs.split('\n').find((line) => line.includes('git archive'));
+    expect(recipe).toMatch(/^base=.*gatehouse diff .*> access-diff\.md$/);
+    const inventoryYaml = readFileSync(join(projectRoot, 'examples', 'inventory.yaml'), 'utf8');
+    const repo = await scratchDir({ 'examples/inventory.yaml': inventoryYaml, 'policies/schema.cedarschema': schema, 'policies/shop.cedar': readsOrders });
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' } });
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+    git('checkout', '-qb', 'change');
+    await writeFile(join(repo, 'policies', 'catalog.cedar'), readsCatalog);
+    git('add', '.');
+    git('commit', '-qm', 'frontend reads the catalog');
+
+    const script = `gatehouse() { "${process.execPath}" "${mainScript}" "$@"; }\n${recipe!}\n`;
+    const run = spawnSync('bash', ['-c', script], { cwd: repo, encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: '' });
+    const comment = readFileSync(join(repo, 'access-diff.md'), 'utf8');
+    expect(comment).toContain('### gatehouse diff: 1 granted, 0 revoked');
+    expect(comment).toContain(`| ${frontend} | catalog.shop | GET | every path | frontend-reads-catalog | no permit |`);
+  });
+});

@@ -5,15 +5,15 @@ import { toDecisionRecord } from './decision-record.js';
 
 /** The metrics the record step feeds (prom-client's Counter and Histogram fit). */
 export interface DecisionMetrics {
-  readonly decisions: { inc(labels: { outcome: string; reason: string }): void };
+  readonly decisions: { inc(labels: { outcome: string; reason: string; wire: string }): void };
   readonly checkDuration: { observe(seconds: number): void };
 }
 
 /** The record step of a server: one decision log line and the decision metrics per Check. */
 export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (outcome: CheckOutcome) => void {
-  return ({ decision, authn, nowMs, decisionId, parsed, durationMs }) => {
-    log.record(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs }));
-    metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code });
+  return ({ decision, authn, nowMs, decisionId, wire, parsed, durationMs }) => {
+    log.record(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire }));
+    metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code, wire });
     metrics.checkDuration.observe(durationMs / 1000);
   };
 }

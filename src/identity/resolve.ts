@@ -2,6 +2,7 @@ import type { AuthnResult, Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
+import { spiffeUriOfClientCert } from './client-cert.js';
 import { parseXfcc } from './xfcc.js';
 
 export interface TokenVerification {
@@ -44,19 +45,35 @@ export class IdentityResolver {
   }
 
   private peerIdentity(facts: RequestFacts, nowMs: number): AuthnResult | undefined {
-    const xfcc = facts.headers.get('x-forwarded-client-cert');
-    if (this.options.trustForwardedClientCert && xfcc !== undefined) {
-      const parsed = parseXfcc(xfcc);
-      if (!parsed.ok) return { ok: false, code: ErrorCode.malformedXfcc, detail: parsed.reason, authn: 'mtls' };
-      // Each proxy appends its client; the last element is the one that connected to our proxy.
-      const client = parsed.value.at(-1);
-      const spiffe = client?.uri.filter((uri) => uri.startsWith('spiffe://')) ?? [];
-      if (spiffe.length !== 1) {
-        return { ok: false, code: ErrorCode.malformedXfcc, detail: `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`, authn: 'mtls' };
+    if (this.options.trustForwardedClientCert) {
+      const xfcc = facts.headers.get('x-forwarded-client-cert');
+      const clientCert = facts.headers.get('client-cert');
+      // Two accounts of the client from one proxy: neither is believed over the other.
+      if (xfcc !== undefined && clientCert !== undefined) {
+        return { ok: false, code: ErrorCode.malformedXfcc, detail: 'both x-forwarded-client-cert and client-cert were sent', authn: 'mtls' };
       }
-      return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls, 'forwarded client certificate (x-forwarded-client-cert)');
+      if (xfcc !== undefined) return this.fromXfcc(xfcc);
+      if (clientCert !== undefined) return this.fromClientCert(clientCert);
     }
     return workloadFromPeer(facts.source, this.options.mtls, nowMs);
+  }
+
+  private fromXfcc(xfcc: string): AuthnResult {
+    const parsed = parseXfcc(xfcc);
+    if (!parsed.ok) return { ok: false, code: ErrorCode.malformedXfcc, detail: parsed.reason, authn: 'mtls' };
+    // Each proxy appends its client; the last element is the one that connected to our proxy.
+    const client = parsed.value.at(-1);
+    const spiffe = client?.uri.filter((uri) => uri.startsWith('spiffe://')) ?? [];
+    if (spiffe.length !== 1) {
+      return { ok: false, code: ErrorCode.malformedXfcc, detail: `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`, authn: 'mtls' };
+    }
+    return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls, 'forwarded client certificate (x-forwarded-client-cert)');
+  }
+
+  private fromClientCert(header: string): AuthnResult {
+    const uri = spiffeUriOfClientCert(header);
+    if (!uri.ok) return { ok: false, code: ErrorCode.malformedXfcc, detail: uri.reason, authn: 'mtls' };
+    return workloadFromSpiffeUri(uri.value, this.options.mtls, 'forwarded client certificate (client-cert)');
   }
 }
 

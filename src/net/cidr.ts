@@ -32,8 +32,13 @@ export function addressMatcher(cidrs: readonly string[]): (address: string) => b
     if (parsed.ok) list.addSubnet(parsed.value.address, parsed.value.prefix, parsed.value.type);
   }
   return (address) => {
-    const plain = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+    const plain = unmappedAddress(address);
     const version = isIP(plain);
     return version !== 0 && list.check(plain, version === 4 ? 'ipv4' : 'ipv6');
   };
+}
+
+/** A dual-stack socket reports IPv4 peers as `::ffff:10.0.0.1`; policies and Envoy see `10.0.0.1`. */
+export function unmappedAddress(address: string): string {
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
 }

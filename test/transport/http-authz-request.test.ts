@@ -95,7 +95,7 @@ describe('forward auth: the original request', () => {
   ])('refused, never guessed: %s', (_name, headers, problem) => {
     const result = seen(request({ headers }));
     expect(result).toMatchObject({ wire: 'forward-auth' });
-    expect((result as { problems: string[] }).problems.join('; ')).toContain(problem);
+    expect((result as { problems: readonly string[] }).problems.join('; ')).toContain(problem);
   });
 
   test('the headers that described the request, and the hop\'s own, are not the original\'s headers', () => {

@@ -17,14 +17,14 @@ import { decisionLogDroppedCounter, decisionLogLostCounter } from './transport/m
 
 /** Messages a worker sends its primary. */
 export type WorkerMessage =
-  | { readonly t: 'serving'; readonly grpcPort: number }
+  | { readonly t: 'serving'; readonly grpcPort: number; readonly httpAuthzPort: number }
   | { readonly t: 'ready'; readonly report: ReadinessReport }
   /** `last`: the lines the worker has handed on so far, these included, sent or dropped. */
   | { readonly t: 'log'; readonly lines: readonly string[]; readonly last: number };
 
 /**
- * Supervises N workers that share the gRPC port (node:cluster hands each new connection to one
- * of them). The primary decides nothing: it writes the workers' decision lines, so there is one
+ * Supervises N workers that share the gRPC port and the HTTP authorization port (node:cluster
+ * hands each new connection to one of them). The primary decides nothing: it writes the workers' decision lines, so there is one
  * writer and one line per decision, and serves health, readiness and merged metrics on HTTP.
  * Each worker loads policies and keys itself, so a reload reaches every worker.
  */
@@ -38,6 +38,7 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
   const reports = new Map<number, ReadinessReport>();
   let stopping = false;
   let grpcPort = 0;
+  let httpAuthzPort = 0;
   // Workers sign; the primary serves the key set. A generated key is handed to every worker.
   const assertions = await startAssertions(config.response.assertion, { log: (level, message, meta) => opsLog.log(level, message, meta) });
   const workerEnv = assertions?.workerEnv() ?? {};
@@ -96,6 +97,7 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
       else if (message.t === 'ready') reports.set(worker.id, message.report);
       else if (message.t === 'serving') {
         grpcPort = message.grpcPort;
+        httpAuthzPort = message.httpAuthzPort;
         up += 1;
         if (up === workers) resolve();
       }
@@ -142,7 +144,12 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     if (counts) rmSync(counts, { recursive: true, force: true });
     throw err;
   }
-  opsLog.info('gatehouse serving', { grpc: `${hostOf(config.listen)}:${grpcPort}`, http: `${hostOf(config.httpListen)}:${httpPort}`, workers });
+  opsLog.info('gatehouse serving', {
+    grpc: `${hostOf(config.listen)}:${grpcPort}`,
+    http: `${hostOf(config.httpListen)}:${httpPort}`,
+    ...(config.httpAuthz.enabled ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
+    workers,
+  });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

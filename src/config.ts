@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { trustDomainProblem, type TrustDomain } from './core/trust-domain.js';
 import { deepFreeze } from './deep-freeze.js';
 import { ErrorCode, errorMessage, GatehouseError } from './errors.js';
+import { parseCidr } from './net/cidr.js';
 
 const hostPort = z
   .string()
@@ -54,6 +55,20 @@ const classRule = z.strictObject({
   /** A glob over the SPIFFE ID path: `*` matches within one segment, `**` across segments. */
   pathPattern: z.string().startsWith('/').optional(),
 });
+
+const cidr = z.string().check((ctx) => {
+  const parsed = parseCidr(ctx.value);
+  if (!parsed.ok) ctx.issues.push({ code: 'custom', message: parsed.reason, input: ctx.value });
+});
+
+/** The forward-auth endpoint of the HTTP authorization listener. */
+export const forwardAuthPath = '/forward-auth';
+
+/** The Envoy `http_service` prefix: path segments, never `/forward-auth` or a prefix of it. */
+const envoyPathPrefix = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'expected a path such as /envoy: segments of letters, digits, . _ ~ -, no trailing /')
+  .refine((prefix) => prefix !== forwardAuthPath && !forwardAuthPath.startsWith(`${prefix}/`), `must not be ${forwardAuthPath} or contain it`);
 
 const limits = z.strictObject({
   maxMessageBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
@@ -128,6 +143,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       stdout: z.boolean().default(true),
       file: z.string().default(''),
+    })
+    .prefault({}),
+  /** HTTP authorization for proxies without gRPC ext_authz (src/transport/http-authz-server.ts). */
+  httpAuthz: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      listen: hostPort.default('0.0.0.0:9193'),
+      envoyPathPrefix: envoyPathPrefix.default('/envoy'),
+      /** Peers whose X-Forwarded-For / X-Real-IP name the client; everyone else is the client. */
+      trustedProxies: z.array(cidr).default([]),
     })
     .prefault({}),
   limits: limits.prefault({}),

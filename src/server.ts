@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import { AggregatorRegistry } from 'prom-client';
 import { generatedKeyEnv, startAssertions } from './assertion/index.js';
-import type { Config } from './config.js';
+import { forwardAuthPath, type Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
 import { resolverFromConfig } from './identity/resolver-from-config.js';
 import type { KubernetesRuntime } from './kubernetes/index.js';
@@ -14,13 +14,17 @@ import { CheckPipeline } from './pipeline/check-pipeline.js';
 import { ServingPolicies } from './serve/serving-policies.js';
 import { serverTokens } from './serve/token-verification.js';
 import { bindGrpc, createGrpcServer, HealthState } from './transport/grpc-server.js';
+import { createHttpAuthzServer, type HttpAuthzServer } from './transport/http-authz-server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
 import { listenFailure } from './transport/listen-failure.js';
+import { addressMatcher } from './net/cidr.js';
 import { Metrics } from './transport/metrics.js';
 
 export interface RunningServer {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** The HTTP authorization port; 0 when `httpAuthz.enabled` is off. */
+  readonly httpAuthzPort: number;
   /** Resolves once a shutdown has finished. */
   readonly stopped: Promise<void>;
   shutdown(reason: string): Promise<void>;
@@ -67,6 +71,15 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     record: recordDecision(log, metrics),
   });
   const grpcServer = createGrpcServer(pipeline, health, { maxMessageBytes: config.limits.maxMessageBytes, reflection: config.grpcReflection });
+  // Every process that decides serves it: with workers, node:cluster shares its port among them as the gRPC port's.
+  const httpAuthz = config.httpAuthz.enabled
+    ? createHttpAuthzServer(pipeline, {
+        envoyPathPrefix: config.httpAuthz.envoyPathPrefix,
+        forwardAuthPath,
+        trustedProxy: addressMatcher(config.httpAuthz.trustedProxies),
+        maxHeaderBytes: config.limits.maxHeaderBytes,
+      })
+    : undefined;
 
   const readiness = (): ReadinessReport => ({
     // Stale watches are reported, not made unready: an unready gatehouse would fail every Check,
@@ -92,8 +105,20 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   const httpPort = httpServer
     ? await listenHttp(httpServer, config.httpListen).catch((err: unknown) => Promise.reject((grpcServer.forceShutdown(), err)))
     : 0;
+  const httpAuthzPort = httpAuthz
+    ? await listenHttpAuthz(httpAuthz, config.httpAuthz.listen).catch(async (err: unknown) => {
+        grpcServer.forceShutdown();
+        if (httpServer) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        throw err;
+      })
+    : 0;
   if (role.kind === 'single') {
-    opsLog.info('gatehouse serving', { grpc: `${hostOf(config.listen)}:${grpcPort}`, http: `${hostOf(config.httpListen)}:${httpPort}`, policyVersion: policies.version });
+    opsLog.info('gatehouse serving', {
+      grpc: `${hostOf(config.listen)}:${grpcPort}`,
+      http: `${hostOf(config.httpListen)}:${httpPort}`,
+      ...(httpAuthz ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
+      policyVersion: policies.version,
+    });
   }
   report();
 
@@ -113,7 +138,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
       kube?.stop();
       // An open Watch stream keeps its session open, so tryShutdown would wait out the grace period.
       health.endWatches();
-      await drainGrpc(grpcServer, config.shutdownGraceSeconds * 1000);
+      await Promise.all([drainGrpc(grpcServer, config.shutdownGraceSeconds * 1000), httpAuthz?.close(config.shutdownGraceSeconds * 1000)]);
       if (httpServer) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await log.close();
       opsLog.info('stopped');
@@ -130,7 +155,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     setTimeout(() => process.exit(1), uncaughtFlushMs);
     void log.close().finally(() => process.exit(1));
   });
-  return { grpcPort, httpPort, stopped, shutdown };
+  return { grpcPort, httpPort, httpAuthzPort, stopped, shutdown };
 }
 
 /**
@@ -196,6 +221,11 @@ export function listenHttp(server: HttpServer, hostPort: string): Promise<number
       resolve(typeof address === 'object' && address ? address.port : port);
     });
   });
+}
+
+function listenHttpAuthz(server: HttpAuthzServer, hostPort: string): Promise<number> {
+  const port = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+  return server.listen(port, hostOf(hostPort).replace(/^\[|\]$/g, '')).catch((err: unknown) => Promise.reject(listenFailure(hostPort, 'httpAuthz.listen', err)));
 }
 
 export function hostOf(hostPort: string): string {

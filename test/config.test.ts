@@ -26,6 +26,30 @@ describe('config', () => {
     expect(config.limits.maxTokenBytes).toBe(16 * 1024);
   });
 
+  describe('httpAuthz', () => {
+    test('defaults: off, on 0.0.0.0:9193, /envoy, no trusted proxies', () => {
+      expect(parseConfig(undefined).httpAuthz).toEqual({ enabled: false, listen: '0.0.0.0:9193', envoyPathPrefix: '/envoy', trustedProxies: [] });
+    });
+
+    test.each([
+      ['IPv4 and IPv6 subnets and single addresses', ['10.0.0.0/8', '192.0.2.7', 'fd00::/8', '::1']],
+      ['everything', ['0.0.0.0/0', '::/0']],
+    ])('trustedProxies accepts %s', (_name, trustedProxies) => {
+      expect(parseConfig({ httpAuthz: { trustedProxies } }).httpAuthz.trustedProxies).toEqual(trustedProxies);
+    });
+
+    test.each([
+      ['a host name', { trustedProxies: ['proxy.local'] }, 'config: httpAuthz.trustedProxies.0: "proxy.local" is not an IP address or CIDR'],
+      ['an IPv4 prefix over 32', { trustedProxies: ['10.0.0.0/33'] }, 'config: httpAuthz.trustedProxies.0: "10.0.0.0/33": the prefix length must be 0 to 32'],
+      ['an empty prefix', { trustedProxies: ['10.0.0.0/'] }, 'config: httpAuthz.trustedProxies.0: "10.0.0.0/": the prefix length must be 0 to 32'],
+      ['a trailing slash on the prefix', { envoyPathPrefix: '/envoy/' }, 'config: httpAuthz.envoyPathPrefix: expected a path'],
+      ['the forward-auth path as prefix', { envoyPathPrefix: '/forward-auth' }, 'config: httpAuthz.envoyPathPrefix: must not be /forward-auth or contain it'],
+      ['a bad listen address', { listen: 'nowhere' }, 'config: httpAuthz.listen: expected HOST:PORT'],
+    ])('refuses %s, naming the key', (_name, httpAuthz, message) => {
+      expect(problem({ httpAuthz })).toContain(message);
+    });
+  });
+
   test('the config is frozen all the way down', () => {
     const config = parseConfig({ identity: { trustDomains: ['a.example'] } });
     expect(Object.isFrozen(config.identity.trustDomains)).toBe(true);

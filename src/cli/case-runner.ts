@@ -53,7 +53,7 @@ export class CaseRunner {
   }
 
   async run(testCase: TestCase): Promise<Decision> {
-    const outcome = await this.#pipeline.run(checkRequestOf(testCase, this.peerPrincipal(testCase)), this.identityFor(testCase));
+    const outcome = await this.#pipeline.run(checkRequestOf(testCase, this.peerPrincipal(testCase)), { identity: this.identityFor(testCase) });
     return outcome.decision;
   }
 

@@ -37,7 +37,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
         sink: primarySink(),
         onReadiness: (report) => tellPrimary({ t: 'ready', report }),
       });
-      tellPrimary({ t: 'serving', grpcPort: server.grpcPort });
+      tellPrimary({ t: 'serving', grpcPort: server.grpcPort, httpAuthzPort: server.httpAuthzPort });
       await server.stopped;
       return { code: 0 };
     } finally {

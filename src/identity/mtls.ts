@@ -50,7 +50,11 @@ function principalWorkload(principal: string, trust: MtlsTrust): AuthnResult {
  * Where a SPIFFE ID came from, named in a refusal's detail: an operator reading the decision log
  * must be sent to the credential that was wrong (Envoy's peer certificate, or the proxy's XFCC).
  */
-export type SpiffeSource = 'mTLS peer principal (source.principal)' | 'forwarded client certificate (x-forwarded-client-cert)' | 'test case caller';
+export type SpiffeSource =
+  | 'mTLS peer principal (source.principal)'
+  | 'forwarded client certificate (x-forwarded-client-cert)'
+  | 'forwarded client certificate (client-cert)'
+  | 'test case caller';
 
 const peerPrincipal: SpiffeSource = 'mTLS peer principal (source.principal)';
 
@@ -87,7 +91,7 @@ function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Ce
 }
 
 /** Node renders SANs as `URI:a, DNS:b`, quoting (JSON-style) any value that holds a separator. */
-function uriSans(subjectAltName: string): string[] {
+export function uriSans(subjectAltName: string): string[] {
   const out: string[] = [];
   const entry = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
   for (const match of subjectAltName.matchAll(entry)) {

@@ -2,6 +2,7 @@ import { refusal, type AuthnResult, type Identity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
+import { spiffeUriOfClientCert } from './client-cert.js';
 import { parseXfcc } from './xfcc.js';
 
 export interface TokenVerification {
@@ -45,19 +46,35 @@ export class IdentityResolver {
   }
 
   private peerIdentity(facts: RequestFacts, nowMs: number): AuthnResult | undefined {
-    const xfcc = facts.headers.get('x-forwarded-client-cert');
-    if (this.options.trustForwardedClientCert && xfcc !== undefined) {
-      const parsed = parseXfcc(xfcc);
-      if (!parsed.ok) return refusal('mtls', ErrorCode.malformedXfcc, parsed.reason);
-      // Each proxy appends its client; the last element is the one that connected to our proxy.
-      const client = parsed.value.at(-1);
-      const spiffe = client?.uri.filter((uri) => uri.startsWith('spiffe://')) ?? [];
-      if (spiffe.length !== 1) {
-        return refusal('mtls', ErrorCode.malformedXfcc, `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`);
+    if (this.options.trustForwardedClientCert) {
+      const xfcc = facts.headers.get('x-forwarded-client-cert');
+      const clientCert = facts.headers.get('client-cert');
+      // Two accounts of the client from one proxy: neither is believed over the other.
+      if (xfcc !== undefined && clientCert !== undefined) {
+        return refusal('mtls', ErrorCode.malformedXfcc, 'both x-forwarded-client-cert and client-cert were sent');
       }
-      return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls, 'forwarded client certificate (x-forwarded-client-cert)');
+      if (xfcc !== undefined) return this.fromXfcc(xfcc);
+      if (clientCert !== undefined) return this.fromClientCert(clientCert);
     }
     return workloadFromPeer(facts.source, this.options.mtls, nowMs);
+  }
+
+  private fromXfcc(xfcc: string): AuthnResult {
+    const parsed = parseXfcc(xfcc);
+    if (!parsed.ok) return refusal('mtls', ErrorCode.malformedXfcc, parsed.reason);
+    // Each proxy appends its client; the last element is the one that connected to our proxy.
+    const client = parsed.value.at(-1);
+    const spiffe = client?.uri.filter((uri) => uri.startsWith('spiffe://')) ?? [];
+    if (spiffe.length !== 1) {
+      return refusal('mtls', ErrorCode.malformedXfcc, `the immediate client must have exactly one SPIFFE URI (found ${spiffe.length})`);
+    }
+    return workloadFromSpiffeUri(spiffe[0]!, this.options.mtls, 'forwarded client certificate (x-forwarded-client-cert)');
+  }
+
+  private fromClientCert(header: string): AuthnResult {
+    const uri = spiffeUriOfClientCert(header);
+    if (!uri.ok) return refusal('mtls', ErrorCode.malformedXfcc, uri.reason);
+    return workloadFromSpiffeUri(uri.value, this.options.mtls, 'forwarded client certificate (client-cert)');
   }
 }
 

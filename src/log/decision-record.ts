@@ -1,6 +1,7 @@
 import type { Decision, ReasonCode } from '../core/decision.js';
 import { authnMethodOf, principalName } from '../core/identity.js';
 import type { AuthnResult, WorkloadClass } from '../core/identity.js';
+import type { Wire } from '../pipeline/check-pipeline.js';
 
 /** One decision log line (docs/reference.md, "Decision log"). */
 export interface DecisionRecord {
@@ -27,6 +28,8 @@ export interface DecisionRecord {
   reason: ReasonCode | '';
   detail: string;
   policyVersion: string;
+  /** The protocol the Check arrived by (`grpc`, `envoy-http`, `forward-auth`); a server's lines only. */
+  wire?: Wire;
 }
 
 const maxField = 1024;
@@ -38,7 +41,7 @@ const maxField = 1024;
 export function toDecisionRecord(
   decision: Decision,
   authn: AuthnResult | undefined,
-  meta: { time: Date; decisionId: string; requestId: string; durationMs: number },
+  meta: { time: Date; decisionId: string; requestId: string; durationMs: number; wire?: Wire },
 ): DecisionRecord {
   const identity = decision.kind === 'unavailable' ? undefined : decision.identity;
   const dryRun = decision.kind !== 'unavailable' && decision.dryRun === true;
@@ -60,6 +63,7 @@ export function toDecisionRecord(
     reason: decision.kind === 'allow' ? '' : decision.code,
     detail: decision.kind === 'allow' ? '' : cut(decision.reason),
     policyVersion: decision.kind === 'unavailable' ? '' : decision.version,
+    ...(meta.wire === undefined ? {} : { wire: meta.wire }),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Decision, ReasonCode } from '../core/decision.js';
-import type { CheckOutcome } from '../pipeline/check-pipeline.js';
+import type { CheckOutcome, Wire } from '../pipeline/check-pipeline.js';
 import type { DecisionLog } from './decision-log.js';
 import { toDecisionRecord } from './decision-record.js';
 
@@ -14,13 +14,14 @@ export interface DecisionLabels {
   readonly outcome: 'allow' | 'deny' | 'dry_run_deny' | 'error';
   /** '' for an allow. */
   readonly reason: ReasonCode | '';
+  readonly wire: Wire;
 }
 
 /** The record step of a server: one decision log line and the decision metrics per Check. */
 export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (outcome: CheckOutcome) => void {
-  return ({ decision, authn, nowMs, decisionId, parsed, durationMs }) => {
-    log.record(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs }));
-    metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code });
+  return ({ decision, authn, nowMs, decisionId, wire, parsed, durationMs }) => {
+    log.record(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire }));
+    metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code, wire });
     metrics.checkDuration.observe(durationMs / 1000);
   };
 }

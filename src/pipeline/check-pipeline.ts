@@ -19,9 +19,26 @@ export interface AssertionMinter {
   mint(decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowSeconds: number): Promise<string | undefined> | string | undefined;
 }
 
+/** The protocol a Check arrived by: the decision log's `wire` and the metrics' `wire` label. */
+export type Wire = 'grpc' | 'envoy-http' | 'forward-auth';
+
+/** What a caller may say about one Check besides the request itself. */
+export interface RunOptions {
+  /** Replaces the identify step for this call (`gatehouse test` states callers). */
+  readonly identity?: IdentityStep;
+  /** `grpc` unless said: the CheckRequest is gRPC's message. */
+  readonly wire?: Wire;
+  /**
+   * What the wire's adapter found wrong before there was a CheckRequest to decode (a forward-auth
+   * request without a usable original URI): refused like a decode problem, as `bad_request`.
+   */
+  readonly problems?: readonly string[];
+}
+
 /** Everything one Check produced, for the record step and for callers that explain it. */
 export interface CheckOutcome {
   readonly decisionId: string;
+  readonly wire: Wire;
   /** The one clock reading of this Check. */
   readonly nowMs: number;
   readonly facts: RequestFacts;
@@ -72,12 +89,14 @@ export class CheckPipeline {
     return this.#inFlight;
   }
 
-  /** One Check. `identity` replaces the identify step for this call (`gatehouse test` states callers). */
-  async run(message: CheckRequestMessage, identity: IdentityStep = this.deps.identity): Promise<CheckOutcome> {
+  /** One Check. */
+  async run(message: CheckRequestMessage, options: RunOptions = {}): Promise<CheckOutcome> {
     const started = performance.now();
     const nowMs = this.#clock();
     const decisionId = newDecisionId(nowMs);
-    const facts = requestFacts(message, this.deps.limits);
+    const identity = options.identity ?? this.deps.identity;
+    const decoded = requestFacts(message, this.deps.limits);
+    const facts = options.problems?.length ? { ...decoded, problems: [...options.problems, ...decoded.problems] } : decoded;
     const parsed = parseRequest(facts, this.deps.request);
     let authn: AuthnResult | undefined;
     let decision: Decision;
@@ -105,7 +124,7 @@ export class CheckPipeline {
     const asserting = decision.kind === 'allow' && this.deps.assertions ? await this.assert(decision, decisionId, nowMs) : { decision };
     const { decision: final, assertion } = asserting;
     const response = toCheckResponse(final, decisionId, this.deps.response, assertion);
-    const outcome: CheckOutcome = { decisionId, nowMs, facts, parsed, authn, decision: final, response, durationMs: performance.now() - started };
+    const outcome: CheckOutcome = { decisionId, wire: options.wire ?? 'grpc', nowMs, facts, parsed, authn, decision: final, response, durationMs: performance.now() - started };
     this.deps.record?.(outcome);
     return outcome;
   }

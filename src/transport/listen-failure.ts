@@ -5,7 +5,7 @@ import { ErrorCode, errorMessage, GatehouseError } from '../errors.js';
  * that chose it: the operator's fix is a flag or a config key, and grpc-js and node:net wrap the
  * errno in text and a stack that only bury it.
  */
-export function listenFailure(address: string, setting: '--listen / listen' | '--http-listen / httpListen', err: unknown): GatehouseError {
+export function listenFailure(address: string, setting: '--listen / listen' | '--http-listen / httpListen' | 'httpAuthz.listen', err: unknown): GatehouseError {
   const text = errorMessage(err);
   const errno = /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|ENOTFOUND|EAI_AGAIN)\b/.exec(text)?.[1];
   const reason = errno === undefined ? text : (reasons[errno] ?? errno);

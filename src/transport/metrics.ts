@@ -9,8 +9,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly decisions = new Counter({
     name: 'gatehouse_decisions_total',
-    help: 'Check decisions by outcome (allow, deny, dry_run_deny, error) and reason code.',
-    labelNames: ['outcome', 'reason'] as const,
+    help: 'Check decisions by outcome (allow, deny, dry_run_deny, error), reason code and wire (grpc, envoy-http, forward-auth).',
+    labelNames: ['outcome', 'reason', 'wire'] as const,
     registers: [this.registry],
   });
   readonly checkDuration = new Histogram({

@@ -35,7 +35,7 @@ test('a decision deadline (50 ms) passed while waiting for keys: UNAVAILABLE err
       expect(line).toMatchObject({ decision: 'error', reason: 'decision_timeout', policies: [] });
     }
     const metrics = (await httpGet(server, '/metrics')).body;
-    expect(metrics).toMatch(/^gatehouse_decisions_total\{outcome="error",reason="decision_timeout"\} 10$/m);
+    expect(metrics).toMatch(/^gatehouse_decisions_total\{outcome="error",reason="decision_timeout",wire="grpc"\} 10$/m);
 
     const mtls = await client.check(checkRequest({ principal: frontendWorkload, path: '/api/orders/1' }));
     expect(statusCode(mtls)).toBe(0);

@@ -134,6 +134,29 @@ describe('IdentityResolver', () => {
       expect(workloadOf(result)).toBe(expected);
     });
 
+    // RFC 9440: a TLS-terminating proxy's account of the client, believed like XFCC and only when trusted.
+    describe('RFC 9440 client-cert', () => {
+      const clientCert = (pem: string) => `:${new X509Certificate(pem).raw.toString('base64')}:`;
+      test.each([
+        ['one SPIFFE URI', () => clientCert(ca.issue('frontend-cc', [frontendUri])), true, `mtls:${frontendUri}:service`],
+        ['not trusted: ignored, the caller is anonymous', () => clientCert(ca.issue('frontend-cc2', [frontendUri])), false, 'anonymous'],
+        ['two SPIFFE URIs', () => clientCert(ca.issue('two-cc', [frontendUri, 'spiffe://cluster.local/ns/shop/sa/orders'])), true, 'refused:malformed_xfcc'],
+        ['no SPIFFE URI', () => clientCert(ca.issue('none-cc', [])), true, 'refused:malformed_xfcc'],
+        ['a foreign trust domain', () => clientCert(ca.issue('evil-cc', ['spiffe://evil.example/ns/a/sa/b'])), true, 'refused:untrusted_trust_domain'],
+        ['not a byte sequence', () => 'MIIB', true, 'refused:malformed_xfcc'],
+        ['a byte sequence that is no certificate', () => ':aGVsbG8=:', true, 'refused:malformed_xfcc'],
+      ])('%s', async (_name, make, trusted, expected) => {
+        const result = await resolver({ trustForwardedClientCert: trusted }).resolve(facts({ headers: { 'client-cert': make() } }), Math.floor(Date.now() / 1000));
+        expect(workloadOf(result)).toBe(expected);
+      });
+
+      test('sent together with x-forwarded-client-cert, neither is believed', async () => {
+        const headers = { 'client-cert': clientCert(ca.issue('frontend-cc3', [frontendUri])), 'x-forwarded-client-cert': `URI=${frontendUri}` };
+        const result = await resolver({ trustForwardedClientCert: true }).resolve(facts({ headers }), now);
+        expect(result).toMatchObject({ ok: false, code: 'malformed_xfcc', detail: 'both x-forwarded-client-cert and client-cert were sent' });
+      });
+    });
+
     test('an expired certificate is refused when a bundle is configured', async () => {
       const cert = ca.issue('frontend-old', [frontendUri]);
       const later = Date.parse(new X509Certificate(cert).validTo) / 1000 + 60;

@@ -136,6 +136,8 @@ export class ServerProcess {
   readonly stderrLines: string[] = [];
   grpcPort = 0;
   httpPort = 0;
+  /** The HTTP authorization port, 0 unless `httpAuthz.enabled`. */
+  httpAuthzPort = 0;
   private exit: Exit | undefined;
   private readonly exited: Promise<Exit>;
 
@@ -168,6 +170,10 @@ export class ServerProcess {
     return `http://127.0.0.1:${this.httpPort}`;
   }
 
+  get httpAuthzUrl(): string {
+    return `http://127.0.0.1:${this.httpAuthzPort}`;
+  }
+
   get stderr(): string {
     return this.stderrLines.join('\n');
   }
@@ -198,6 +204,7 @@ export class ServerProcess {
     };
     this.grpcPort = port(line.grpc);
     this.httpPort = port(line.http);
+    if (line.httpAuthz !== undefined) this.httpAuthzPort = port(line.httpAuthz);
   }
 
   /** Waits until at least `count` decision lines have been written. */

@@ -1,0 +1,145 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import net, { type Socket } from 'node:net';
+import type { CheckResponseMessage, HeaderOption } from '../core/respond.js';
+import { errorMessage } from '../errors.js';
+import { opsLog } from '../log/ops-log.js';
+import type { CheckPipeline } from '../pipeline/check-pipeline.js';
+import { translateAuthzRequest, type AuthzHttpOptions } from './http-authz-request.js';
+
+export interface HttpAuthzServerOptions extends AuthzHttpOptions {
+  /** Room for the header limits (`limits.maxHeaderBytes`) to be judged by the pipeline, not by node's parser. */
+  readonly maxHeaderBytes: number;
+}
+
+/** Envoy's `http_service` removes the headers this response header names from the original request. */
+const envoyHeadersToRemove = 'x-envoy-auth-headers-to-remove';
+const statusOf: Record<string, number> = { Unauthorized: 401, Forbidden: 403, ServiceUnavailable: 503 };
+/** An HTTP/2 connection starts with `PRI * HTTP/2.0`; no HTTP/1 request starts with `PRI`. */
+const h2Preface = Buffer.from('PRI', 'latin1');
+/** A connection that has not said which protocol it speaks within this long is closed. */
+const firstBytesTimeoutMs = 10_000;
+
+export interface HttpAuthzServer {
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, lets answers in flight go out, and cuts what is left after `graceMs`. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * HTTP authorization: Envoy `http_service` and forward auth, over HTTP/1.1 and h2c on one port.
+ * An adapter in front of the Check pipeline: translate, `pipeline.run`, answer; nothing else.
+ */
+export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuthzServerOptions): HttpAuthzServer {
+  const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
+    const translated = translateAuthzRequest(
+      {
+        method: req.method ?? '',
+        target: req.url ?? '',
+        authority: (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '',
+        rawHeaders: req.rawHeaders,
+        peer: { address: req.socket?.remoteAddress ?? '', port: req.socket?.remotePort ?? 0 },
+        httpVersion: req.httpVersion,
+      },
+      options,
+    );
+    // The body of an authorization request is not read; it must not hold the connection up.
+    req.resume();
+    if (translated.kind === 'not-found') {
+      answer(res, 404, { 'content-type': 'text/plain' }, 'not found');
+      return;
+    }
+    pipeline.run(translated.message, { wire: translated.wire, problems: translated.problems }).then(
+      (outcome) => respond(res, outcome.response, translated.wire === 'envoy-http'),
+      (err: unknown) => {
+        opsLog.error('http authorization failed', { error: errorMessage(err) });
+        answer(res, 503, { 'content-type': 'text/plain' }, 'authorization unavailable');
+      },
+    );
+  };
+
+  const h1 = http.createServer({ maxHeaderSize: options.maxHeaderBytes + 16 * 1024 }, handle);
+  const h2 = http2.createServer({ settings: { maxHeaderListSize: options.maxHeaderBytes + 16 * 1024 } }, handle);
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  h2.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+    const onReadable = (): void => {
+      const first = socket.read(h2Preface.length) as Buffer | null;
+      if (first === null) return;
+      socket.off('readable', onReadable);
+      socket.setTimeout(0);
+      socket.unshift(first);
+      (first.equals(h2Preface) ? h2 : h1).emit('connection', socket);
+    };
+    socket.on('readable', onReadable);
+    socket.on('error', () => socket.destroy());
+  });
+
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      });
+    },
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      h1.closeIdleConnections();
+      for (const session of sessions) session.close();
+      const force = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      // Keep-alive connections that go idle after their answer are closed as they do.
+      const idle = setInterval(() => h1.closeIdleConnections(), 100);
+      await closed;
+      clearTimeout(force);
+      clearInterval(idle);
+    },
+  };
+}
+
+/**
+ * CheckResponse → the HTTP answer the contract gives each proxy: allow 200 with the upstream
+ * headers for the proxy to copy; a deny its status, headers and body; cannot decide 503.
+ */
+function respond(res: ServerResponse | Http2ServerResponse, response: CheckResponseMessage, envoy: boolean): void {
+  if (response.ok_response) {
+    const headers = headerRecord(response.ok_response.headers);
+    const remove = response.ok_response.headers_to_remove;
+    // Envoy drops these from the original request; forward-auth proxies replace only what they copy.
+    if (envoy && remove.length > 0) headers[envoyHeadersToRemove] = remove.join(',');
+    answer(res, 200, headers, '');
+    return;
+  }
+  const refusal = response.denied_response ?? response.error_response;
+  if (!refusal) {
+    answer(res, 503, { 'content-type': 'text/plain' }, 'authorization unavailable');
+    return;
+  }
+  answer(res, statusOf[refusal.status.code] ?? 403, headerRecord(refusal.headers), refusal.body);
+}
+
+function headerRecord(options: readonly HeaderOption[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { header } of options) out[header.key] = header.value;
+  return out;
+}
+
+function answer(res: ServerResponse | Http2ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  if (res.headersSent) return;
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}

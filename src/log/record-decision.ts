@@ -1,7 +1,7 @@
 import type { Decision, ReasonCode } from '../core/decision.js';
 import type { CheckOutcome, Wire } from '../pipeline/check-pipeline.js';
 import type { DecisionLog } from './decision-log.js';
-import { toDecisionRecord } from './decision-record.js';
+import { toDecisionRecord, type DecisionRecord } from './decision-record.js';
 
 /** The metrics the record step feeds (prom-client's Counter and Histogram fit). */
 export interface DecisionMetrics {
@@ -19,8 +19,9 @@ export interface DecisionLabels {
 
 /** The record step of a server: one decision log line and the decision metrics per Check. */
 export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (outcome: CheckOutcome) => void {
-  return ({ decision, authn, nowMs, decisionId, wire, parsed, durationMs }) => {
-    log.record(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire }));
+  return (outcome) => {
+    const { decision, wire, durationMs } = outcome;
+    log.record(recordOf(outcome));
     metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code, wire });
     metrics.checkDuration.observe(durationMs / 1000);
   };
@@ -29,4 +30,9 @@ export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (out
 function outcomeLabel(decision: Decision): DecisionLabels['outcome'] {
   if (decision.kind === 'deny') return decision.dryRun ? 'dry_run_deny' : 'deny';
   return decision.kind === 'unavailable' ? 'error' : 'allow';
+}
+
+/** The decision log record of one Check. */
+export function recordOf({ decision, authn, nowMs, decisionId, wire, parsed, durationMs }: CheckOutcome): DecisionRecord {
+  return toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire });
 }

@@ -7,7 +7,7 @@ import { workloadClasses } from '../../src/core/identity.js';
 
 /** docs/reference.md, "Decision log" (contract), then the fields gatehouse adds. */
 export const contractFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'decision', 'policies', 'errors', 'mode', 'durationMs'] as const;
-export const decisionLineFields: readonly string[] = [...contractFields, 'reason', 'detail', 'policyVersion'].sort();
+export const decisionLineFields: readonly string[] = [...contractFields, 'reason', 'detail', 'policyVersion', 'wire'].sort();
 
 /**
  * Characters that must never appear raw in a log line: C0 and C1 controls (CR, LF, NUL, ESC, DEL,
@@ -17,7 +17,7 @@ export const decisionLineFields: readonly string[] = [...contractFields, 'reason
 // eslint-disable-next-line no-control-regex
 export const rawLineBreakers = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-const stringFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'mode', 'reason', 'detail', 'policyVersion'];
+const stringFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'mode', 'reason', 'detail', 'policyVersion', 'wire'];
 
 /** Why `line` is not one well-formed decision log line, or undefined when it is. */
 export function lineProblem(line: string): string | undefined {
@@ -42,6 +42,7 @@ export function lineProblem(line: string): string | undefined {
   if (!['allow', 'deny', 'error'].includes(record.decision as string)) return `decision ${String(record.decision)}`;
   if (!['enforce', 'dry-run'].includes(record.mode as string)) return `mode ${String(record.mode)}`;
   if (!['mtls', 'jwt', 'none'].includes(record.authn as string)) return `authn ${String(record.authn)}`;
+  if (!['grpc', 'envoy-http', 'forward-auth'].includes(record.wire as string)) return `wire ${String(record.wire)}`;
   if (typeof record.durationMs !== 'number') return 'durationMs is not a number';
   if (!Array.isArray(record.policies) || !record.policies.every((p) => typeof p === 'string')) return 'policies is not a list of strings';
   if (!Array.isArray(record.errors)) return 'errors is not a list';

@@ -14,7 +14,7 @@ import { TokenVerifier } from '../../src/identity/token-verifier.js';
 import type { KeySource } from '../../src/identity/key-source.js';
 import { resolverFromConfig } from '../../src/identity/resolver-from-config.js';
 import { decisionLine } from '../../src/log/decision-log.js';
-import { toDecisionRecord } from '../../src/log/decision-record.js';
+import { recordOf } from '../../src/log/record-decision.js';
 import { CheckPipeline, type CheckOutcome } from '../../src/pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
 import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
@@ -89,8 +89,7 @@ export class DecisionPipeline {
         clock: () => this.#nowMs,
       });
     this.#cached = deps(new CedarAuthorizer(engine), (outcome) => {
-      const { decision, authn, nowMs, decisionId, parsed, durationMs } = outcome;
-      this.#line = decisionLine(toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs }));
+      this.#line = decisionLine(recordOf(outcome));
     });
     this.#uncached = deps(new CedarAuthorizer(engine, { cacheSize: 0, slicing: false }));
   }

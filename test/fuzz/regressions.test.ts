@@ -62,6 +62,7 @@ test('bug: DEL, C1 controls (NEL, CSI) and U+2028/U+2029 reached decision log li
     reason: 'bad_request',
     detail: hostile,
     policyVersion: 'v',
+    wire: 'grpc',
   };
   const line = decisionLine(record);
   expect(lineProblem(line)).toBeUndefined();

@@ -119,6 +119,25 @@ export function upstreamPrincipal(identity: Identity): string | undefined {
   }
 }
 
+/** The acting workload's SPIFFE ID (`x-gatehouse-actor`), when a workload acts for the principal. */
+export function upstreamActor(identity: Identity): string | undefined {
+  return delegationOf(identity)?.actor?.spiffeId.toString();
+}
+
+/**
+ * RFC 8693 §4.1 `act` for the upstream assertion: the current actor outermost, each earlier one
+ * nested inside it; undefined when nobody acts for the principal.
+ */
+export function actClaim(identity: Identity): ActClaim | undefined {
+  const actors = delegationOf(identity)?.actors ?? [];
+  return actors.reduceRight<ActClaim | undefined>((earlier, sub) => (earlier === undefined ? { sub } : { sub, act: earlier }), undefined);
+}
+
+export interface ActClaim {
+  readonly sub: string;
+  readonly act?: ActClaim;
+}
+
 /** The Cedar-style name of the principal, as the decision log and `gatehouse check` show it. */
 export function principalName(identity: Identity): string {
   switch (identity.kind) {

@@ -49,7 +49,7 @@ const jwtIssuer = z
   });
 
 const classRule = z.strictObject({
-  class: z.enum(['service', 'build', 'automation']),
+  class: z.enum(['service', 'build', 'automation', 'agent']),
   trustDomain: z.string().optional(),
   namespace: z.string().optional(),
   /** A glob over the SPIFFE ID path: `*` matches within one segment, `**` across segments. */
@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
       trustBundles: z.record(z.string(), z.string().min(1)).default({}),
       jwt: z.array(jwtIssuer).default([]),
       classes: z.array(classRule).default([]),
+      /** The longest RFC 8693 `act` chain accepted (docs/reference.md, "Delegation"). */
+      maxDelegationDepth: z.number().int().min(1).max(16).default(2),
     })
     .superRefine((identity, ctx) => {
       for (const { index, key, message } of issuerProblems(identity)) ctx.addIssue({ code: 'custom', path: ['jwt', index, key], message });

@@ -29,6 +29,7 @@ export const ErrorCode = {
   audienceMismatch: 'audience_mismatch',
   badClaims: 'bad_claims',
   identityMismatch: 'identity_mismatch',
+  delegationTooDeep: 'delegation_too_deep',
   credentialRevoked: 'credential_revoked',
   livenessUnknown: 'liveness_unknown',
   // our own failures

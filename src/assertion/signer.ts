@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Decision } from '../core/decision.js';
-import { authnMethodOf, upstreamPrincipal } from '../core/identity.js';
+import { actClaim, authnMethodOf, upstreamPrincipal } from '../core/identity.js';
 import type { KeyRing } from './key-ring.js';
 
 export type AllowDecision = Extract<Decision, { kind: 'allow' }>;
@@ -63,13 +63,19 @@ export class AssertionSigner {
     const authn = authnMethodOf(identity);
     const workloadClass = identity.kind === 'workload' ? identity.class : undefined;
 
-    const cacheKey = JSON.stringify([key.kid, service, sub, workloadClass ?? null, authn]);
+    const act = actClaim(identity);
+    const cacheKey = JSON.stringify([key.kid, service, sub, workloadClass ?? null, authn, act ?? null]);
     const cached = this.#cache.get(cacheKey);
     if (cached !== undefined && cached.iat <= nowSeconds && nowSeconds < cached.refreshAt) return cached.token;
 
     const exp = nowSeconds + this.#ttlSeconds;
     this.#ring.recordUse(key.kid, exp);
-    const claims = workloadClass === undefined ? { decision_id: decisionId, authn } : { decision_id: decisionId, authn, class: workloadClass };
+    const claims = {
+      decision_id: decisionId,
+      authn,
+      ...(workloadClass === undefined ? {} : { class: workloadClass }),
+      ...(act === undefined ? {} : { act }),
+    };
     const token = new SignJWT(claims)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.#issuer)

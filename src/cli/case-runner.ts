@@ -3,6 +3,7 @@ import { noLifecycle } from '../core/decide.js';
 import type { CheckRequestMessage } from '../core/decode.js';
 import type { Decision } from '../core/decision.js';
 import type { AuthnResult, Identity, WorkloadClass } from '../core/identity.js';
+import type { WorkloadClassifier } from '../identity/classify.js';
 import { SpiffeId } from '../core/spiffe-id.js';
 import type { TrustDomain } from '../core/trust-domain.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
@@ -32,12 +33,14 @@ export class CaseRunner {
   readonly #pipeline: CheckPipeline;
   readonly #peers: IdentityResolver;
   readonly #trustDomain: TrustDomain;
+  readonly #classify: WorkloadClassifier;
 
   constructor(engine: PolicyEngine, config: Config) {
     const authorizer = new CedarAuthorizer(engine);
     this.#trustDomain = config.identity.trustDomains[0]!;
+    this.#classify = classifierFromRules(config.identity.classes);
     this.#peers = new IdentityResolver({
-      mtls: { trustDomains: new Set(config.identity.trustDomains), bundles: new Map(), classify: classifierFromRules(config.identity.classes) },
+      mtls: { trustDomains: new Set(config.identity.trustDomains), bundles: new Map(), classify: this.#classify },
       trustForwardedClientCert: false,
       tokens: noTokens,
     });
@@ -68,7 +71,30 @@ export class CaseRunner {
     return id.value.toString();
   }
 
+  /** A case's `actor:` (and `act:` chain) acts for its caller, as a token's `act` claim would. */
   private identityFor(testCase: TestCase): IdentityStep {
+    const step = this.callerFor(testCase);
+    const { actor } = testCase;
+    if (actor === undefined) return step;
+    const parsed = SpiffeId.parse(actor.id);
+    if (!parsed.ok) throw new GatehouseError(ErrorCode.badRequest, `actor ${actor.id}: ${parsed.reason}`);
+    const spiffeId = parsed.value;
+    const acting = Object.freeze({
+      actor: Object.freeze({ kind: 'workload' as const, spiffeId, class: actor.class ?? this.#classify(spiffeId), authn: 'mtls' as const }),
+      actors: Object.freeze([actor.id, ...testCase.act]),
+      depth: 1 + testCase.act.length,
+    });
+    const withActor = (result: AuthnResult): AuthnResult =>
+      result.ok && result.identity.kind !== 'anonymous' ? { ok: true, identity: { ...result.identity, delegation: acting } } : result;
+    return {
+      resolve: (facts, nowSeconds) => {
+        const resolved = step.resolve(facts, nowSeconds);
+        return resolved instanceof Promise ? resolved.then(withActor) : withActor(resolved);
+      },
+    };
+  }
+
+  private callerFor(testCase: TestCase): IdentityStep {
     const { caller } = testCase;
     if (caller.kind === 'user') {
       const identity: Identity = { kind: 'user', subject: caller.subject, name: caller.subject, issuer: caller.issuer ?? defaultTestIssuer, groups: caller.groups };

@@ -117,7 +117,7 @@ const noIssuers: TokenVerification = {
 /** The server's identity resolution over the given key sources, each fetched once in full first. */
 function offlineIdentity(config: Config, sources: readonly IssuerKeySource[]): IdentityStep {
   const keySources = new Map(sources.map((source) => [source.issuer, source]));
-  const tokens = sources.length === 0 ? noIssuers : new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
+  const tokens = sources.length === 0 ? noIssuers : new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources, { maxDelegationDepth: config.identity.maxDelegationDepth });
   const resolver = resolverFromConfig(config, tokens);
   return {
     async resolve(facts, nowSeconds) {

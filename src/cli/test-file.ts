@@ -20,6 +20,10 @@ export interface TestCase {
   readonly name: string;
   readonly caller: Caller;
   readonly class: (typeof workloadClasses)[number] | undefined;
+  /** The workload acting for the caller (its SPIFFE ID), and its class when the case states one. */
+  readonly actor: { readonly id: string; readonly class: (typeof workloadClasses)[number] | undefined } | undefined;
+  /** Earlier actors of the `act` chain, after the current one. */
+  readonly act: readonly string[];
   readonly method: string;
   /** The request target: path, and query when given. */
   readonly path: string;
@@ -52,6 +56,9 @@ const caseSchema = z
       .optional(),
     anonymous: z.literal(true).optional(),
     class: z.enum(workloadClasses).optional(),
+    actor: z.string().superRefine(spiffeProblem).optional(),
+    actorClass: z.enum(workloadClasses).optional(),
+    act: z.array(z.string().min(1)).default([]),
     method: z.string().regex(/^[A-Za-z]+$/, 'expected an HTTP method such as GET').default('GET'),
     path: z.string().startsWith('/').default('/'),
     host: z.string().min(1).optional(),
@@ -72,6 +79,12 @@ const caseSchema = z
     }
     if (value.class !== undefined && value.spiffe === undefined && value.serviceAccount === undefined) {
       ctx.addIssue({ code: 'custom', path: ['class'], message: 'class applies only to a workload (spiffe or serviceAccount)' });
+    }
+    if ((value.actorClass !== undefined || value.act.length > 0) && value.actor === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['actor'], message: 'actorClass and act need an actor' });
+    }
+    if (value.actor !== undefined && value.anonymous !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['actor'], message: 'nobody acts for an anonymous caller' });
     }
     if (value.host === undefined && value.service === undefined) {
       ctx.addIssue({ code: 'custom', message: 'name the destination with host or service' });
@@ -134,6 +147,8 @@ export function parseTestFile(file: string, text: string): TestFile {
       name: value.name,
       caller: callerOf(value),
       class: value.class,
+      actor: value.actor === undefined ? undefined : { id: value.actor, class: value.actorClass },
+      act: value.act,
       method: value.method,
       path: value.path,
       host: value.host,

@@ -1,7 +1,7 @@
 import { ErrorCode } from '../errors.js';
 import type { CedarRequest } from './cedar-request.js';
 import { policyDenied, type Decision, type PolicyError, type ReasonCode } from './decision.js';
-import { authnMethodOf, type AuthnResult, type Identity } from './identity.js';
+import { authnMethodOf, delegationOf, type AuthnResult, type Identity } from './identity.js';
 import { subjectOf, type ParsedRequest, type RequestSubject } from './parse-request.js';
 import type { RequestFacts } from './request-facts.js';
 
@@ -38,14 +38,23 @@ export type LifecycleVerdict =
 export const noLifecycle: Lifecycle = { check: (identity) => ({ ok: true, identity }) };
 
 /**
- * The lifecycle step: a verified identity whose pod or service account is gone is refused. The
- * refusal keeps the identity, so the decision log still names whose credential it was.
+ * The lifecycle step: a verified identity whose pod or service account is gone is refused, and so
+ * is one presented by an actor that is gone; the actor takes its class from the same facts as a
+ * principal would. The refusal keeps the identity, so the decision log still names whose
+ * credential it was.
  */
 export function checkLifecycle(authn: AuthnResult, lifecycle: Lifecycle, nowMs: number): AuthnResult {
   if (!authn.ok) return authn;
   const live = lifecycle.check(authn.identity, nowMs);
-  if (live.ok) return { ok: true, identity: live.identity };
-  return { ok: false, code: live.code, detail: live.reason, authn: authnMethodOf(authn.identity), identity: authn.identity };
+  if (!live.ok) return { ok: false, code: live.code, detail: live.reason, authn: authnMethodOf(authn.identity), identity: authn.identity };
+  const { identity } = live;
+  const delegation = delegationOf(identity);
+  const actor = delegation?.actor;
+  if (delegation === undefined || actor === undefined || identity.kind === 'anonymous') return { ok: true, identity };
+  const acting = lifecycle.check(actor, nowMs);
+  if (!acting.ok) return { ok: false, code: acting.code, detail: `actor: ${acting.reason}`, authn: authnMethodOf(identity), identity };
+  if (acting.identity === actor || acting.identity.kind !== 'workload') return { ok: true, identity };
+  return { ok: true, identity: Object.freeze({ ...identity, delegation: Object.freeze({ ...delegation, actor: acting.identity }) }) };
 }
 
 export interface Mode {

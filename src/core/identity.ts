@@ -1,8 +1,8 @@
 import type { ErrorCode } from '../errors.js';
 import type { SpiffeId } from './spiffe-id.js';
 
-export type WorkloadClass = 'service' | 'build' | 'automation' | 'unknown';
-export const workloadClasses: readonly WorkloadClass[] = ['service', 'build', 'automation', 'unknown'];
+export type WorkloadClass = 'service' | 'build' | 'automation' | 'agent' | 'unknown';
+export const workloadClasses: readonly WorkloadClass[] = ['service', 'build', 'automation', 'agent', 'unknown'];
 
 export type AuthnMethod = 'mtls' | 'jwt' | 'none';
 
@@ -27,6 +27,8 @@ export type Identity =
       readonly kubernetes?: BoundTokenClaims;
       /** Token expiry (epoch seconds), when authenticated by a token. */
       readonly expiresAt?: number;
+      /** Who presents this workload's authority, when another workload acts for it. */
+      readonly delegation?: Delegation;
     }
   | {
       readonly kind: 'user';
@@ -38,8 +40,30 @@ export type Identity =
       /** As policies name them: each with the issuer's groupPrefix. */
       readonly groups: readonly string[];
       readonly expiresAt?: number;
+      /** Who presents this person's authority: the mTLS workload carrying the token, or the token's `act` chain. */
+      readonly delegation?: Delegation;
     }
   | { readonly kind: 'anonymous' };
+
+export type WorkloadIdentity = Extract<Identity, { kind: 'workload' }>;
+
+/**
+ * Who acts for the principal (docs/reference.md, "Delegation"). It travels on the principal's
+ * identity rather than beside it, so that every step the principal reaches (Cedar, the response
+ * headers, the assertion, the decision log, the lifecycle) sees the actor too and none can drop it.
+ */
+export interface Delegation {
+  /** The current actor, when it is a workload in a trusted domain (an mTLS peer, or an `act.sub` SPIFFE ID). */
+  readonly actor?: WorkloadIdentity;
+  /** Every actor in the chain, current first, by SPIFFE ID or subject. */
+  readonly actors: readonly string[];
+  /** The number of actors in the chain. */
+  readonly depth: number;
+}
+
+export function delegationOf(identity: Identity): Delegation | undefined {
+  return identity.kind === 'anonymous' ? undefined : identity.delegation;
+}
 
 /** The outcome of the identify step: one identity, or why the presented credential is refused. */
 export type AuthnResult =
@@ -93,6 +117,25 @@ export function upstreamPrincipal(identity: Identity): string | undefined {
       return never;
     }
   }
+}
+
+/** The acting workload's SPIFFE ID (`x-gatehouse-actor`), when a workload acts for the principal. */
+export function upstreamActor(identity: Identity): string | undefined {
+  return delegationOf(identity)?.actor?.spiffeId.toString();
+}
+
+/**
+ * RFC 8693 §4.1 `act` for the upstream assertion: the current actor outermost, each earlier one
+ * nested inside it; undefined when nobody acts for the principal.
+ */
+export function actClaim(identity: Identity): ActClaim | undefined {
+  const actors = delegationOf(identity)?.actors ?? [];
+  return actors.reduceRight<ActClaim | undefined>((earlier, sub) => (earlier === undefined ? { sub } : { sub, act: earlier }), undefined);
+}
+
+export interface ActClaim {
+  readonly sub: string;
+  readonly act?: ActClaim;
 }
 
 /** The Cedar-style name of the principal, as the decision log and `gatehouse check` show it. */

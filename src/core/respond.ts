@@ -1,5 +1,5 @@
 import { policyDenied, type Decision, type ReasonCode } from './decision.js';
-import { upstreamPrincipal } from './identity.js';
+import { upstreamActor, upstreamPrincipal, type Identity } from './identity.js';
 
 /** gRPC status codes Envoy reads from `CheckResponse.status`. */
 const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
@@ -12,6 +12,7 @@ export interface ResponseOptions {
 
 const dryRunHeader = 'x-gatehouse-dry-run';
 export const assertionHeader = 'x-gatehouse-assertion';
+export const actorHeader = 'x-gatehouse-actor';
 
 /** A header mutation in the proto-loader shape of `envoy.config.core.v3.HeaderValueOption`. */
 export interface HeaderOption {
@@ -44,11 +45,10 @@ const text = (value: string): StructValue => ({ string_value: value });
 export function toCheckResponse(decision: Decision, decisionId: string, options: ResponseOptions, assertion?: string): CheckResponseMessage {
   switch (decision.kind) {
     case 'allow':
-      return allowed(decisionId, options, upstreamPrincipal(decision.identity), decision.policies, undefined, assertion);
+      return allowed(decisionId, options, upstreamOf(decision.identity), decision.policies, undefined, assertion);
     case 'deny':
       if (decision.dryRun) {
-        const principal = decision.identity ? upstreamPrincipal(decision.identity) : undefined;
-        return allowed(decisionId, options, principal, decision.policies, decision.code, undefined);
+        return allowed(decisionId, options, upstreamOf(decision.identity), decision.policies, decision.code, undefined);
       }
       return denied(decision.status, decision.code, decisionId, options);
     case 'unavailable':
@@ -68,10 +68,21 @@ export function toCheckResponse(decision: Decision, decisionId: string, options:
   }
 }
 
+/** Who the upstream is told called: the principal, and the workload acting for it. */
+interface Upstream {
+  readonly principal?: string;
+  readonly actor?: string;
+}
+
+function upstreamOf(identity: Identity | undefined): Upstream {
+  if (identity === undefined) return {};
+  return { principal: upstreamPrincipal(identity), actor: upstreamActor(identity) };
+}
+
 function allowed(
   decisionId: string,
   options: ResponseOptions,
-  principal: string | undefined,
+  { principal, actor }: Upstream,
   policies: readonly string[],
   /** The reason code of a dry-run deny, which goes upstream as an allow. */
   dryRunDeny: string | undefined,
@@ -81,6 +92,9 @@ function allowed(
   const remove: string[] = [];
   if (principal !== undefined) headers.push(set(options.principalHeader, principal));
   else remove.push(options.principalHeader);
+  // Removed when nobody acts, so a client's own copy never reads as gatehouse's word.
+  if (actor !== undefined) headers.push(set(actorHeader, actor));
+  else remove.push(actorHeader);
   if (dryRunDeny !== undefined) headers.push(set(dryRunHeader, 'deny'));
   else remove.push(dryRunHeader);
   if (assertion !== undefined) headers.push(set(assertionHeader, assertion));

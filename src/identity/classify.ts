@@ -5,7 +5,7 @@ import type { SpiffeId } from '../core/spiffe-id.js';
 export type WorkloadClassifier = (id: SpiffeId) => WorkloadClass;
 
 /**
- * Config rules that give a workload its class (`service`, `build`, `automation`): the first rule
+ * Config rules that give a workload its class (`service`, `build`, `automation`, `agent`): the first rule
  * whose every given field matches wins; no match is `unknown`. Kubernetes annotations, when
  * enabled, take precedence over these (see src/kubernetes).
  */

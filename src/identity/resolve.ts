@@ -1,4 +1,4 @@
-import { refusal, type AuthnResult, type Identity } from '../core/identity.js';
+import { refusal, type AuthnResult, type Delegation, type Identity, type WorkloadIdentity } from '../core/identity.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
@@ -39,10 +39,22 @@ export class IdentityResolver {
     return bearer instanceof Promise ? bearer.then((b) => withBearer(peerIdentity, this.classified(b))) : withBearer(peerIdentity, this.classified(bearer));
   }
 
-  /** A token's workload gets its class from the same rules as an mTLS peer, so one policy covers both. */
+  /**
+   * A token's workload, and a workload its `act` claim names, get their class from the same rules
+   * as an mTLS peer, so one policy covers every way a workload arrives.
+   */
   private classified(result: AuthnResult): AuthnResult {
-    if (!result.ok || result.identity.kind !== 'workload' || result.identity.class !== 'unknown') return result;
-    return { ok: true, identity: Object.freeze({ ...result.identity, class: this.options.mtls.classify(result.identity.spiffeId) }) };
+    if (!result.ok || result.identity.kind === 'anonymous') return result;
+    const { identity } = result;
+    const actor = identity.delegation?.actor;
+    const delegation = actor && actor.class === 'unknown' ? { ...identity.delegation!, actor: this.classifiedWorkload(actor) } : identity.delegation;
+    const principal = identity.kind === 'workload' ? this.classifiedWorkload(identity) : identity;
+    if (principal === identity && delegation === identity.delegation) return result;
+    return { ok: true, identity: Object.freeze({ ...principal, ...(delegation ? { delegation: Object.freeze(delegation) } : {}) }) };
+  }
+
+  private classifiedWorkload(workload: WorkloadIdentity): WorkloadIdentity {
+    return workload.class === 'unknown' ? Object.freeze({ ...workload, class: this.options.mtls.classify(workload.spiffeId) }) : workload;
   }
 
   private peerIdentity(facts: RequestFacts, nowMs: number): AuthnResult | undefined {
@@ -83,14 +95,26 @@ function withBearer(peer: Identity | undefined, bearer: AuthnResult): AuthnResul
 }
 
 /**
- * Both an mTLS peer and a token: the same workload keeps the token's identity (it carries the
- * lifecycle claims); a person's token carried by a workload makes the person the principal.
+ * Both an mTLS peer and a token. A token with an `act` claim must be presented by its current
+ * actor. Without one, the same workload keeps the token's identity (it carries the lifecycle
+ * claims), and a person's token carried by a workload makes the person the principal and the
+ * workload the actor: the workload never disappears behind the person it carries.
  */
 function combine(peer: Identity, token: Identity): AuthnResult {
-  if (peer.kind === 'workload' && token.kind === 'workload' && !peer.spiffeId.equals(token.spiffeId)) {
+  if (peer.kind !== 'workload' || token.kind === 'anonymous') return { ok: true, identity: token };
+  const acting = token.delegation;
+  if (acting !== undefined) {
+    if (!acting.actor?.spiffeId.equals(peer.spiffeId)) {
+      return refusal('jwt', ErrorCode.identityMismatch, `mTLS peer ${peer.spiffeId.toString()} is not the token's current actor (act.sub ${acting.actors[0] ?? ''})`);
+    }
+    return { ok: true, identity: Object.freeze({ ...token, delegation: Object.freeze({ ...acting, actor: peer }) }) };
+  }
+  if (token.kind === 'workload') {
+    if (peer.spiffeId.equals(token.spiffeId)) return { ok: true, identity: token };
     return refusal('jwt', ErrorCode.identityMismatch, `mTLS peer ${peer.spiffeId.toString()} and token subject ${token.spiffeId.toString()} differ`);
   }
-  return { ok: true, identity: token };
+  const carried: Delegation = Object.freeze({ actor: peer, actors: Object.freeze([peer.spiffeId.toString()]), depth: 1 });
+  return { ok: true, identity: Object.freeze({ ...token, delegation: carried }) };
 }
 
 /**

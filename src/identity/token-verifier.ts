@@ -5,6 +5,7 @@ import { workloadTrustDomain, type JwtIssuerConfig } from '../config.js';
 import type { AuthnResult, Identity } from '../core/identity.js';
 import { isRecord } from '../core/is-record.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
+import { delegationFromAct } from './act-claim.js';
 import { svidWorkload } from './jwt-svid.js';
 import type { KeySource } from './key-source.js';
 import { quote } from './printable.js';
@@ -21,6 +22,8 @@ export interface TokenLimits {
 export interface TokenVerifierOptions {
   /** Verified tokens remembered, by SHA-256 of the token. */
   readonly cacheSize?: number;
+  /** The longest RFC 8693 `act` chain accepted (`identity.maxDelegationDepth`, default 2). */
+  readonly maxDelegationDepth?: number;
 }
 
 type Claims = JWTPayload & Record<string, unknown>;
@@ -47,6 +50,9 @@ export class TokenVerifier {
   readonly #issuers: ReadonlyMap<string, JwtIssuerConfig>;
   /** The trust domain of each kubernetes and spiffe issuer. */
   readonly #trustDomains: ReadonlyMap<string, string>;
+  /** The trust domains each issuer may name acting workloads in (`act`). */
+  readonly #actorDomains: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly #maxDelegationDepth: number;
   readonly #algorithms: ReadonlySet<string>;
   readonly #cache: LRUCache<string, Verified>;
 
@@ -59,15 +65,24 @@ export class TokenVerifier {
   ) {
     const byIssuer = new Map<string, JwtIssuerConfig>();
     const domains = new Map<string, string>();
+    const actorDomains = new Map<string, ReadonlySet<string>>();
     for (const issuer of issuers) {
       if (byIssuer.has(issuer.issuer)) throw new GatehouseError(ErrorCode.config, `identity.jwt: issuer ${quote(issuer.issuer)} is configured twice`);
       if (!keySources.has(issuer.issuer)) throw new GatehouseError(ErrorCode.internal, `no key source for issuer ${quote(issuer.issuer)}`);
       byIssuer.set(issuer.issuer, issuer);
-      if (issuer.kind === 'oidc') continue;
+      // A person's identity provider exchanging tokens for the mesh's workloads (RFC 8693) may
+      // name them in any trusted domain; a workload issuer only in its own.
+      if (issuer.kind === 'oidc') {
+        actorDomains.set(issuer.issuer, new Set(trustDomains));
+        continue;
+      }
       const domain = workloadTrustDomain(issuer, { trustDomains, jwt: issuers });
       if (domain === undefined) throw new GatehouseError(ErrorCode.config, `identity.jwt: issuer ${quote(issuer.issuer)} needs a trustDomain`);
       domains.set(issuer.issuer, domain);
+      actorDomains.set(issuer.issuer, new Set([domain]));
     }
+    this.#actorDomains = actorDomains;
+    this.#maxDelegationDepth = options.maxDelegationDepth ?? 2;
     this.#issuers = byIssuer;
     this.#trustDomains = domains;
     this.#algorithms = new Set(issuers.flatMap((issuer) => issuer.algorithms));
@@ -123,9 +138,16 @@ export class TokenVerifier {
     if (!validity.ok) return validity;
     const identified = identityFor(issuer, claims, validity.expiresAt, this.#trustDomains.get(issuer.issuer));
     if (!identified.ok) return identified;
+    const acting = delegationFromAct(claims['act'], {
+      maxDepth: this.#maxDelegationDepth,
+      actorDomains: this.#actorDomains.get(issuer.issuer)!,
+      issuer: issuer.issuer,
+    });
+    if (!acting.ok) return acting;
+    const { identity } = identified;
     return {
       ok: true,
-      identity: identified.identity,
+      identity: acting.delegation === undefined || identity.kind === 'anonymous' ? identity : Object.freeze({ ...identity, delegation: acting.delegation }),
       issuer: issuer.issuer,
       keyGeneration: keys.generation,
       expiresAt: validity.expiresAt,

@@ -4,7 +4,7 @@ import type { WorkloadClass } from '../core/identity.js';
 /** The service-account annotation that gives a workload its class (contract). */
 export const classAnnotation = 'gatehouse.io/class';
 
-const annotatedClasses: ReadonlySet<string> = new Set<WorkloadClass>(['service', 'build', 'automation']);
+const annotatedClasses: ReadonlySet<string> = new Set<WorkloadClass>(['service', 'build', 'automation', 'agent']);
 
 /** The part of an object's metadata the view keeps; everything else is dropped on arrival. */
 export interface ObjectMeta {

@@ -1,6 +1,6 @@
 import type { Decision, ReasonCode } from '../core/decision.js';
-import { authnMethodOf, principalName } from '../core/identity.js';
-import type { AuthnResult, WorkloadClass } from '../core/identity.js';
+import { authnMethodOf, delegationOf, principalName } from '../core/identity.js';
+import type { AuthnResult, Identity, WorkloadClass } from '../core/identity.js';
 import type { Wire } from '../pipeline/check-pipeline.js';
 
 /** One decision log line (docs/reference.md, "Decision log"). */
@@ -16,6 +16,10 @@ export interface DecisionRecord {
    */
   class?: WorkloadClass;
   authn: string;
+  /** The workload acting for the principal, named as `principal` is; absent when none does. */
+  actor?: string;
+  /** The acting chain, current actor first; absent when nobody acts for the principal. */
+  delegation?: { depth: number; actors: readonly string[] };
   action: string;
   resource: string;
   path: string;
@@ -52,6 +56,7 @@ export function toDecisionRecord(
     principal: identity ? cut(principalName(identity)) : '',
     ...(identity?.kind === 'workload' ? { class: identity.class } : {}),
     authn: identity ? authnMethodOf(identity) : authn === undefined ? 'none' : authn.ok ? authnMethodOf(authn.identity) : authn.authn,
+    ...actingFields(identity),
     action: cut(decision.subject.action),
     resource: cut(decision.subject.resource),
     path: cut(decision.subject.path),
@@ -65,6 +70,13 @@ export function toDecisionRecord(
     policyVersion: decision.kind === 'unavailable' ? '' : decision.version,
     ...(meta.wire === undefined ? {} : { wire: meta.wire }),
   };
+}
+
+function actingFields(identity: Identity | undefined): Pick<DecisionRecord, 'actor' | 'delegation'> {
+  const delegation = identity === undefined ? undefined : delegationOf(identity);
+  if (delegation === undefined) return {};
+  const chain = { depth: delegation.depth, actors: delegation.actors.map(cut) };
+  return delegation.actor === undefined ? { delegation: chain } : { actor: principalName(delegation.actor), delegation: chain };
 }
 
 function cut(value: string): string {

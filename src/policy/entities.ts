@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { CedarEntity, CedarRecord, CedarRequest, EntityUid } from '../core/cedar-request.js';
-import { authnMethodOf, type Identity } from '../core/identity.js';
+import { authnMethodOf, delegationOf, type Delegation, type Identity } from '../core/identity.js';
 import type { RequestSubject } from '../core/parse-request.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { readsEverything, type PolicyReads } from './reads.js';
@@ -38,11 +38,12 @@ export function buildCedarRequest(identity: Identity, request: RequestSubject, f
     parents: service.namespace === undefined ? [] : [namespaceUid(service.namespace)],
   };
   const reads = opts.reads ?? readsEverything;
+  const acting = actingContext(delegationOf(identity), reads, principal.entity.uid);
   // Groups and namespaces carry nothing to read but tags, and `in` follows the parents listed on
   // the principal and resource themselves, so their entities are needed only when tags are read.
-  const entities: CedarEntity[] = [principal.entity, ...(reads.namespaceTags ? principal.groups : []), resource];
+  const entities: CedarEntity[] = [principal.entity, ...(reads.namespaceTags ? principal.groups : []), resource, ...acting.entities];
   if (reads.namespaceTags) {
-    const namespaces = new Set([...principal.namespaces, ...(service.namespace === undefined ? [] : [service.namespace])]);
+    const namespaces = new Set([...principal.namespaces, ...acting.namespaces, ...(service.namespace === undefined ? [] : [service.namespace])]);
     for (const namespace of namespaces) entities.push(namespaceEntity(namespace, opts));
   }
   if (reads.headers === 'all' || reads.headers.size > 0) {
@@ -66,6 +67,7 @@ export function buildCedarRequest(identity: Identity, request: RequestSubject, f
       headers: { __entity: headersUid },
       query: { __entity: queryUid },
       source: sourceRecord(facts, reads),
+      ...acting.context,
     },
     entities,
   };
@@ -105,6 +107,33 @@ function principalEntities(identity: Identity): { entity: CedarEntity; groups: C
       return never;
     }
   }
+}
+
+/**
+ * `context.actor` (the acting workload, its entity among the request's) and `context.delegation`,
+ * each only when some policy reads it, so that a set that never mentions actors caches one
+ * decision for a principal however many workloads act for it.
+ */
+function actingContext(
+  delegation: Delegation | undefined,
+  reads: PolicyReads,
+  principal: EntityUid,
+): { context: CedarRecord; entities: CedarEntity[]; namespaces: string[] } {
+  const context: CedarRecord = {};
+  const entities: CedarEntity[] = [];
+  const namespaces: string[] = [];
+  if (delegation === undefined) return { context, entities, namespaces };
+  if (delegation.actor !== undefined && reads.context.has('actor')) {
+    const actor = principalEntities(delegation.actor);
+    context.actor = { __entity: actor.entity.uid };
+    // A workload acting for itself is one entity: Cedar refuses the same uid twice.
+    if (actor.entity.uid.type !== principal.type || actor.entity.uid.id !== principal.id) {
+      entities.push(actor.entity);
+      namespaces.push(...actor.namespaces);
+    }
+  }
+  if (reads.context.has('delegation')) context.delegation = { depth: delegation.depth, actors: [...new Set(delegation.actors)] };
+  return { context, entities, namespaces };
 }
 
 function namespaceUid(namespace: string): EntityUid {

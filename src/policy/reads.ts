@@ -31,7 +31,7 @@ export interface PolicyReads {
 export type PathTest = { readonly kind: 'like'; readonly pattern: string } | { readonly kind: 'eq'; readonly value: string };
 
 export const readsEverything: PolicyReads = Object.freeze({
-  context: new Set(['path', 'method', 'host', 'scheme', 'authn']),
+  context: new Set(['path', 'method', 'host', 'scheme', 'authn', 'actor', 'delegation']),
   headers: 'all',
   query: 'all',
   sourceIp: true,
@@ -44,7 +44,7 @@ export const readsEverything: PolicyReads = Object.freeze({
 type Operand<K extends string> = Extract<ExprNoExt, Record<K, unknown>> extends Record<K, infer O> ? O : never;
 
 /** Context attributes that are plain values: reading one reads all of it. */
-const plainAttributes: ReadonlySet<string> = new Set(['path', 'method', 'host', 'scheme', 'authn']);
+const plainAttributes: ReadonlySet<string> = new Set(['path', 'method', 'host', 'scheme', 'authn', 'actor', 'delegation']);
 
 export function policyReads(policies: readonly PolicyJson[]): PolicyReads {
   const found = new Found();

@@ -23,7 +23,7 @@ export function serverTokens(config: Config, kube: KubernetesRuntime | undefined
       kube && issuer.kind === 'kubernetes' && issuer.discovery ? new IssuerKeySource(issuer.issuer, kube.clusterKeys(issuer.issuer)) : keySourceFor(issuer),
     ]),
   );
-  const local = new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources);
+  const local = new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources, { maxDelegationDepth: config.identity.maxDelegationDepth });
   const clusterIssuers = new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').map((issuer) => issuer.issuer));
   return { tokens: kube?.tokenReview ? new TokenRouter(clusterIssuers, kube.tokenReview, local) : local, keySources };
 }

@@ -15,7 +15,7 @@ describe('toCheckResponse', () => {
     expect(response.status.code).toBe(0);
     expect(response.ok_response).toEqual({
       headers: [overwrite('x-gatehouse-decision-id', 'D1'), overwrite('x-gatehouse-principal', 'spiffe://cluster.local/ns/shop/sa/frontend')],
-      headers_to_remove: ['x-gatehouse-dry-run', 'x-gatehouse-assertion', 'authorization'],
+      headers_to_remove: ['x-gatehouse-actor', 'x-gatehouse-dry-run', 'x-gatehouse-assertion', 'authorization'],
       response_headers_to_add: [overwrite('x-gatehouse-decision-id', 'D1')],
     });
     expect(response.dynamic_metadata?.fields.policies).toEqual({ list_value: { values: [{ string_value: 'p1' }] } });
@@ -84,5 +84,36 @@ describe('toCheckResponse', () => {
     expect(response.status.code).toBe(14);
     expect(response.error_response?.status.code).toBe('ServiceUnavailable');
     expect(response.ok_response).toBeUndefined();
+  });
+});
+
+describe('toCheckResponse: who acts for whom', () => {
+  const builderId = 'spiffe://cluster.local/ns/ci/sa/builder';
+  const builder = { kind: 'workload', spiffeId: spiffeId(builderId), class: 'build', authn: 'mtls' } as const;
+  const allow = (who: Extract<Decision, { kind: 'allow' }>['identity']): Decision => ({
+    kind: 'allow',
+    identity: who,
+    subject,
+    policies: ['p'],
+    errors: [],
+    version: 'v',
+    dryRun: false,
+    evaluated: someEvaluated,
+  });
+  const alice = { kind: 'user', issuer: 'idp', subject: 'alice', name: 'alice', groups: [] } as const;
+
+  test('x-gatehouse-actor carries the acting workload', () => {
+    const response = toCheckResponse(allow({ ...alice, delegation: { actor: builder, actors: [builderId], depth: 1 } }), 'id', options);
+    expect(response.ok_response?.headers).toContainEqual(overwrite('x-gatehouse-actor', builderId));
+    expect(response.ok_response?.headers_to_remove).not.toContain('x-gatehouse-actor');
+  });
+
+  test.each([
+    ['nobody acts', alice],
+    ['the chain names no workload', { ...alice, delegation: { actors: ['ci-bot'], depth: 1 } }],
+  ])('x-gatehouse-actor is removed when %s, so a client copy never survives', (_name, who) => {
+    const response = toCheckResponse(allow(who), 'id', options);
+    expect(response.ok_response?.headers.map((h) => h.header.key)).not.toContain('x-gatehouse-actor');
+    expect(response.ok_response?.headers_to_remove).toContain('x-gatehouse-actor');
   });
 });

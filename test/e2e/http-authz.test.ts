@@ -149,7 +149,7 @@ describe('answers of the HTTP wire', () => {
   test('Envoy http_service is told which client-sent gatehouse headers to remove', async () => {
     const answer = await h1Call(server.httpAuthzPort, { path: '/envoy/healthz', headers: { host: ordersHost } });
     expect(answer.status).toBe(200);
-    expect(answer.headers['x-envoy-auth-headers-to-remove']).toBe('x-gatehouse-principal,x-gatehouse-dry-run,x-gatehouse-assertion');
+    expect(answer.headers['x-envoy-auth-headers-to-remove']).toBe('x-gatehouse-principal,x-gatehouse-actor,x-gatehouse-dry-run,x-gatehouse-assertion');
   });
 
   test('the decision metrics carry the wire', async () => {

@@ -39,6 +39,8 @@ export interface ModelRequest {
   readonly path: string;
   readonly sourceAddress: string;
   readonly headers: ReadonlyMap<string, string>;
+  /** The workload acting for the principal: a person's token carried by an mTLS peer. */
+  readonly actor: { id: string; cls: string } | undefined;
 }
 
 const read = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -75,12 +77,15 @@ export const modelPermits: Readonly<Record<string, (r: ModelRequest) => boolean>
   'checkout-writes-orders': (r) => is(r, workloads.checkout) && write.has(r.method) && r.resource === 'orders.shop' && (r.path === '/api/orders' || like(r.path, '/api/orders/*')),
   'checkout-charges-payments': (r) => is(r, workloads.checkout) && r.method === 'POST' && r.resource === 'payments.shop' && r.path === '/api/charges',
   'orders-reads-payments': (r) => is(r, workloads.orders) && read.has(r.method) && r.resource === 'payments.shop' && like(r.path, '/api/payments/*'),
+  'assistant-reads-tickets-for-staff': (r) =>
+    r.principal.kind === 'user' && r.principal.groups.includes('staff') && read.has(r.method) && r.resource === 'tickets.support' && r.actor?.id === `${td}/ns/agents/sa/assistant`,
   'sre-reads-admin': (r) => r.principal.kind === 'user' && r.principal.groups.includes('sre') && read.has(r.method) && like(r.path, '/admin/*'),
 };
 
 /** The example forbids, by `@id`. */
 export const modelForbids: Readonly<Record<string, (r: ModelRequest) => boolean>> = {
   'no-build-jobs-in-shop': (r) => r.principal.kind === 'workload' && r.resourceNamespace === 'shop' && r.principal.cls === 'build',
+  'build-jobs-never-act-in-shop': (r) => r.resourceNamespace === 'shop' && r.actor?.cls === 'build',
   'reconciler-from-pod-network-only': (r) => is(r, workloads.reconciler) && !inPodNetwork(r.sourceAddress),
   'anonymous-only-health': (r) => r.principal.kind === 'anonymous' && !(r.method === 'GET' && health(r)),
   'orders-writes-need-tenant': (r) => write.has(r.method) && r.resource === 'orders.shop' && !r.headers.has('x-tenant'),
@@ -214,6 +219,9 @@ export function judgeAllow(decision: Extract<Decision, { kind: 'allow' }>, facts
     path,
     sourceAddress: facts.source.address,
     headers: facts.headers,
+    // Who acts is resolved by the identity step, tested on its own (test/identity/act-claim.test.ts);
+    // the model judges what policies make of it, with the class the class rules give that workload.
+    actor: actorOf(identity),
   };
   if (request.method !== facts.method) return `action ${request.method} is not the request's method ${facts.method}`;
   if (decision.policies.length === 0) return 'allow with no determining policy';
@@ -232,4 +240,9 @@ export function judgeAllow(decision: Extract<Decision, { kind: 'allow' }>, facts
 /** Whether the model alone permits `request`, for the sanity checks of the oracle itself. */
 export function modelAllows(request: ModelRequest): boolean {
   return Object.values(modelPermits).some((p) => p(request)) && !Object.values(modelForbids).some((f) => f(request));
+}
+
+function actorOf(identity: Identity): ModelRequest['actor'] {
+  const actor = identity.kind === 'anonymous' ? undefined : identity.delegation?.actor;
+  return actor === undefined ? undefined : { id: actor.spiffeId.toString(), cls: modelClass(actor.spiffeId.toString()) };
 }

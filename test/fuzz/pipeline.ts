@@ -74,7 +74,7 @@ export class DecisionPipeline {
     keySources: ReadonlyMap<string, KeySource>,
     hangMs: number,
   ) {
-    const identity = resolverFromConfig(config, new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources));
+    const identity = resolverFromConfig(config, new TokenVerifier(config.identity.jwt, config.identity.trustDomains, config.limits, keySources, { maxDelegationDepth: config.identity.maxDelegationDepth }));
     const deps = (authorizer: CedarAuthorizer, record?: (outcome: CheckOutcome) => void) =>
       new CheckPipeline({
         identity,

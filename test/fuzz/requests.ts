@@ -106,6 +106,7 @@ export function forbiddenShapes(tokens: ReadonlyMap<string, { kind: string; id?:
 }
 
 const principals = [
+  'spiffe://cluster.local/ns/agents/sa/assistant',
   ...Object.values(workloads),
   'spiffe://evil.local/ns/shop/sa/frontend',
   'SPIFFE://cluster.local/ns/shop/sa/frontend',
@@ -134,7 +135,7 @@ const hosts = [
   'orders.shop.svc.cluster.local:8080', 'orders.shop', 'orders.shop.svc', 'ORDERS.SHOP.SVC.cluster.local', 'orders.shop.evil.com', 'catalog.shop.svc.cluster.local.',
   'payments.shop.svc.cluster.local:8080', 'artifacts.registry', '[::1]:80', 'orders.shop.svc.cluster.local:80:80', 'orders.shop.svc.cluster.local.:8080', '', 'orders..svc',
 ];
-const services = ['orders.shop', 'payments.shop', 'catalog.shop', 'artifacts.registry', 'exporter.tools', '', 'shop', 'orders.shop.x', '.shop', 'orders.'];
+const services = ['tickets.support', 'orders.shop', 'payments.shop', 'catalog.shop', 'artifacts.registry', 'exporter.tools', '', 'shop', 'orders.shop.x', '.shop', 'orders.'];
 const addresses = ['10.1.2.3', '10.0.0.1', '192.168.0.1', '::ffff:10.0.0.1', '10.0.0.01', '010.0.0.1', '10.0.0.256', '::1', 'fe80::1%eth0', '', 'not an ip'];
 const headerNames = ['x-tenant', 'X-Tenant', 'x-request-id', 'x-forwarded-client-cert', 'x-gatehouse-principal', 'authorization', 'Authorization', 'cookie', ':path', ':authority', 'host', '__proto__', 'constructor', 'x-envoy-original-path'];
 const xfccValues = [

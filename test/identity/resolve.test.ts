@@ -9,6 +9,8 @@ import { spiffeId as spiffe } from '../support/expect-ok.js';
 const limits = { maxHeaders: 100, maxHeaderBytes: 65536 };
 const now = Math.floor(Date.now() / 1000);
 const frontendUri = 'spiffe://cluster.local/ns/shop/sa/frontend';
+const assistantUri = 'spiffe://cluster.local/ns/agents/sa/assistant';
+const builderUri = 'spiffe://cluster.local/ns/ci/sa/builder';
 
 /** Tokens are verified for real in jwt.test.ts; here a table maps token text to outcomes. */
 const tokens: TokenVerification = {
@@ -17,6 +19,22 @@ const tokens: TokenVerification = {
       'frontend-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe(frontendUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
       'orders-token': { ok: true, identity: { kind: 'workload', spiffeId: spiffe('spiffe://cluster.local/ns/shop/sa/orders'), class: 'unknown', authn: 'jwt', issuer: 'k8s' } },
       'alice-token': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', name: 'alice', groups: ['sre'] } },
+      'alice-via-assistant': {
+        ok: true,
+        identity: {
+          kind: 'user',
+          issuer: 'idp',
+          subject: 'alice',
+          name: 'alice',
+          groups: ['sre'],
+          delegation: {
+            actor: { kind: 'workload', spiffeId: spiffe(assistantUri), class: 'unknown', authn: 'jwt', issuer: 'idp' },
+            actors: [assistantUri, builderUri],
+            depth: 2,
+          },
+        },
+      },
+      'alice-via-bot': { ok: true, identity: { kind: 'user', issuer: 'idp', subject: 'alice', name: 'alice', groups: [], delegation: { actors: ['ci-bot'], depth: 1 } } },
     };
     return table[token] ?? { ok: false, code: 'signature_invalid', detail: 'bad', authn: 'jwt' };
   },
@@ -39,7 +57,11 @@ function resolver(over: { trustForwardedClientCert?: boolean; bundle?: string } 
     mtls: {
       trustDomains: new Set(['cluster.local']),
       bundles: over.bundle ? new Map([['cluster.local', [new X509Certificate(over.bundle)]]]) : new Map(),
-      classify: classifierFromRules([{ class: 'build', namespace: 'ci' }, { class: 'service', trustDomain: 'cluster.local', pathPattern: '/ns/shop/**' }]),
+      classify: classifierFromRules([
+        { class: 'build', namespace: 'ci' },
+        { class: 'agent', namespace: 'agents' },
+        { class: 'service', trustDomain: 'cluster.local', pathPattern: '/ns/shop/**' },
+      ]),
     },
     trustForwardedClientCert: over.trustForwardedClientCert ?? false,
     tokens,
@@ -52,6 +74,33 @@ const workloadOf = (result: AuthnResult): string => {
   if (identity.kind === 'workload') return `${identity.authn}:${identity.spiffeId.toString()}:${identity.class}`;
   return identity.kind === 'user' ? `user:${identity.subject}` : 'anonymous';
 };
+
+/** Who acts for the principal, as one comparable line. */
+const actingOf = (result: AuthnResult): string => {
+  if (!result.ok) return `refused:${result.code}`;
+  const { identity } = result;
+  const delegation = identity.kind === 'anonymous' ? undefined : identity.delegation;
+  if (delegation === undefined) return `${workloadOf(result)} alone`;
+  const actor = delegation.actor ? `${delegation.actor.authn}:${delegation.actor.spiffeId.toString()}:${delegation.actor.class}` : '-';
+  return `${workloadOf(result)} by ${actor} [${delegation.actors.join(' ')}] ${delegation.depth}`;
+};
+
+describe('IdentityResolver: who acts for whom', () => {
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  test.each([
+    ['a person over mTLS: the workload is the actor', { principal: frontendUri, headers: bearer('alice-token') }, `user:alice by mtls:${frontendUri}:service [${frontendUri}] 1`],
+    ['a build job carrying a person keeps its class', { principal: builderUri, headers: bearer('alice-token') }, `user:alice by mtls:${builderUri}:build [${builderUri}] 1`],
+    ['a person without mTLS: nobody acts', { headers: bearer('alice-token') }, 'user:alice alone'],
+    ['a workload with its own credential: nobody acts', { principal: frontendUri, headers: bearer('frontend-token') }, `jwt:${frontendUri}:service alone`],
+    ['act without an mTLS peer: the actor is classified', { headers: bearer('alice-via-assistant') }, `user:alice by jwt:${assistantUri}:agent [${assistantUri} ${builderUri}] 2`],
+    ['act presented by its actor over mTLS', { principal: assistantUri, headers: bearer('alice-via-assistant') }, `user:alice by mtls:${assistantUri}:agent [${assistantUri} ${builderUri}] 2`],
+    ['act presented by another workload', { principal: frontendUri, headers: bearer('alice-via-assistant') }, 'refused:identity_mismatch'],
+    ['a non-SPIFFE actor without mTLS', { headers: bearer('alice-via-bot') }, 'user:alice by - [ci-bot] 1'],
+    ['a non-SPIFFE actor cannot be an mTLS peer', { principal: frontendUri, headers: bearer('alice-via-bot') }, 'refused:identity_mismatch'],
+  ])('%s', async (_name, input, expected) => {
+    expect(actingOf(await resolver().resolve(facts(input), now))).toBe(expected);
+  });
+});
 
 describe('IdentityResolver', () => {
   test.each([

@@ -46,6 +46,8 @@ describe('the example policies', () => {
     expect(engine.policies.map((p) => [p.id, p.effect])).toEqual([
       ['ci-builder-pulls-artifacts', 'permit'],
       ['no-build-jobs-in-shop', 'forbid'],
+      ['build-jobs-never-act-in-shop', 'forbid'],
+      ['assistant-reads-tickets-for-staff', 'permit'],
       ['monitoring-scrapes-metrics', 'permit'],
       ['reconciler-reads-admin', 'permit'],
       ['reconciler-writes-admin', 'permit'],

@@ -374,3 +374,43 @@ describe('context', () => {
 test('knownActions are the methods of the schema', () => {
   expect([...knownActions].sort()).toEqual(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
 });
+
+describe('buildCedarRequest: who acts for whom', () => {
+  const builderId = 'spiffe://cluster.local/ns/ci/sa/builder';
+  const builder: Identity = { kind: 'workload', spiffeId: spiffe(builderId), class: 'build', authn: 'mtls' };
+  const builderEntity: CedarEntity = {
+    uid: uid('Workload', builderId),
+    attrs: { spiffeId: builderId, trustDomain: 'cluster.local', class: 'build', namespace: 'ci', serviceAccount: 'builder' },
+    parents: [uid('Namespace', 'ci')],
+  };
+  const facts = factsOf('mtls-get');
+  const aliceViaBuilder: Identity = { ...sreUser, delegation: { actor: builder, actors: [builderId, 'ci-bot'], depth: 2 } };
+
+  test('the actor is a Workload entity of the request, with its class and namespace', () => {
+    const request = buildCedarRequest(aliceViaBuilder, parsedSubject(facts), facts);
+    expect(request.context.actor).toStrictEqual({ __entity: uid('Workload', builderId) });
+    expect(request.context.delegation).toStrictEqual({ depth: 2, actors: [builderId, 'ci-bot'] });
+    expect(request.entities).toContainEqual(builderEntity);
+    expect(request.entities).toContainEqual(ns('ci'));
+  });
+
+  test('a chain without a workload actor has delegation and no actor', () => {
+    const request = buildCedarRequest({ ...sreUser, delegation: { actors: ['ci-bot'], depth: 1 } }, parsedSubject(facts), facts);
+    expect(request.context.actor).toBeUndefined();
+    expect(request.context.delegation).toStrictEqual({ depth: 1, actors: ['ci-bot'] });
+  });
+
+  test('nobody acting: neither is present', () => {
+    const request = buildCedarRequest(sreUser, parsedSubject(facts), facts);
+    expect(request.context).not.toHaveProperty('actor');
+    expect(request.context).not.toHaveProperty('delegation');
+  });
+
+  test('left out when no policy reads them, so the decision cache does not split on actors', () => {
+    const reads = { context: new Set(['path']), headers: new Set<string>(), query: new Set<string>(), sourceIp: false, sourcePort: false, namespaceTags: false, pathTests: 'opaque' as const };
+    const request = buildCedarRequest(aliceViaBuilder, parsedSubject(facts), facts, { reads });
+    expect(request.context).not.toHaveProperty('actor');
+    expect(request.context).not.toHaveProperty('delegation');
+    expect(request.entities.map((entity) => entity.uid.id)).not.toContain(builderId);
+  });
+});

@@ -98,7 +98,7 @@ describe('policyReads', () => {
 describe('policyReads from Cedar’s parse, whatever the spelling', () => {
   type Plain = { context: string[]; headers: 'all' | string[]; query: 'all' | string[]; sourceIp: boolean; sourcePort: boolean; namespaceTags: boolean; pathTests: unknown };
   const none: Plain = { context: [], headers: [], query: [], sourceIp: false, sourcePort: false, namespaceTags: false, pathTests: [] };
-  const everything: Plain = { context: ['authn', 'host', 'method', 'path', 'scheme'], headers: 'all', query: 'all', sourceIp: true, sourcePort: true, namespaceTags: true, pathTests: 'opaque' };
+  const everything: Plain = { context: ['actor', 'authn', 'delegation', 'host', 'method', 'path', 'scheme'], headers: 'all', query: 'all', sourceIp: true, sourcePort: true, namespaceTags: true, pathTests: 'opaque' };
   const eq = (value: string) => ({ kind: 'eq', value });
   const like = (pattern: string) => ({ kind: 'like', pattern });
   const plain = (r: ReturnType<typeof policyReads>): Plain => {

@@ -30,7 +30,9 @@ export function validatePolicySet(input: PolicySetInput): { policies: ParsedPoli
   const files = [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const parsed = files.flatMap((file) => parseFile(file.name, file.text, problems));
   const policies = withoutDuplicateIds(parsed, problems);
-  problems.push(...validatePolicies(policies, input));
+  // Cedar's validator answers in an order of its own, which a schema change reshuffles: in file
+  // and line order, problems read the same from one run to the next.
+  problems.push(...validatePolicies(policies, input).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col));
   return { policies, problems };
 }
 

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
-import { computeAccessMatrix } from './access-matrix.js';
+import { cellKey, computeAccessMatrix, matrixActions } from './access-matrix.js';
 import { analyzePolicies } from './analyzed-policy.js';
 import { allFindings } from './findings/all-findings.js';
 import type { Inventory } from './inventory.js';
@@ -14,7 +14,7 @@ import type { LoggedDecision } from './log-line.js';
 import { PathAggregator } from './observed-paths.js';
 import { readInventory } from './read-inventory.js';
 import { suggestPolicies } from './suggest-policies.js';
-import { writeSuggestion, type WrittenSuggestion } from './write-suggestion.js';
+import { writeSuggestion, type UnobservedCell, type WrittenSuggestion } from './write-suggestion.js';
 import { readDecisionLogs, type LogInput, type LogReadResult, type Progress } from './read-logs.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
@@ -103,8 +103,17 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   });
   const files = await writeOutputs(options.outDir, report);
   if (options.suggestDir === undefined || paths === undefined) return { ok: true, report, files };
-  const suggestion = suggestPolicies(engine, policies, paths.uses(), { sourceIp: options.sourceIp });
-  return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp) };
+  const uses = paths.uses();
+  const suggestion = suggestPolicies(engine, policies, uses, { sourceIp: options.sourceIp });
+  const used = new Set(uses.map((use) => cellKey(use.principal, use.service, use.action)));
+  const unobserved = identities.flatMap((identity) =>
+    inventory.services.flatMap((service) =>
+      matrixActions
+        .filter((action) => !used.has(cellKey(identity.principal, service.name, action)))
+        .map((action): UnobservedCell => ({ principal: identity.principal, class: identity.class, service: service.name, action })),
+    ),
+  );
+  return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp, unobserved) };
 }
 
 type Inputs = { ok: true; engine: PolicyEngine; inventory: Inventory; logs: LogInput[] } | { ok: false; problems: string[] };

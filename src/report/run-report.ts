@@ -1,6 +1,7 @@
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
+import { openLogs } from './log-inputs.js';
 import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
@@ -26,7 +27,7 @@ import type { TimeWindow } from './window.js';
 export interface ReportOptions {
   readonly policyDir: string;
   readonly inventoryFile: string;
-  /** Decision log files; `-` is standard input. */
+  /** Decision log files, directories, globs and `.gz` files; `-` is standard input. */
   readonly logFiles: readonly string[];
   readonly window: TimeWindow;
   /** The `--since` text, for the report's own description of the window. */
@@ -131,34 +132,6 @@ async function loadInputs(options: ReportOptions): Promise<Inputs> {
     return { ok: false, problems };
   }
   return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs };
-}
-
-/** Every log is opened before any is read, so a wrong name fails the run at once rather than after minutes of reading. */
-async function openLogs(names: readonly string[], stdin: Readable): Promise<{ ok: true; inputs: LogInput[] } | { ok: false; problems: string[] }> {
-  const problems: string[] = [];
-  const opened: { name: string; handle: FileHandle | undefined }[] = [];
-  if (names.filter((name) => name === '-').length > 1) problems.push('--logs: standard input (-) can be read only once');
-  for (const name of names) {
-    if (name === '-') {
-      opened.push({ name, handle: undefined });
-      continue;
-    }
-    try {
-      const handle = await open(name, 'r');
-      opened.push({ name, handle });
-      if ((await handle.stat()).isDirectory()) problems.push(`${name}: is a directory, not a decision log`);
-    } catch (err) {
-      problems.push(`${name}: cannot open the decision log: ${errorMessage(err)}`);
-    }
-  }
-  if (problems.length > 0) {
-    await Promise.all(opened.map(({ handle }) => handle?.close()));
-    return { ok: false, problems };
-  }
-  const inputs = opened.map(({ name, handle }): LogInput =>
-    handle === undefined ? { name: '(stdin)', stream: stdin } : { name, stream: handle.createReadStream({ encoding: 'utf8' }) },
-  );
-  return { ok: true, inputs };
 }
 
 async function writeOutputs(dir: string, report: ReportJson): Promise<string[]> {

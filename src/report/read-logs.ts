@@ -261,7 +261,9 @@ function before(a: Cursor, b: Cursor): boolean {
  */
 export class DuplicateWindow {
   private readonly ids = new Set<string>();
-  private queue: { id: string; timeMs: number }[] = [];
+  // The ids in the order stored, and their decisions' times: a queue, its head at `first`.
+  private order: string[] = [];
+  private times: number[] = [];
   private first = 0;
   private latestMs = -Infinity;
 
@@ -272,8 +274,11 @@ export class DuplicateWindow {
     if (id === undefined) return false;
     if (this.ids.has(id)) return true;
     if (decision.timeMs > this.latestMs) this.latestMs = decision.timeMs;
+    // Already older than the span (a log out of time order): it would be forgotten at once.
+    if (decision.timeMs < this.latestMs - this.limits.spanMs) return false;
     this.ids.add(id);
-    this.queue.push({ id, timeMs: decision.timeMs });
+    this.order.push(id);
+    this.times.push(decision.timeMs);
     this.evict();
     return false;
   }
@@ -284,13 +289,14 @@ export class DuplicateWindow {
 
   private evict(): void {
     const oldest = this.latestMs - this.limits.spanMs;
-    while (this.first < this.queue.length && (this.ids.size > this.limits.maxIds || this.queue[this.first]!.timeMs < oldest)) {
-      this.ids.delete(this.queue[this.first]!.id);
+    while (this.first < this.order.length && (this.ids.size > this.limits.maxIds || this.times[this.first]! < oldest)) {
+      this.ids.delete(this.order[this.first]!);
       this.first += 1;
     }
     // Compact now and then rather than shift() on every eviction.
-    if (this.first > 65_536 && this.first * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.first);
+    if (this.first > 65_536 && this.first * 2 > this.order.length) {
+      this.order = this.order.slice(this.first);
+      this.times = this.times.slice(this.first);
       this.first = 0;
     }
   }

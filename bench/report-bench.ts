@@ -1,14 +1,20 @@
 /**
  * `npm run bench:report`: `gatehouse report` on a generated estate (hundreds of workloads and
- * services, a policy for every workload) and 1,000,000 decision log lines in a temporary file.
+ * services, a policy for every workload) and 1,000,000 decision log lines in a temporary file;
+ * then a fleet: 10,000,000 lines from 10 replicas (one file each, time-ordered as a replica
+ * writes it, every other one gzipped, 0.1 % of decisions also in a second replica's file, as
+ * overlapping exports give) read through `--logs DIR`.
  * Runs the built CLI as a child process, as an operator would, and prints wall time and the
  * child's peak RSS, once without logs (the matrix alone) and once with them.
- * Environment: BENCH_LINES (default 1000000), BENCH_NAMESPACES (default 40), BENCH_KEEP=1 keeps
+ * Environment: BENCH_LINES (default 1000000), BENCH_FLEET_LINES (default 10000000; 0 skips the
+ * fleet), BENCH_REPLICAS (default 10), BENCH_NAMESPACES (default 40), BENCH_KEEP=1 keeps
  * the generated estate and reports (the directory is printed) for profiling.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +27,10 @@ const namespaces = Number(process.env.BENCH_NAMESPACES ?? 40);
 const workloadsPerNamespace = 10;
 const servicesPerNamespace = 5;
 const budgetSeconds = 30;
+const fleetLines = Number(process.env.BENCH_FLEET_LINES ?? 10_000_000);
+const replicas = Number(process.env.BENCH_REPLICAS ?? 10);
+const fleetBudgetSeconds = 300;
+const fleetBudgetMib = 1024;
 const now = Date.parse('2025-01-31T12:00:00Z');
 
 interface Workload {
@@ -89,38 +99,85 @@ function inventoryYaml(workloads: readonly Workload[], services: readonly string
 }
 
 /** Decision lines as gatehouse writes them: allows on granted routes, denies elsewhere, some strangers, some junk. */
-async function writeLog(file: string, workloads: readonly Workload[], services: readonly string[]): Promise<void> {
-  const next = random(42);
+function lineMaker(workloads: readonly Workload[], services: readonly string[], seed: number): (i: number, timeMs: number) => string {
+  const next = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   // A fifth of the inventory stays silent, so the report has unseen identities to find.
   const active = workloads.filter((_, index) => index % 5 !== 0);
+  return (i, timeMs) => {
+    const time = new Date(timeMs).toISOString();
+    const roll = next();
+    if (roll < 0.001) return roll < 0.0005 ? `{"time":"${time}","truncated` : 'gatehouse serving on 0.0.0.0:9191';
+    const stranger = roll < 0.03;
+    const workload = pick(active);
+    const principal = stranger ? `Workload::"spiffe://cluster.local/ns/shadow/sa/job${Math.floor(next() * 20)}"` : `Workload::"${workload.id}"`;
+    const granted = !stranger && workload.grants.length > 0 && next() < 0.9;
+    const grant = granted ? pick(workload.grants) : { service: pick(services), method: pick(['GET', 'POST', 'DELETE']), path: '/admin/config' };
+    const decision = granted ? 'allow' : 'deny';
+    const policies = granted ? `["team-policy-${grant.service}"]` : '[]';
+    return `{"time":"${time}","decisionId":"d-${i}","requestId":"r-${i}","principal":${JSON.stringify(principal)},"authn":"mtls","action":"${grant.method}","resource":"${grant.service}","path":"${grant.path}","decision":"${decision}","policies":${policies},"errors":[],"mode":"enforce","durationMs":0.18,"reason":"${granted ? '' : 'policy_denied'}","detail":"${granted ? '' : 'no policy permits the request'}","policyVersion":"0123456789ab"}`;
+  };
+}
+
+/** A file written in chunks of 10,000 lines, waiting on backpressure; gzipped (fast level) when asked. */
+function lineWriter(file: string, gzip: boolean): { push(line: string): Promise<void>; end(): Promise<void> } {
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
+  const sink: Writable = gzip ? createGzip({ level: 1 }) : out;
+  if (gzip) sink.pipe(out);
   let chunk: string[] = [];
   const flush = async (): Promise<void> => {
-    if (!out.write(`${chunk.join('\n')}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    if (!sink.write(`${chunk.join('\n')}\n`)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
     chunk = [];
   };
-  for (let i = 0; i < lines; i++) {
-    const time = new Date(now - Math.floor(next() * 36 * 3_600_000)).toISOString();
-    const roll = next();
-    if (roll < 0.001) {
-      chunk.push(roll < 0.0005 ? `{"time":"${time}","truncated` : 'gatehouse serving on 0.0.0.0:9191');
-    } else {
-      const stranger = roll < 0.03;
-      const workload = pick(active);
-      const principal = stranger ? `Workload::"spiffe://cluster.local/ns/shadow/sa/job${Math.floor(next() * 20)}"` : `Workload::"${workload.id}"`;
-      const granted = !stranger && workload.grants.length > 0 && next() < 0.9;
-      const grant = granted ? pick(workload.grants) : { service: pick(services), method: pick(['GET', 'POST', 'DELETE']), path: '/admin/config' };
-      const decision = granted ? 'allow' : 'deny';
-      const policies = granted ? `["team-policy-${grant.service}"]` : '[]';
-      chunk.push(
-        `{"time":"${time}","decisionId":"d-${i}","requestId":"r-${i}","principal":${JSON.stringify(principal)},"authn":"mtls","action":"${grant.method}","resource":"${grant.service}","path":"${grant.path}","decision":"${decision}","policies":${policies},"errors":[],"mode":"enforce","durationMs":0.18,"reason":"${granted ? '' : 'policy_denied'}","detail":"${granted ? '' : 'no policy permits the request'}","policyVersion":"0123456789ab"}`,
-      );
+  return {
+    push: async (line) => {
+      chunk.push(line);
+      if (chunk.length === 10_000) await flush();
+    },
+    end: async () => {
+      if (chunk.length > 0) await flush();
+      const closed = new Promise<void>((resolve, reject) => {
+        out.once('close', () => resolve());
+        out.once('error', reject);
+      });
+      sink.end();
+      await closed;
+    },
+  };
+}
+
+/** One log, in random time order over 36 h (a merged export; the report needs no order within one file). */
+async function writeLog(file: string, workloads: readonly Workload[], services: readonly string[]): Promise<void> {
+  const next = random(7);
+  const make = lineMaker(workloads, services, 42);
+  const out = lineWriter(file, false);
+  for (let i = 0; i < lines; i++) await out.push(make(i, now - Math.floor(next() * 36 * 3_600_000)));
+  await out.end();
+}
+
+/**
+ * The fleet: `replicas` logs over the same 36 h, each in time order, a decision going to one
+ * replica at random; 0.1 % of decisions also written to a second replica's log (same decision id),
+ * as overlapping exports give. Odd replicas are gzipped. Returns the number of copies written.
+ */
+async function writeFleetLogs(dir: string, workloads: readonly Workload[], services: readonly string[]): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  const next = random(11);
+  const make = lineMaker(workloads, services, 43);
+  const outs = Array.from({ length: replicas }, (_, r) => lineWriter(join(dir, `gatehouse-${r}.jsonl${r % 2 === 1 ? '.gz' : ''}`), r % 2 === 1));
+  const start = now - 36 * 3_600_000;
+  let copies = 0;
+  for (let i = 0; i < fleetLines; i++) {
+    const line = make(i, start + Math.floor((i / fleetLines) * 36 * 3_600_000));
+    const replica = Math.floor(next() * replicas);
+    await outs[replica]!.push(line);
+    if (next() < 0.001) {
+      copies += 1;
+      await outs[(replica + 1) % replicas]!.push(line);
     }
-    if (chunk.length === 10_000) await flush();
   }
-  await flush();
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await Promise.all(outs.map((out) => out.end()));
+  return copies;
 }
 
 // Reports the child's own peak RSS (kilobytes) on its way out; no other way to read a child's rusage from Node.
@@ -186,10 +243,34 @@ async function main_(): Promise<void> {
     const verdict = full.seconds < budgetSeconds ? 'within' : 'OVER';
     process.stdout.write(`${verdict} the ${budgetSeconds} s budget for ${lines.toLocaleString('en')} lines\n`);
     if (full.seconds >= budgetSeconds) process.exitCode = 1;
+    if (fleetLines > 0) await fleet(work, common, workloads, services);
   } finally {
     if (process.env.BENCH_KEEP === '1') process.stdout.write(`kept ${work}\n`);
     else await rm(work, { recursive: true, force: true });
   }
+}
+
+async function fleet(work: string, common: readonly string[], workloads: readonly Workload[], services: readonly string[]): Promise<void> {
+  const dir = join(work, 'fleet');
+  const generating = Date.now();
+  const copies = await writeFleetLogs(dir, workloads, services);
+  let bytes = 0;
+  for (const name of await readdir(dir)) bytes += (await stat(join(dir, name))).size;
+  process.stdout.write(
+    `\nfleet: ${fleetLines.toLocaleString('en')} decisions from ${replicas} replicas (${Math.ceil(replicas / 2)} plain, ${Math.floor(replicas / 2)} gzipped), ` +
+      `${copies.toLocaleString('en')} also in a second replica's log; ${(bytes / 2 ** 20).toFixed(0)} MiB on disk (written in ${((Date.now() - generating) / 1000).toFixed(1)} s)\n`,
+  );
+  const run = await runReport([...common, '--logs', dir, '--since', '24h', '--out', join(work, 'out-fleet')]);
+  const report = JSON.parse(await readFile(join(work, 'out-fleet', 'report.json'), 'utf8')) as ReportJson;
+  const files = report.logs?.files ?? [];
+  const sum = (field: 'lines' | 'inWindow' | 'outsideWindow' | 'duplicates'): string => files.reduce((total, file) => total + file[field], 0).toLocaleString('en');
+  process.stdout.write(
+    `| matrix + ${fleetLines.toLocaleString('en')} lines from ${replicas} replicas (--logs DIR) | ${run.seconds.toFixed(2)} s | ${run.rssMb.toFixed(0)} MiB |\n` +
+      `logs: ${sum('lines')} lines read, ${sum('inWindow')} decisions in the window, ${sum('outsideWindow')} outside, ${sum('duplicates')} duplicates dropped, ${report.logs?.malformed.count} malformed\n`,
+  );
+  const within = run.seconds < fleetBudgetSeconds && run.rssMb < fleetBudgetMib;
+  process.stdout.write(`${within ? 'within' : 'OVER'} the fleet budget (${fleetBudgetSeconds} s, ${fleetBudgetMib} MiB)\n`);
+  if (!within) process.exitCode = 1;
 }
 
 await main_();

@@ -8,13 +8,15 @@ import type { WrittenSuggestion } from '../report/write-suggestion.js';
 import { parseDuration, parseInstant, windowEndingAt } from '../report/window.js';
 import { usage, type CommandResult } from './command.js';
 
-const help = `gatehouse report --policies DIR --inventory FILE [--logs FILE…] [--since DURATION] --out DIR [--suggest DIR]
+const help = `gatehouse report --policies DIR --inventory FILE [--logs PATH…] [--since DURATION] --out DIR [--suggest DIR]
   access review: who may call what (Cedar over representative requests), what the decision
   logs show was used, and findings; writes report.json, report.md and report.html to DIR
 options:
   --policies DIR        policy set (*.cedar and schema.cedarschema); default ./policies
   --inventory FILE      YAML: workloads [{spiffeId, class, namespace?, serviceAccount?}], services ["orders.shop", …]
-  --logs FILE…          decision logs, one JSON line per decision; - reads standard input; repeatable
+  --logs PATH…          decision logs, one JSON line per decision: files, directories (every file
+                        under them), quoted globs ('logs/*.jsonl.gz'), .gz files, - (standard input);
+                        repeatable; merged by time, a decision id read twice counted once
   --since DURATION      only decisions of the last 30m, 24h, 7d, …; default: every decision up to now
   --now TIME            ISO 8601 time the window ends at, instead of the clock (for reproducible reports)
   --deny-threshold N    denies per identity that make a repeated-denies finding; default 20

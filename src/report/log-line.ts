@@ -18,10 +18,14 @@ export interface LoggedDecision {
   readonly policyVersion: string;
   /** A workload principal's class as the server saw it; absent from users' lines and from servers that did not log it. */
   readonly class?: string;
+  /** The decision's ULID; the same decision read twice (overlapping exports) is counted once. */
+  readonly decisionId?: string;
 }
 
 // Classes are a short closed list; a longer value is not one, and must not grow the aggregation.
 const maxClassLength = 32;
+// A ULID is 26 characters; a longer id is kept out of the duplicate window rather than grow it.
+const maxDecisionIdLength = 64;
 
 /** One line of text → the decision it records, or why it is not a decision log line. Never throws. */
 export function parseDecisionLine(line: string): Result<LoggedDecision> {
@@ -33,7 +37,7 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
   const record = value as Record<string, unknown>;
-  const { time, principal, action, resource, path, decision, policies, reason, policyVersion, class: loggedClass } = record;
+  const { time, principal, action, resource, path, decision, policies, reason, policyVersion, class: loggedClass, decisionId } = record;
   if (typeof time !== 'string') return fail('"time" is missing or not a string');
   const timeMs = Date.parse(time);
   if (!Number.isFinite(timeMs)) return fail('"time" is not a date and time');
@@ -56,6 +60,7 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
       reason: typeof reason === 'string' ? reason : '',
       policyVersion: typeof policyVersion === 'string' ? policyVersion : '',
       ...(loggedClass === undefined ? {} : { class: loggedClass }),
+      ...(typeof decisionId === 'string' && decisionId !== '' && decisionId.length <= maxDecisionIdLength ? { decisionId } : {}),
     },
   };
 }

@@ -223,12 +223,12 @@ function findings(report: ReportJson): string {
 function logs(report: ReportJson): string {
   if (report.logs === null) return '<h2 id="logs">Decision logs</h2><p>None given.</p>';
   const { files, malformed } = report.logs;
-  const fileRows = files.map((file) => `<tr><td class="mono">${h(file.name)}</td><td>${file.lines}</td><td>${file.inWindow}</td><td>${file.outsideWindow}</td><td>${file.malformed}</td></tr>`);
+  const fileRows = files.map((file) => `<tr><td class="mono">${h(file.name)}</td><td>${file.lines}</td><td>${file.inWindow}</td><td>${file.outsideWindow}</td><td>${file.malformed}</td><td>${file.duplicates}</td></tr>`);
   const reasons = Object.entries(malformed.byReason).map(([reason, count]) => `<li>${h(reason)}: ${count}</li>`);
   const examples = malformed.examples.map((example) => `<li class="mono">${h(example.file)}:${example.line}: ${h(example.reason)}: ${h(example.sample)}</li>`);
   return [
     '<h2 id="logs">Decision logs</h2>',
-    `<table><thead><tr><th>file</th><th>lines</th><th>in window</th><th>outside window</th><th>malformed</th></tr></thead><tbody>${fileRows.join('')}</tbody></table>`,
+    `<table><thead><tr><th>file</th><th>lines</th><th>in window</th><th>outside window</th><th>malformed</th><th>duplicates</th></tr></thead><tbody>${fileRows.join('')}</tbody></table>`,
     malformed.count === 0 ? '' : `<p>${malformed.count} malformed lines skipped:</p><ul>${reasons.join('')}</ul><p>First ones:</p><ul>${examples.join('')}</ul>`,
   ].join('\n');
 }

@@ -98,8 +98,8 @@ function unknownServices(report: ReportJson): string {
 function logs(report: ReportJson): string {
   if (report.logs === null) return '';
   const { files, malformed, policyVersions } = report.logs;
-  const lines = ['## Decision logs', '', '| file | lines | in window | outside window | malformed |', '|---|---|---|---|---|'];
-  for (const file of files) lines.push(`| ${md(file.name)} | ${file.lines} | ${file.inWindow} | ${file.outsideWindow} | ${file.malformed} |`);
+  const lines = ['## Decision logs', '', '| file | lines | in window | outside window | malformed | duplicates |', '|---|---|---|---|---|---|'];
+  for (const file of files) lines.push(`| ${md(file.name)} | ${file.lines} | ${file.inWindow} | ${file.outsideWindow} | ${file.malformed} | ${file.duplicates} |`);
   lines.push('');
   const versions = Object.entries(policyVersions);
   if (versions.length > 1) lines.push(`The window spans ${versions.length} policy-set versions: ${versions.map(([version, count]) => `${md(version || '(none)')} (${count})`).join(', ')}.`, '');

@@ -1,11 +1,12 @@
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
+import { openLogs } from './log-inputs.js';
 import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
-import { computeAccessMatrix } from './access-matrix.js';
+import { cellKey, computeAccessMatrix, matrixActions } from './access-matrix.js';
 import { analyzePolicies } from './analyzed-policy.js';
 import { allFindings } from './findings/all-findings.js';
 import type { Inventory } from './inventory.js';
@@ -14,7 +15,7 @@ import type { LoggedDecision } from './log-line.js';
 import { PathAggregator } from './observed-paths.js';
 import { readInventory } from './read-inventory.js';
 import { suggestPolicies } from './suggest-policies.js';
-import { writeSuggestion, type WrittenSuggestion } from './write-suggestion.js';
+import { writeSuggestion, type UnobservedCell, type WrittenSuggestion } from './write-suggestion.js';
 import { readDecisionLogs, type LogInput, type LogReadResult, type Progress } from './read-logs.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
@@ -26,7 +27,7 @@ import type { TimeWindow } from './window.js';
 export interface ReportOptions {
   readonly policyDir: string;
   readonly inventoryFile: string;
-  /** Decision log files; `-` is standard input. */
+  /** Decision log files, directories, globs and `.gz` files; `-` is standard input. */
   readonly logFiles: readonly string[];
   readonly window: TimeWindow;
   /** The `--since` text, for the report's own description of the window. */
@@ -103,8 +104,17 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   });
   const files = await writeOutputs(options.outDir, report);
   if (options.suggestDir === undefined || paths === undefined) return { ok: true, report, files };
-  const suggestion = suggestPolicies(engine, policies, paths.uses(), { sourceIp: options.sourceIp });
-  return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp) };
+  const uses = paths.uses();
+  const suggestion = suggestPolicies(engine, policies, uses, { sourceIp: options.sourceIp });
+  const used = new Set(uses.map((use) => cellKey(use.principal, use.service, use.action)));
+  const unobserved = identities.flatMap((identity) =>
+    inventory.services.flatMap((service) =>
+      matrixActions
+        .filter((action) => !used.has(cellKey(identity.principal, service.name, action)))
+        .map((action): UnobservedCell => ({ principal: identity.principal, class: identity.class, service: service.name, action })),
+    ),
+  );
+  return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp, unobserved) };
 }
 
 type Inputs = { ok: true; engine: PolicyEngine; inventory: Inventory; logs: LogInput[] } | { ok: false; problems: string[] };
@@ -122,34 +132,6 @@ async function loadInputs(options: ReportOptions): Promise<Inputs> {
     return { ok: false, problems };
   }
   return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs };
-}
-
-/** Every log is opened before any is read, so a wrong name fails the run at once rather than after minutes of reading. */
-async function openLogs(names: readonly string[], stdin: Readable): Promise<{ ok: true; inputs: LogInput[] } | { ok: false; problems: string[] }> {
-  const problems: string[] = [];
-  const opened: { name: string; handle: FileHandle | undefined }[] = [];
-  if (names.filter((name) => name === '-').length > 1) problems.push('--logs: standard input (-) can be read only once');
-  for (const name of names) {
-    if (name === '-') {
-      opened.push({ name, handle: undefined });
-      continue;
-    }
-    try {
-      const handle = await open(name, 'r');
-      opened.push({ name, handle });
-      if ((await handle.stat()).isDirectory()) problems.push(`${name}: is a directory, not a decision log`);
-    } catch (err) {
-      problems.push(`${name}: cannot open the decision log: ${errorMessage(err)}`);
-    }
-  }
-  if (problems.length > 0) {
-    await Promise.all(opened.map(({ handle }) => handle?.close()));
-    return { ok: false, problems };
-  }
-  const inputs = opened.map(({ name, handle }): LogInput =>
-    handle === undefined ? { name: '(stdin)', stream: stdin } : { name, stream: handle.createReadStream({ encoding: 'utf8' }) },
-  );
-  return { ok: true, inputs };
 }
 
 async function writeOutputs(dir: string, report: ReportJson): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { workloadClasses, type WorkloadClass } from '../core/identity.js';
 import { PolicyEngine } from '../policy/cedar/engine.js';
 import { formatPolicyText } from '../policy/cedar/format.js';
 import { schemaFileName } from '../policy/loader.js';
@@ -14,7 +15,22 @@ export interface WrittenSuggestion {
   readonly files: readonly string[];
   readonly policies: number;
   readonly notSuggested: readonly NotSuggested[];
+  /** Unobserved matrix cells written as `deny` cases, and those left out past the bound. */
+  readonly denyCases: number;
+  readonly denyCasesOmitted: number;
 }
+
+/** A cell of the inventory matrix (identity × service × method) with no allowed use in the window. */
+export interface UnobservedCell {
+  /** `Workload::"spiffe://…"` or `Anonymous::"anonymous"`. */
+  readonly principal: string;
+  readonly class: string;
+  readonly service: string;
+  readonly action: string;
+}
+
+/** A test file of hundreds of thousands of cases helps nobody: past this, unobserved cells are counted, not written. */
+export const maxDenyCases = 10_000;
 
 /**
  * Writes the suggested set to `dir`: the suggested permits, the current set's forbids (they keep
@@ -22,7 +38,7 @@ export interface WrittenSuggestion {
  * The set is validated by the engine first; a suggested permit the schema refuses (a method it
  * does not declare) is left out and listed, never written.
  */
-export async function writeSuggestion(dir: string, current: PolicyEngine, suggestion: Suggestion, sourceIp: string): Promise<WrittenSuggestion> {
+export async function writeSuggestion(dir: string, current: PolicyEngine, suggestion: Suggestion, sourceIp: string, unobserved: readonly UnobservedCell[] = []): Promise<WrittenSuggestion> {
   const guards = guardsText(current);
   let kept = [...suggestion.policies];
   const notSuggested = [...suggestion.notSuggested];
@@ -40,8 +56,9 @@ export async function writeSuggestion(dir: string, current: PolicyEngine, sugges
   }
   await mkdir(join(dir, 'tests'), { recursive: true });
   const files = [join(dir, suggestionNames.policies), join(dir, suggestionNames.guards), join(dir, schemaFileName), join(dir, suggestionNames.tests)];
-  await Promise.all([writeFile(files[0]!, policiesText), writeFile(files[1]!, guards), writeFile(files[2]!, current.schemaText), writeFile(files[3]!, testFileText(kept, sourceIp))]);
-  return { files, policies: kept.length, notSuggested };
+  await Promise.all([writeFile(files[0]!, policiesText), writeFile(files[1]!, guards), writeFile(files[2]!, current.schemaText), writeFile(files[3]!, testFileText(kept, sourceIp, unobserved))]);
+  const denyCases = Math.min(unobserved.length, maxDenyCases);
+  return { files, policies: kept.length, notSuggested, denyCases, denyCasesOmitted: unobserved.length - denyCases };
 }
 
 function policyFileText(policies: readonly SuggestedPolicy[], notSuggested: readonly NotSuggested[]): string {
@@ -74,8 +91,13 @@ function prepare(dir: string, current: PolicyEngine, policies: string, guards: s
   });
 }
 
-/** The cases come from the source address the suggestion was checked from: policies may test it. */
-function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string): string {
+/**
+ * The cases come from the source address the suggestion was checked from: policies may test it.
+ * Observed requests expect `allow`; each unobserved cell of the inventory matrix expects `deny`,
+ * on a path its caller was seen using on that service with another method (else one anyone used
+ * there, else `/`): the suggestion grants a method only where it was used.
+ */
+function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string, unobserved: readonly UnobservedCell[]): string {
   const cases = policies.flatMap((policy) =>
     policy.cases.map((replayed) => ({
       name: `${policy.id} ${replayed.path}`,
@@ -89,7 +111,31 @@ function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string): s
       policies: [policy.id],
     })),
   );
-  return `# Observed allowed requests, replayed against the suggested policies (gatehouse test).\n${stringify({ cases }, { lineWidth: 0 })}`;
+  const callerPath = new Map<string, string>();
+  const servicePath = new Map<string, string>();
+  for (const policy of policies) {
+    const path = policy.cases[0]?.path.split('?')[0];
+    if (path === undefined) continue;
+    if (!callerPath.has(`${policy.principal} ${policy.service}`)) callerPath.set(`${policy.principal} ${policy.service}`, path);
+    if (!servicePath.has(policy.service)) servicePath.set(policy.service, path);
+  }
+  const denied = unobserved.slice(0, maxDenyCases).map((cell) => {
+    const workload = /^Workload::"(.*)"$/.exec(cell.principal);
+    const caller = workload === null ? { anonymous: true } : { spiffe: workload[1]!, ...(isWorkloadClass(cell.class) ? { class: cell.class } : {}) };
+    const path = callerPath.get(`${cell.principal} ${cell.service}`) ?? servicePath.get(cell.service) ?? '/';
+    return { name: `unobserved ${cell.principal} ${cell.service} ${cell.action}`, ...caller, method: cell.action, path, service: cell.service, sourceIp, expect: 'deny' };
+  });
+  const omitted = unobserved.length - denied.length;
+  const header = [
+    '# Observed allowed requests, replayed against the suggested policies (gatehouse test), then one',
+    '# request per unobserved cell of the inventory matrix (identity × service × method), denied.',
+    ...(omitted > 0 ? [`# ${omitted} more unobserved cells are not written (at most ${maxDenyCases} deny cases).`] : []),
+  ].join('\n');
+  return `${header}\n${stringify({ cases: [...cases, ...denied] }, { lineWidth: 0 })}`;
+}
+
+function isWorkloadClass(value: string): value is WorkloadClass {
+  return (workloadClasses as readonly string[]).includes(value);
 }
 
 function callerKeys(policy: SuggestedPolicy): Record<string, unknown> {

@@ -122,8 +122,8 @@ describe('gatehouse report (process)', () => {
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
     expect(report.window).toEqual({ since: '24h', from: '2025-01-30T12:00:00.000Z', to: now });
     expect(report.logs?.files).toEqual([
-      { name: join(dir.dir, 'first.jsonl'), lines: 5, inWindow: 3, outsideWindow: 1, malformed: 1 },
-      { name: join(dir.dir, 'second.jsonl'), lines: 4, inWindow: 4, outsideWindow: 0, malformed: 0 },
+      { name: join(dir.dir, 'first.jsonl'), lines: 5, inWindow: 3, outsideWindow: 1, malformed: 1, duplicates: 0 },
+      { name: join(dir.dir, 'second.jsonl'), lines: 4, inWindow: 4, outsideWindow: 0, malformed: 0, duplicates: 0 },
     ]);
     expect(report.logs?.malformed.examples).toEqual([{ file: join(dir.dir, 'first.jsonl'), line: 4, reason: 'not JSON', sample: 'this is not a decision' }]);
     expect(report.matrix.cells.find((cell) => cell.principal === principal(ids.frontend) && cell.service === 'orders.shop' && cell.action === 'GET')).toMatchObject({
@@ -155,7 +155,7 @@ describe('gatehouse report (process)', () => {
     const run = await gatehouse(['--policies', examplePolicyDir, '--inventory', join(dir.dir, 'inventory.yaml'), '--logs', '-', '--now', now, '--out', out], `${firstLog}\n`);
     expect(run.code).toBe(0);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
-    expect(report.logs?.files).toEqual([{ name: '(stdin)', lines: 5, inWindow: 4, outsideWindow: 0, malformed: 1 }]);
+    expect(report.logs?.files).toEqual([{ name: '(stdin)', lines: 5, inWindow: 4, outsideWindow: 0, malformed: 1, duplicates: 0 }]);
   });
 
   test('without logs: the matrix and the policy findings only', async () => {

@@ -61,11 +61,14 @@ export function engineOf(files: Record<string, string>): PolicyEngine {
   return prepared.engine;
 }
 
-/** One decision log line as gatehouse writes it. */
-export function logLine(fields: { time: string; principal: string; resource: string; action: string; decision: 'allow' | 'deny' | 'error'; policies?: string[]; reason?: string; path?: string }): string {
+let decisions = 0;
+
+/** One decision log line as gatehouse writes it; each with its own decision id unless one is given. */
+export function logLine(fields: { time: string; principal: string; resource: string; action: string; decision: 'allow' | 'deny' | 'error'; policies?: string[]; reason?: string; path?: string; decisionId?: string }): string {
+  decisions += 1;
   return JSON.stringify({
     time: fields.time,
-    decisionId: 'd-1',
+    decisionId: fields.decisionId ?? `d-${decisions}`,
     requestId: 'r-1',
     principal: fields.principal,
     authn: 'mtls',

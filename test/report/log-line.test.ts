@@ -8,10 +8,10 @@ import { expectOk, spiffeId } from '../support/expect-ok.js';
 
 describe('parseDecisionLine', () => {
   test('a line as gatehouse writes it', () => {
-    const line = logLine({ time: '2025-01-31T12:00:00.000Z', principal: 'Workload::"spiffe://td/ns/a/sa/b"', resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['p1'] });
+    const line = logLine({ time: '2025-01-31T12:00:00.000Z', principal: 'Workload::"spiffe://td/ns/a/sa/b"', resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['p1'], decisionId: 'd-1' });
     expect(parseDecisionLine(line)).toEqual({
       ok: true,
-      value: { timeMs: Date.UTC(2025, 0, 31, 12), principal: 'Workload::"spiffe://td/ns/a/sa/b"', service: 'orders.shop', action: 'GET', path: '/', decision: 'allow', policies: ['p1'], reason: '', policyVersion: 'abc123abc123' },
+      value: { timeMs: Date.UTC(2025, 0, 31, 12), principal: 'Workload::"spiffe://td/ns/a/sa/b"', service: 'orders.shop', action: 'GET', path: '/', decision: 'allow', policies: ['p1'], reason: '', policyVersion: 'abc123abc123', decisionId: 'd-1' },
     });
   });
 

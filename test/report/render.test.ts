@@ -25,7 +25,7 @@ async function exampleReport(): Promise<ReportJson> {
   aggregator.add({ timeMs: t, principal: principal(ids.builder), service: 'orders.shop', action: 'GET', path: '/', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, class: 'service' });
   const observed = aggregator.summary();
   const unknownServices = servicesOutsideInventory(inventory.services, observed.uses);
-  const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };
+  const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1, duplicates: 0 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };
   const findings = allFindings({ inventory, policies, matrix, observed, unknownServices, denyThreshold: 2 });
   return buildReport({
     generatedAt: new Date(Date.UTC(2025, 0, 31, 12)),

@@ -82,7 +82,7 @@ describe('the sample inventory, examples/inventory.yaml', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
 
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
-    expect(report.inventory).toMatchObject({ workloads: 6, services: 4 });
+    expect(report.inventory).toMatchObject({ workloads: 7, services: 5 });
     expect(report.matrix.errors).toEqual([]);
     expect(report.unknownServices).toEqual([expect.objectContaining({ name: 'ledger.finance', namespace: 'finance', deny: 1, callers: 1 })]);
     expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'unknown-service', severity: 'low', service: 'ledger.finance' }));

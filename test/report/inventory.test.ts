@@ -40,9 +40,9 @@ describe('parseInventory', () => {
     {
       name: 'a bad SPIFFE ID and a bad class, on their own lines',
       yaml: 'workloads:\n  - spiffeId: "spiffe://Cluster.local/ns/a/sa/b"\n    class: bild\nservices: []\n',
-      problems: ['inv.yaml:2: workloads[0].spiffeId: trust domain must be lower case (got "spiffe://Cluster.local/ns/a/sa/b")', 'inv.yaml:3: workloads[0].class: must be one of service, build, automation, unknown (got "bild")'],
+      problems: ['inv.yaml:2: workloads[0].spiffeId: trust domain must be lower case (got "spiffe://Cluster.local/ns/a/sa/b")', 'inv.yaml:3: workloads[0].class: must be one of service, build, automation, agent, unknown (got "bild")'],
     },
-    { name: 'missing fields point at the entry', yaml: 'workloads:\n  - namespace: shop\nservices: []\n', problems: ['inv.yaml:2: workloads[0].spiffeId: is missing', 'inv.yaml:2: workloads[0].class: must be one of service, build, automation, unknown (missing)'] },
+    { name: 'missing fields point at the entry', yaml: 'workloads:\n  - namespace: shop\nservices: []\n', problems: ['inv.yaml:2: workloads[0].spiffeId: is missing', 'inv.yaml:2: workloads[0].class: must be one of service, build, automation, agent, unknown (missing)'] },
     { name: 'an unknown workload key', yaml: 'workloads:\n  - spiffeId: spiffe://td/ns/a/sa/b\n    class: service\n    team: x\nservices: []\n', problems: ['inv.yaml:4: workloads[0].team: unknown key (expected spiffeId, class, namespace or serviceAccount)'] },
     {
       name: 'namespace and service account that contradict the ID',

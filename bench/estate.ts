@@ -12,6 +12,13 @@ export const frontend = 'spiffe://cluster.local/ns/shop/sa/frontend';
 /** One namespace-wide permit: any workload of shop may read shop's APIs, so every workload of it is allowed. */
 export const shopWide = '@id("shop-reads-shop")\npermit (principal is Workload in Namespace::"shop", action in Action::"read", resource in Namespace::"shop")\nwhen { context.path like "/api/*" };\n';
 
+/**
+ * The same grant, but reading each workload's service account: no two workloads can share a
+ * decision (src/policy/shared-decisions.ts), so every new workload is a call into Cedar.
+ */
+export const shopOwn =
+  '@id("shop-workloads-read-shop")\npermit (principal is Workload in Namespace::"shop", action in Action::"read", resource in Namespace::"shop")\nwhen { principal has serviceAccount && principal.serviceAccount like "workload-*" && context.path like "/api/*" };\n';
+
 /** The i-th of many workloads of the shop namespace: traffic where every request misses the decision cache. */
 export function shopWorkload(i: number): string {
   return `spiffe://cluster.local/ns/shop/sa/workload-${i}`;

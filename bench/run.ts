@@ -9,7 +9,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { frontend, policyDir, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
+import { frontend, policyDir, shopOwn, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
 import { microbench } from './micro.js';
 import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
 
@@ -158,6 +158,16 @@ async function main(): Promise<void> {
         expectStatus: 0,
       }),
     ),
+    // True misses: the permit reads each workload's service account, so no decision is shared.
+    {
+      name: 'miss-own-1000',
+      policies: 1000,
+      extraPolicy: shopOwn,
+      request: { principal: shopWorkload(0), path: '/api/orders/42' },
+      distinct: (i) => ({ principal: shopWorkload(i), path: '/api/orders/42', requestId: `r-${i}` }),
+      distinctCount: 60_000,
+      expectStatus: 0,
+    },
   ];
   const floor = await startServed([floorScript, '127.0.0.1:0']);
   const rows: Row[] = [];
@@ -171,7 +181,8 @@ async function main(): Promise<void> {
   }
   process.stderr.write('bench: decision core…\n');
   const micro = [];
-  for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopWide), n));
+  // Misses that must reach Cedar: every Check a workload the policies tell apart (shopOwn).
+  for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
 
   const out: string[] = [];
   out.push(`# gatehouse benchmark (${new Date().toISOString()})`);

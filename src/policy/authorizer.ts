@@ -8,6 +8,7 @@ import type { RequestFacts } from '../core/request-facts.js';
 import type { EngineDecision, PolicyEngine } from './cedar/engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, readsEverything, type PolicyReads } from './reads.js';
+import { SharedDecisions } from './shared-decisions.js';
 import { PolicySlicer } from './slicing/slicer.js';
 
 const maxPlainKey = 1024;
@@ -37,6 +38,7 @@ export class CedarAuthorizer implements Authorizer {
   /** The path tests of the set, when the path is read only through them (see reads.ts). */
   private readonly pathTests: readonly ((path: string) => boolean)[] | undefined;
   private readonly slicer: PolicySlicer | undefined;
+  private readonly shared: SharedDecisions;
 
   constructor(
     readonly engine: PolicyEngine,
@@ -46,6 +48,7 @@ export class CedarAuthorizer implements Authorizer {
     this.reads = jsons.every((json) => json !== undefined) ? policyReads(jsons) : readsEverything;
     this.entityOptions = { ...options, reads: this.reads };
     this.slicer = options.slicing === false ? undefined : new PolicySlicer(engine);
+    this.shared = new SharedDecisions(engine);
     const size = options.cacheSize ?? 10_000;
     this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
     const tests = this.reads.pathTests;
@@ -84,10 +87,21 @@ export class CedarAuthorizer implements Authorizer {
     const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
     const cached = this.cache.get(key);
     if (cached) return { ...cached, evaluated: request };
-    const result = Object.freeze(this.evaluate(request));
+    // A new principal the policies cannot tell from one decided before shares its decision.
+    const slice = this.slicer ? this.slicer.slice(request) : 'all';
+    const sharedKey = this.shared.key(keyed, slice);
+    const shared = sharedKey === undefined ? undefined : this.cache.get(sharedKey);
+    if (shared) {
+      this.cache.set(key, shared);
+      return { ...shared, evaluated: request };
+    }
+    const result = Object.freeze(this.slicer ? this.slicer.authorize(request, slice) : this.engine.authorize(request));
     // A result with evaluation errors is not reused: the error may be worth logging each time,
     // and a request Cedar refused (policy '') may be about state that changes.
-    if (result.errors.length === 0) this.cache.set(key, result);
+    if (result.errors.length === 0) {
+      this.cache.set(key, result);
+      if (sharedKey !== undefined) this.cache.set(sharedKey, result);
+    }
     return { ...result, evaluated: request };
   }
 

@@ -30,11 +30,17 @@ export class PolicySlicer {
     return this.#index.select(target(req.principal, entities), action, target(req.resource, entities)).map((index) => this.#ids[index]!);
   }
 
-  authorize(req: CedarRequest): EngineDecision {
+  /**
+   * The policies the request is evaluated against: its slice, or 'all' when the slice holds more
+   * than half the set (it would save little and hold a second copy of most of it).
+   */
+  slice(req: CedarRequest): readonly string[] | 'all' {
     const ids = this.select(req);
-    // A slice of more than half the set saves little and would hold a second copy of most of it.
-    if (ids.length * 2 > this.#ids.length) return this.engine.authorize(req);
-    return this.engine.authorizeAmong(ids, req, 'serving');
+    return ids.length * 2 > this.#ids.length ? 'all' : ids;
+  }
+
+  authorize(req: CedarRequest, slice = this.slice(req)): EngineDecision {
+    return slice === 'all' ? this.engine.authorize(req) : this.engine.authorizeAmong(slice, req, 'serving');
   }
 }
 

@@ -59,7 +59,7 @@ const tickets = { service: 'tickets.support', host: 'tickets.support', path: '/t
 test('a person over the assistant’s mTLS: the person is the principal, the assistant the actor, and it may read', async () => {
   const decided = await decide({ ...tickets, principal: assistant, token: await alice() });
   expect(decided).toMatchObject({ status: 0, principal: 'alice', actor: assistant });
-  expect(decided.line).toMatchObject({ decision: 'allow', principal: 'User::"alice"', actor: `Workload::"${assistant}"`, delegation: { depth: 1, actors: [assistant] }, policies: ['assistant-reads-tickets-for-staff'] });
+  expect(decided.line).toMatchObject({ decision: 'allow', principal: 'User::"alice"', actor: `Workload::"${assistant}"`, actorClass: 'agent', delegation: { depth: 1, actors: [assistant] }, policies: ['assistant-reads-tickets-for-staff'] });
 });
 
 test('the assistant never writes for anyone', async () => {

@@ -1,7 +1,7 @@
 import { ErrorCode } from '../errors.js';
 import type { CedarRequest } from './cedar-request.js';
 import { policyDenied, type Decision, type PolicyError, type ReasonCode } from './decision.js';
-import { authnMethodOf, delegationOf, type AuthnResult, type Identity } from './identity.js';
+import { authnMethodOf, delegationOf, type AuthnResult, type Identity, type WorkloadIdentity } from './identity.js';
 import { subjectOf, type ParsedRequest, type RequestSubject } from './parse-request.js';
 import type { RequestFacts } from './request-facts.js';
 
@@ -29,13 +29,18 @@ export interface AuthorizeResult {
 /** Lifecycle state (Kubernetes objects, explicit revocations) that can cancel a verified identity. */
 export interface Lifecycle {
   check(identity: Identity, nowMs: number): LifecycleVerdict;
+  /**
+   * The same for the workload acting for a principal. An actor carries no bound-token claims (it
+   * is an mTLS peer or an `act.sub`), so it is judged by what its SPIFFE ID names.
+   */
+  checkActor(actor: WorkloadIdentity, nowMs: number): LifecycleVerdict;
 }
 
 export type LifecycleVerdict =
   | { readonly ok: true; readonly identity: Identity }
   | { readonly ok: false; readonly code: typeof ErrorCode.credentialRevoked | typeof ErrorCode.livenessUnknown; readonly reason: string };
 
-export const noLifecycle: Lifecycle = { check: (identity) => ({ ok: true, identity }) };
+export const noLifecycle: Lifecycle = { check: (identity) => ({ ok: true, identity }), checkActor: (identity) => ({ ok: true, identity }) };
 
 /**
  * The lifecycle step: a verified identity whose pod or service account is gone is refused, and so
@@ -51,7 +56,7 @@ export function checkLifecycle(authn: AuthnResult, lifecycle: Lifecycle, nowMs: 
   const delegation = delegationOf(identity);
   const actor = delegation?.actor;
   if (delegation === undefined || actor === undefined || identity.kind === 'anonymous') return { ok: true, identity };
-  const acting = lifecycle.check(actor, nowMs);
+  const acting = lifecycle.checkActor(actor, nowMs);
   if (!acting.ok) return { ok: false, code: acting.code, detail: `actor: ${acting.reason}`, authn: authnMethodOf(identity), identity };
   if (acting.identity === actor || acting.identity.kind !== 'workload') return { ok: true, identity };
   return { ok: true, identity: Object.freeze({ ...identity, delegation: Object.freeze({ ...delegation, actor: acting.identity }) }) };

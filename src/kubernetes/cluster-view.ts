@@ -37,9 +37,12 @@ export class ClusterView {
   readonly #serviceAccounts = new Map<string, ServiceAccountFacts>();
   readonly #namespaceLabels = new Map<string, ReadonlyMap<string, string>>();
   readonly #deleted: LRUCache<string, true>;
+  /** `NS/NAME` of service accounts seen deleted and not back since: what an actor, which names no uid, can be judged by. */
+  readonly #deletedAccounts: LRUCache<string, true>;
 
   constructor(options: ClusterViewOptions = {}) {
     this.#deleted = new LRUCache({ max: options.tombstones ?? 50_000 });
+    this.#deletedAccounts = new LRUCache({ max: options.tombstones ?? 50_000 });
   }
 
   putPod(meta: ObjectMeta): void {
@@ -66,6 +69,7 @@ export class ClusterView {
     if (previous !== undefined && previous.uid !== meta.uid) this.#deleted.set(previous.uid, true);
     this.#serviceAccounts.set(key, Object.freeze({ uid: meta.uid, class: classOf(meta.annotations?.[classAnnotation]) }));
     this.#deleted.delete(meta.uid);
+    this.#deletedAccounts.delete(key);
   }
 
   removeServiceAccount(meta: ObjectMeta): void {
@@ -74,6 +78,7 @@ export class ClusterView {
     if (current !== undefined && current.uid !== meta.uid) return;
     this.#serviceAccounts.delete(key);
     this.#deleted.set(meta.uid, true);
+    this.#deletedAccounts.set(key, true);
   }
 
   putNamespace(meta: ObjectMeta): void {
@@ -95,6 +100,11 @@ export class ClusterView {
 
   serviceAccount(namespace: string, name: string): ServiceAccountFacts | undefined {
     return this.#serviceAccounts.get(`${namespace}/${name}`);
+  }
+
+  /** True when the service account of this name was seen deleted and has not been created again. */
+  wasServiceAccountDeleted(namespace: string, name: string): boolean {
+    return this.#deletedAccounts.has(`${namespace}/${name}`);
   }
 
   /** True when a pod or service account with this uid was seen deleted (or replaced). */

@@ -1,5 +1,5 @@
 import type { Lifecycle, LifecycleVerdict } from '../core/decide.js';
-import type { BoundTokenClaims, Identity } from '../core/identity.js';
+import type { BoundTokenClaims, Identity, WorkloadIdentity } from '../core/identity.js';
 import { ErrorCode } from '../errors.js';
 import type { ClusterView } from './cluster-view.js';
 import type { Freshness } from './sync-health.js';
@@ -40,17 +40,46 @@ export class KubernetesLifecycle implements Lifecycle {
     return { ok: true, identity: this.#classified(identity) };
   }
 
+  /**
+   * An actor (an mTLS peer or an `act.sub`) carries no pod or service-account uid, so the
+   * evidence is its service account by name: one of the cluster's workloads whose service
+   * account is gone presents nobody's authority, on the same fresh, stale and failClosed terms
+   * as a bound token. A pod deletion cannot be told: a certificate names no pod (its short
+   * lifetime covers that). Actors of other trust domains are not the view's to judge.
+   */
+  checkActor(actor: WorkloadIdentity, nowMs: number): LifecycleVerdict {
+    const parts = actor.spiffeId.trustDomain === this.options.trustDomain ? actor.spiffeId.kubernetesParts() : undefined;
+    if (parts !== undefined) {
+      const refusal = this.#verdict(this.#accountEvidence(parts.namespace, parts.serviceAccount), nowMs);
+      if (refusal) return refusal;
+    }
+    return { ok: true, identity: this.#classified(actor) };
+  }
+
   #liveness(claims: BoundTokenClaims, nowMs: number): Extract<LifecycleVerdict, { ok: false }> | undefined {
+    return this.#verdict(() => this.#evidence(claims), nowMs);
+  }
+
+  /** The evidence is read only once the view has synced: before that, nothing in it means anything. */
+  #verdict(evidenceOf: () => Evidence, nowMs: number): Extract<LifecycleVerdict, { ok: false }> | undefined {
     const fresh = this.freshness(nowMs);
     if (fresh.state === 'unsynced') {
       return this.options.failClosed ? unknown('the cluster watches have not synced yet') : undefined;
     }
-    const evidence = this.#evidence(claims);
+    const evidence = evidenceOf();
     if (evidence.kind === 'deleted') return revoked(evidence.reason);
     if (fresh.state === 'fresh') return evidence.kind === 'live' ? undefined : revoked(evidence.reason);
     if (!this.options.failClosed) return undefined;
     const seconds = (fresh.forMs / 1000).toFixed(1);
     return unknown(`the cluster watches have been out of sync for ${seconds}s (staleAfterSeconds ${this.options.staleAfterSeconds})`);
+  }
+
+  #accountEvidence(namespace: string, name: string): () => Evidence {
+    return () => {
+      if (this.view.serviceAccount(namespace, name) !== undefined) return { kind: 'live' };
+      const reason = `service account ${namespace}/${name} does not exist in the cluster`;
+      return { kind: this.view.wasServiceAccountDeleted(namespace, name) ? 'deleted' : 'absent', reason };
+    };
   }
 
   /** The strongest evidence against the token: a known deletion outweighs an absence. */

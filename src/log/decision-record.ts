@@ -18,6 +18,8 @@ export interface DecisionRecord {
   authn: string;
   /** The workload acting for the principal, named as `principal` is; absent when none does. */
   actor?: string;
+  /** The actor's class as Cedar saw it (`context.actor.class`): an access review flags build jobs and agents writing for people. */
+  actorClass?: WorkloadClass;
   /** The acting chain, current actor first; absent when nobody acts for the principal. */
   delegation?: { depth: number; actors: readonly string[] };
   action: string;
@@ -72,11 +74,11 @@ export function toDecisionRecord(
   };
 }
 
-function actingFields(identity: Identity | undefined): Pick<DecisionRecord, 'actor' | 'delegation'> {
+function actingFields(identity: Identity | undefined): Pick<DecisionRecord, 'actor' | 'actorClass' | 'delegation'> {
   const delegation = identity === undefined ? undefined : delegationOf(identity);
   if (delegation === undefined) return {};
   const chain = { depth: delegation.depth, actors: delegation.actors.map(cut) };
-  return delegation.actor === undefined ? { delegation: chain } : { actor: principalName(delegation.actor), delegation: chain };
+  return delegation.actor === undefined ? { delegation: chain } : { actor: principalName(delegation.actor), actorClass: delegation.actor.class, delegation: chain };
 }
 
 function cut(value: string): string {

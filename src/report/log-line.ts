@@ -20,6 +20,10 @@ export interface LoggedDecision {
   readonly class?: string;
   /** The decision's ULID; the same decision read twice (overlapping exports) is counted once. */
   readonly decisionId?: string;
+  /** The workload acting for the principal (`Workload::"spiffe://…"`); absent when none did. */
+  readonly actor?: string;
+  /** The actor's class as the server saw it; absent from servers that did not log it. */
+  readonly actorClass?: string;
 }
 
 // Classes are a short closed list; a longer value is not one, and must not grow the aggregation.
@@ -37,7 +41,7 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('not a JSON object');
   const record = value as Record<string, unknown>;
-  const { time, principal, action, resource, path, decision, policies, reason, policyVersion, class: loggedClass, decisionId } = record;
+  const { time, principal, action, resource, path, decision, policies, reason, policyVersion, class: loggedClass, decisionId, actor, actorClass } = record;
   if (typeof time !== 'string') return fail('"time" is missing or not a string');
   const timeMs = Date.parse(time);
   if (!Number.isFinite(timeMs)) return fail('"time" is not a date and time');
@@ -46,7 +50,9 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
   if (typeof resource !== 'string') return fail('"resource" is missing or not a string');
   if (decision !== 'allow' && decision !== 'deny' && decision !== 'error') return fail('"decision" is not allow, deny or error');
   if (policies !== undefined && !(Array.isArray(policies) && policies.every((id) => typeof id === 'string'))) return fail('"policies" is not a list of policy ids');
-  if (loggedClass !== undefined && !(typeof loggedClass === 'string' && loggedClass !== '' && loggedClass.length <= maxClassLength)) return fail('"class" is not a workload class');
+  if (loggedClass !== undefined && !isClassText(loggedClass)) return fail('"class" is not a workload class');
+  if (actor !== undefined && !(typeof actor === 'string' && actor !== '')) return fail('"actor" is not a principal');
+  if (actorClass !== undefined && !isClassText(actorClass)) return fail('"actorClass" is not a workload class');
   return {
     ok: true,
     value: {
@@ -61,6 +67,12 @@ export function parseDecisionLine(line: string): Result<LoggedDecision> {
       policyVersion: typeof policyVersion === 'string' ? policyVersion : '',
       ...(loggedClass === undefined ? {} : { class: loggedClass }),
       ...(typeof decisionId === 'string' && decisionId !== '' && decisionId.length <= maxDecisionIdLength ? { decisionId } : {}),
+      ...(actor === undefined ? {} : { actor }),
+      ...(actorClass === undefined ? {} : { actorClass }),
     },
   };
+}
+
+function isClassText(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= maxClassLength;
 }

@@ -39,6 +39,7 @@ export function renderHtml(report: ReportJson): string {
     graph(rows),
     matrix(rows, deniedOnlyLeftOut),
     unknownServices(report),
+    actingFor(report),
     findings(report),
     logs(report),
     policies(report),
@@ -115,7 +116,7 @@ function header(report: ReportJson): string {
     card(summary.findings.medium, 'medium findings'),
     card(summary.findings.low, 'low findings'),
     '</div>',
-    '<nav><a href="#graph">graph</a> · <a href="#matrix">matrix</a> · <a href="#unknown-services">services outside the inventory</a> · <a href="#findings">findings</a> · <a href="#logs">logs</a> · <a href="#policies">policies</a></nav>',
+    '<nav><a href="#graph">graph</a> · <a href="#matrix">matrix</a> · <a href="#unknown-services">services outside the inventory</a> · <a href="#acting-for">who acted for whom</a> · <a href="#findings">findings</a> · <a href="#logs">logs</a> · <a href="#policies">policies</a></nav>',
   ].join('\n');
 }
 
@@ -206,6 +207,24 @@ function unknownServices(report: ReportJson): string {
     rows.length === 0
       ? '<p>None.</p>'
       : `<table id="unknown-services-table"><thead><tr><th>service</th><th>allowed</th><th>denied</th><th>errors</th><th>callers</th><th>busiest callers</th><th>first seen</th><th>last seen</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`,
+  ].join('\n');
+}
+
+function actingFor(report: ReportJson): string {
+  const title = '<h2 id="acting-for">Who acted for whom</h2>';
+  if (report.logs === null) return `${title}<p class="legend">No decision log was given.</p>`;
+  const { edges, dropped } = report.logs.actingFor;
+  const rows = edges.map(
+    (edge) =>
+      `<tr><td class="mono">${h(edge.actor)}</td><td>${h(edge.actorClass)}</td><td class="mono">${h(edge.principal || '(no identity)')}</td><td class="mono">${h(edge.service)}</td><td>${h(edge.action)}</td><td>${edge.allow}</td><td>${edge.deny}</td><td>${edge.error}</td><td>${h(edge.firstSeen)}</td><td>${h(edge.lastSeen)}</td></tr>`,
+  );
+  return [
+    title,
+    '<p class="legend">Decisions where a workload (the actor) presented another principal\'s authority: a person\'s token over mTLS, or a token\'s <code>act</code> chain.</p>',
+    rows.length === 0
+      ? '<p>None in the window.</p>'
+      : `<table id="acting-for-table"><thead><tr><th>actor</th><th>class</th><th>for</th><th>service</th><th>action</th><th>allowed</th><th>denied</th><th>errors</th><th>first seen</th><th>last seen</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`,
+    dropped === 0 ? '' : `<p class="legend">${dropped} decisions with an actor are left out: the log named more distinct edges than the limit.</p>`,
   ].join('\n');
 }
 

@@ -10,7 +10,7 @@ const maxMatrixRows = 500;
 
 /** report.md: the summary an operator reads first. */
 export function renderMarkdown(report: ReportJson): string {
-  return [header(report), findings(report), matrix(report), unknownServices(report), logs(report), policies(report)].join('\n');
+  return [header(report), findings(report), matrix(report), unknownServices(report), actingFor(report), logs(report), policies(report)].join('\n');
 }
 
 function header(report: ReportJson): string {
@@ -91,6 +91,26 @@ function unknownServices(report: ReportJson): string {
     lines.push(`| ${md(service.name)} | ${service.allow} | ${service.deny} | ${service.error} | ${service.callers} | ${callers} | ${service.firstSeen} | ${service.lastSeen} |`);
   }
   if (report.unknownServices.length > maxMatrixRows) lines.push('', `… and ${report.unknownServices.length - maxMatrixRows} more in report.json.`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function actingFor(report: ReportJson): string {
+  if (report.logs === null) return '';
+  const { edges, dropped } = report.logs.actingFor;
+  const lines = [
+    '## Who acted for whom',
+    '',
+    'Decisions where a workload presented another principal\'s authority (the log\'s `actor`): a person\'s token carried over mTLS, or a token\'s `act` chain.',
+    '',
+  ];
+  if (edges.length === 0) return [...lines, 'None in the window.', ''].join('\n');
+  lines.push('| actor | class | for | service | action | allowed | denied | errors | first seen | last seen |', '|---|---|---|---|---|---|---|---|---|---|');
+  for (const edge of edges.slice(0, maxMatrixRows)) {
+    lines.push(`| ${md(edge.actor)} | ${md(edge.actorClass)} | ${md(edge.principal || '(no identity)')} | ${md(edge.service)} | ${md(edge.action)} | ${edge.allow} | ${edge.deny} | ${edge.error} | ${edge.firstSeen} | ${edge.lastSeen} |`);
+  }
+  if (edges.length > maxMatrixRows) lines.push('', `… and ${edges.length - maxMatrixRows} more in report.json.`);
+  if (dropped > 0) lines.push('', `${dropped} decisions with an actor are left out: the log named more distinct edges than the limit.`);
   lines.push('');
   return lines.join('\n');
 }

@@ -1,3 +1,4 @@
+import type { ActingForSummary } from './acting-for.js';
 import { matrixActions, type AccessMatrix, type EvaluationError, type MatrixCell } from './access-matrix.js';
 import type { AnalyzedPolicy } from './analyzed-policy.js';
 import { findingKinds, type Finding, type FindingKind, type Severity } from './findings/finding.js';
@@ -76,6 +77,8 @@ export interface ReportLogs {
   readonly policyVersions: Readonly<Record<string, number>>;
   readonly uses: readonly ObservedUse[];
   readonly principals: readonly PrincipalActivity[];
+  /** Who acted for whom: decisions whose line names an `actor`, by actor, principal, service and action. */
+  readonly actingFor: ActingForSummary;
 }
 
 export interface ReportParts {
@@ -90,7 +93,7 @@ export interface ReportParts {
   readonly identities: readonly ReviewIdentity[];
   readonly matrix: AccessMatrix;
   readonly sourceIp: string;
-  readonly logs: { readonly read: LogReadResult; readonly observed: ObservedSummary; readonly unknownServices: readonly UnknownService[] } | undefined;
+  readonly logs: { readonly read: LogReadResult; readonly observed: ObservedSummary; readonly unknownServices: readonly UnknownService[]; readonly actingFor: ActingForSummary } | undefined;
   readonly findings: readonly Finding[];
 }
 
@@ -143,6 +146,7 @@ export function buildReport(parts: ReportParts): ReportJson {
             policyVersions: parts.logs.observed.policyVersions,
             uses: parts.logs.observed.uses,
             principals: parts.logs.observed.principals,
+            actingFor: parts.logs.actingFor,
           },
     findings: parts.findings,
     summary: {

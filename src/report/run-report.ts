@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { loadPolicies } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
+import { ActingForAggregator } from './acting-for.js';
 import { cellKey, computeAccessMatrix, matrixActions } from './access-matrix.js';
 import { analyzePolicies } from './analyzed-policy.js';
 import { allFindings } from './findings/all-findings.js';
@@ -59,15 +60,14 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const paths = options.suggestDir === undefined ? undefined : new PathAggregator();
   if (logs.length > 0) {
     const aggregator = new UseAggregator();
-    const sink =
-      paths === undefined
-        ? aggregator
-        : {
-            add: (decision: LoggedDecision): void => {
-              aggregator.add(decision);
-              paths.add(decision);
-            },
-          };
+    const actingFor = new ActingForAggregator();
+    const sink = {
+      add: (decision: LoggedDecision): void => {
+        aggregator.add(decision);
+        actingFor.add(decision);
+        paths?.add(decision);
+      },
+    };
     let read: LogReadResult;
     try {
       read = await readDecisionLogs(logs, options.window, sink, { onProgress: options.onProgress });
@@ -77,7 +77,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
       return { ok: false, problems: [`cannot read the decision log ${errorMessage(err)}`] };
     }
     const observed = aggregator.summary();
-    observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses) };
+    observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses), actingFor: actingFor.summary(inventory.workloads) };
   }
   const findings = allFindings({
     inventory,
@@ -85,6 +85,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
     matrix,
     observed: observedLogs?.observed,
     unknownServices: observedLogs?.unknownServices ?? [],
+    actingFor: observedLogs?.actingFor.edges ?? [],
     denyThreshold: options.denyThreshold,
   });
   const report = buildReport({

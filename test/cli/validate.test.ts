@@ -10,7 +10,7 @@ afterAll(removeScratch);
 describe('gatehouse validate', () => {
   test('the shipped policies are valid and draw no warning', async () => {
     const run = await gatehouse(['validate', '--policies', examplePolicyDir]);
-    expect(run).toEqual({ code: 0, stdout: `${examplePolicyDir}: 17 policies valid\n`, stderr: '' });
+    expect(run).toEqual({ code: 0, stdout: `${examplePolicyDir}: 21 policies valid\n`, stderr: '' });
   });
 
   test('a syntax error is reported at its FILE:LINE:COL and makes the set invalid', async () => {

@@ -80,11 +80,36 @@ describe('decide', () => {
   });
 
   test('a revoked identity is unauthenticated even though its credential verified', () => {
-    const revoked: Lifecycle = { check: () => ({ ok: false, code: 'credential_revoked', reason: 'pod deleted' }) };
+    const revoked: Lifecycle = { check: () => ({ ok: false, code: 'credential_revoked', reason: 'pod deleted' }), checkActor: (identity) => ({ ok: true, identity }) };
     const decision = decideFor(request('GET', '/api/x'), ok(frontend), { lifecycle: revoked });
     expect(decision).toMatchObject({ kind: 'deny', status: 'unauthenticated', code: 'credential_revoked' });
     // The log still names whose credential was revoked.
     expect(decision.kind === 'deny' && decision.identity).toBe(frontend);
+  });
+
+  describe('revocation follows the actor', () => {
+    const builder = { kind: 'workload', spiffeId: spiffeId('spiffe://cluster.local/ns/ci/sa/builder'), class: 'unknown', authn: 'mtls' } as const;
+    const alice: Identity = { kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'alice', groups: [], delegation: { actor: builder, actors: [builder.spiffeId.toString()], depth: 1 } };
+    const actorsOnly = (verdict: 'revoked' | 'unknown' | 'build'): Lifecycle => ({
+      check: (identity) => ({ ok: true, identity }),
+      checkActor: (actor) =>
+        verdict === 'build'
+          ? { ok: true, identity: { ...actor, class: 'build' } }
+          : { ok: false, code: verdict === 'revoked' ? 'credential_revoked' : 'liveness_unknown', reason: 'service account ci/builder does not exist in the cluster' },
+    });
+
+    test.each([
+      ['a gone actor ends the person\'s request, naming the actor', 'revoked', 'credential_revoked'],
+      ['an actor whose liveness is unknown, likewise', 'unknown', 'liveness_unknown'],
+    ] as const)('%s', (_name, verdict, code) => {
+      const result = checkLifecycle(ok(alice), actorsOnly(verdict), 0);
+      expect(result).toEqual({ ok: false, code, detail: 'actor: service account ci/builder does not exist in the cluster', authn: 'jwt', identity: alice });
+    });
+
+    test('a live actor takes the class the lifecycle gives it', () => {
+      const result = checkLifecycle(ok(alice), actorsOnly('build'), 0);
+      expect(result.ok && result.identity.kind === 'user' && result.identity.delegation?.actor?.class).toBe('build');
+    });
   });
 
   test('an allow in a dry-run namespace is an allow, marked for the log', () => {

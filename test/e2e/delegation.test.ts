@@ -15,6 +15,7 @@ const idp = 'https://login.example.com';
 const assistant = 'spiffe://cluster.local/ns/agents/sa/assistant';
 const frontend = 'spiffe://cluster.local/ns/shop/sa/frontend';
 const builder = 'spiffe://cluster.local/ns/ci/sa/builder';
+const checkout = 'spiffe://cluster.local/ns/shop/sa/checkout';
 
 let issuer: Issuer;
 let server: ServerProcess;
@@ -59,7 +60,7 @@ const tickets = { service: 'tickets.support', host: 'tickets.support', path: '/t
 test('a person over the assistant’s mTLS: the person is the principal, the assistant the actor, and it may read', async () => {
   const decided = await decide({ ...tickets, principal: assistant, token: await alice() });
   expect(decided).toMatchObject({ status: 0, principal: 'alice', actor: assistant });
-  expect(decided.line).toMatchObject({ decision: 'allow', principal: 'User::"alice"', actor: `Workload::"${assistant}"`, delegation: { depth: 1, actors: [assistant] }, policies: ['assistant-reads-tickets-for-staff'] });
+  expect(decided.line).toMatchObject({ decision: 'allow', principal: 'User::"alice"', actor: `Workload::"${assistant}"`, actorClass: 'agent', delegation: { depth: 1, actors: [assistant] }, policies: ['assistant-reads-tickets-for-staff'] });
 });
 
 test('the assistant never writes for anyone', async () => {
@@ -80,7 +81,9 @@ test.each([
   ['act naming the assistant, no mTLS peer', { sub: assistant }, undefined, 0, ''],
   ['act naming the assistant, the assistant as peer', { sub: assistant }, assistant, 0, ''],
   ['act naming the assistant, another workload as peer', { sub: assistant }, frontend, 16, 'identity_mismatch'],
-  ['a chain of depth 2 (the maximum)', { sub: assistant, act: { sub: frontend } }, undefined, 0, ''],
+  ['a chain of depth 2 (the maximum)', { sub: assistant, act: { sub: checkout } }, undefined, 0, ''],
+  // policies/delegation.cedar: authority the frontend carried goes to orders only, one hop.
+  ['a chain through the frontend, off its declared path', { sub: assistant, act: { sub: frontend } }, undefined, 7, 'policy_denied'],
   ['a chain of depth 3', { sub: assistant, act: { sub: frontend, act: { sub: builder } } }, undefined, 16, 'delegation_too_deep'],
   ['an actor in an untrusted domain', { sub: 'spiffe://evil.example/ns/agents/sa/assistant' }, undefined, 16, 'untrusted_trust_domain'],
 ])('%s', async (_name, act, peer, status, reason) => {

@@ -32,11 +32,11 @@ export function lineProblem(line: string): string | undefined {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'not a JSON object';
   const record = parsed as Record<string, unknown>;
-  // `class` is there exactly when the principal is a workload; `actor` and `delegation` together
-  // exactly when someone acts for the principal.
+  // `class` is there exactly when the principal is a workload; `actor`, `actorClass` and
+  // `delegation` together exactly when someone acts for the principal.
   const isWorkload = typeof record.principal === 'string' && record.principal.startsWith('Workload::');
   const delegated = 'actor' in record || 'delegation' in record;
-  const expected = [...decisionLineFields, ...(isWorkload ? ['class'] : []), ...(delegated ? ['actor', 'delegation'] : [])].sort();
+  const expected = [...decisionLineFields, ...(isWorkload ? ['class'] : []), ...(delegated ? ['actor', 'actorClass', 'delegation'] : [])].sort();
   const keys = Object.keys(record).sort();
   if (keys.join() !== expected.join()) return `fields ${keys.join()} instead of ${expected.join()}`;
   if (isWorkload && !(workloadClasses as readonly unknown[]).includes(record.class)) return `class ${String(record.class)}`;
@@ -47,6 +47,7 @@ export function lineProblem(line: string): string | undefined {
   if (!['grpc', 'envoy-http', 'forward-auth'].includes(record.wire as string)) return `wire ${String(record.wire)}`;
   if (typeof record.durationMs !== 'number') return 'durationMs is not a number';
   if (delegated && (typeof record.actor !== 'string' || typeof record.delegation !== 'object' || record.delegation === null)) return 'actor or delegation malformed';
+  if (delegated && !(workloadClasses as readonly unknown[]).includes(record.actorClass)) return `actorClass ${String(record.actorClass)}`;
   if (!Array.isArray(record.policies) || !record.policies.every((p) => typeof p === 'string')) return 'policies is not a list of strings';
   if (!Array.isArray(record.errors)) return 'errors is not a list';
   return undefined;

@@ -41,6 +41,8 @@ export interface ModelRequest {
   readonly headers: ReadonlyMap<string, string>;
   /** The workload acting for the principal: a person's token carried by an mTLS peer. */
   readonly actor: { id: string; cls: string } | undefined;
+  /** The whole acting chain, current actor first. */
+  readonly delegation: { depth: number; actors: readonly string[] } | undefined;
 }
 
 const read = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -53,6 +55,7 @@ function like(value: string, pattern: string): boolean {
 }
 
 const is = (r: ModelRequest, id: string): boolean => r.principal.kind === 'workload' && r.principal.id === id;
+const inGroup = (r: ModelRequest, group: string): boolean => r.principal.kind === 'user' && r.principal.groups.includes(group);
 const health = (r: ModelRequest): boolean => r.path === '/healthz' || r.path === '/readyz';
 
 function inPodNetwork(address: string): boolean {
@@ -80,6 +83,10 @@ export const modelPermits: Readonly<Record<string, (r: ModelRequest) => boolean>
   'assistant-reads-tickets-for-staff': (r) =>
     r.principal.kind === 'user' && r.principal.groups.includes('staff') && read.has(r.method) && r.resource === 'tickets.support' && r.actor?.id === `${td}/ns/agents/sa/assistant`,
   'sre-reads-admin': (r) => r.principal.kind === 'user' && r.principal.groups.includes('sre') && read.has(r.method) && like(r.path, '/admin/*'),
+  'reconciler-writes-admin-for-on-call': (r) =>
+    inGroup(r, 'on-call') && (r.method === 'POST' || r.method === 'PUT') && r.resourceNamespace === 'shop' && r.actor?.id === workloads.reconciler && like(r.path, '/admin/*'),
+  'frontend-orders-for-customers': (r) =>
+    inGroup(r, 'customers') && (read.has(r.method) || r.method === 'POST') && r.resource === 'orders.shop' && r.actor?.id === workloads.frontend && (r.path === '/api/orders' || like(r.path, '/api/orders/*')),
 };
 
 /** The example forbids, by `@id`. */
@@ -89,6 +96,8 @@ export const modelForbids: Readonly<Record<string, (r: ModelRequest) => boolean>
   'reconciler-from-pod-network-only': (r) => is(r, workloads.reconciler) && !inPodNetwork(r.sourceAddress),
   'anonymous-only-health': (r) => r.principal.kind === 'anonymous' && !(r.method === 'GET' && health(r)),
   'orders-writes-need-tenant': (r) => write.has(r.method) && r.resource === 'orders.shop' && !r.headers.has('x-tenant'),
+  'automation-acts-only-for-on-call': (r) => r.actor?.cls === 'automation' && !inGroup(r, 'on-call'),
+  'through-frontend-only-to-orders': (r) => r.delegation !== undefined && r.delegation.actors.includes(workloads.frontend) && !(r.resource === 'orders.shop' && r.delegation.depth === 1),
 };
 
 /**
@@ -222,6 +231,7 @@ export function judgeAllow(decision: Extract<Decision, { kind: 'allow' }>, facts
     // Who acts is resolved by the identity step, tested on its own (test/identity/act-claim.test.ts);
     // the model judges what policies make of it, with the class the class rules give that workload.
     actor: actorOf(identity),
+    delegation: identity.kind === 'anonymous' ? undefined : identity.delegation,
   };
   if (request.method !== facts.method) return `action ${request.method} is not the request's method ${facts.method}`;
   if (decision.policies.length === 0) return 'allow with no determining policy';

@@ -64,6 +64,40 @@ describe('KubernetesLifecycle liveness', () => {
   });
 });
 
+describe('KubernetesLifecycle actor liveness: by its service account, which it names without a uid', () => {
+  const actor = mtlsWorkload('spiffe://cluster.local/ns/shop/sa/frontend');
+  const deletePods: Change = (view) => view.removePod({ namespace: 'shop', name: 'frontend-1', uid: 'pod-1' });
+  const recreate: Change = (view) => {
+    deleteAccount(view);
+    view.putServiceAccount({ namespace: 'shop', name: 'frontend', uid: 'sa-2' });
+  };
+  const checkActor = (identity: Identity, change: Change, freshness: Freshness, failClosed = true) => {
+    const view = seeded();
+    change(view);
+    const lifecycle = new KubernetesLifecycle(view, () => freshness, { failClosed, staleAfterSeconds: 3, trustDomain: 'cluster.local' });
+    const result = lifecycle.checkActor(identity as Extract<Identity, { kind: 'workload' }>, 0);
+    return result.ok ? `ok ${result.identity.kind === 'workload' ? result.identity.class : ''}` : `${result.code}: ${result.reason}`;
+  };
+
+  test.each<[string, Identity, Change, Freshness, boolean, string]>([
+    ['live account: the actor passes with the annotated class', actor, nothing, fresh, true, 'ok service'],
+    ['account deleted', actor, deleteAccount, fresh, true, 'credential_revoked: service account shop/frontend does not exist in the cluster'],
+    ['account never seen, view fresh', mtlsWorkload('spiffe://cluster.local/ns/ci/sa/builder'), nothing, fresh, true, 'credential_revoked: service account ci/builder does not exist in the cluster'],
+    ['account recreated: the name exists again, and a certificate is bound to no uid', actor, recreate, fresh, true, 'ok unknown'],
+    ['its pods deleted: a certificate names no pod', actor, deletePods, fresh, true, 'ok service'],
+    ['stale, failing open, account seen deleted', actor, deleteAccount, stale, false, 'credential_revoked: service account shop/frontend does not exist in the cluster'],
+    ['stale, failing open, account never seen (may be newer than the view)', mtlsWorkload('spiffe://cluster.local/ns/ci/sa/builder'), nothing, stale, false, 'ok unknown'],
+    ['stale, failing closed, account never seen', mtlsWorkload('spiffe://cluster.local/ns/ci/sa/builder'), nothing, stale, true, 'liveness_unknown: the cluster watches have been out of sync for 4.2s (staleAfterSeconds 3)'],
+    ['stale, failing closed, live account', actor, nothing, stale, true, 'liveness_unknown: the cluster watches have been out of sync for 4.2s (staleAfterSeconds 3)'],
+    ['not yet synced, failing closed', actor, nothing, unsynced, true, 'liveness_unknown: the cluster watches have not synced yet'],
+    ['not yet synced, failing open', actor, nothing, unsynced, false, 'ok service'],
+    ['another trust domain is not the view\'s to judge', mtlsWorkload('spiffe://partner.example/ns/shop/sa/gone'), nothing, unsynced, true, 'ok unknown'],
+    ['not the /ns/NS/sa/SA form', mtlsWorkload('spiffe://cluster.local/agents/assistant'), nothing, fresh, true, 'ok unknown'],
+  ])('%s', (_name, identity, change, freshness, failClosed, expected) => {
+    expect(checkActor(identity, change, freshness, failClosed)).toBe(expected);
+  });
+});
+
 describe('KubernetesLifecycle class', () => {
   const lifecycle = (view: ClusterView) => new KubernetesLifecycle(view, () => fresh, { failClosed: true, staleAfterSeconds: 3, trustDomain: 'cluster.local' });
   const classOf = (view: ClusterView, identity: Identity) => {

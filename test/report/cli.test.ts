@@ -93,6 +93,89 @@ describe('the sample inventory, examples/inventory.yaml', () => {
   });
 });
 
+describe('who acted for whom (process, the shipped policies and sample inventory)', () => {
+  const inventoryFile = join(projectRoot, 'examples', 'inventory.yaml');
+  const assistant = principal('spiffe://cluster.local/ns/agents/sa/assistant');
+  const builder = principal(ids.builder);
+  const alice = 'User::"alice"';
+  const bob = 'User::"bob"';
+  let dir: Awaited<ReturnType<typeof scratch>>;
+  beforeAll(async () => {
+    if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run npm run build first`);
+    dir = await scratch('acting-for');
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  test('report.json, report.md and report.html show each edge and how often; a build job writing for a person is a high finding, an agent a medium one', async () => {
+    const log = [
+      logLine({ time: hoursAgo(1), principal: alice, actor: assistant, actorClass: 'agent', resource: 'tickets.support', action: 'GET', decision: 'allow', policies: ['assistant-reads-tickets-for-staff'] }),
+      logLine({ time: hoursAgo(2), principal: alice, actor: assistant, actorClass: 'agent', resource: 'tickets.support', action: 'GET', decision: 'allow', policies: ['assistant-reads-tickets-for-staff'] }),
+      logLine({ time: hoursAgo(3), principal: alice, actor: assistant, actorClass: 'agent', resource: 'tickets.support', action: 'POST', decision: 'deny' }),
+      // Under an older, looser policy set the assistant wrote for alice.
+      logLine({ time: hoursAgo(4), principal: alice, actor: assistant, actorClass: 'agent', resource: 'tickets.support', action: 'PATCH', decision: 'allow', policies: ['old-assistant-writes'] }),
+      logLine({ time: hoursAgo(5), principal: bob, actor: builder, actorClass: 'build', resource: 'orders.shop', action: 'POST', decision: 'deny', policies: ['build-jobs-never-act-in-shop'] }),
+      // An older server that logged no actorClass: the inventory says the builder is a build job.
+      logLine({ time: hoursAgo(6), principal: bob, actor: builder, resource: 'artifacts.registry', action: 'PUT', decision: 'allow', policies: ['old-ci-publishes'] }),
+      logLine({ time: hoursAgo(7), principal: principal(ids.frontend), resource: 'orders.shop', action: 'GET', decision: 'allow', policies: ['frontend-reads-orders'] }),
+    ].join('\n');
+    const logFile = await dir.write('decisions.jsonl', `${log}\n`);
+    const out = join(dir.dir, 'out');
+    const run = await gatehouse(['--policies', examplePolicyDir, '--inventory', inventoryFile, '--logs', logFile, '--now', now, '--out', out]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as ReportJson;
+    const at = (hours: number) => ({ firstSeen: hoursAgo(hours), lastSeen: hoursAgo(hours) });
+    expect(report.logs?.actingFor).toEqual({
+      edges: [
+        { actor: assistant, actorClass: 'agent', principal: alice, service: 'tickets.support', action: 'GET', allow: 2, deny: 0, error: 0, firstSeen: hoursAgo(2), lastSeen: hoursAgo(1) },
+        { actor: assistant, actorClass: 'agent', principal: alice, service: 'tickets.support', action: 'PATCH', allow: 1, deny: 0, error: 0, ...at(4) },
+        { actor: assistant, actorClass: 'agent', principal: alice, service: 'tickets.support', action: 'POST', allow: 0, deny: 1, error: 0, ...at(3) },
+        { actor: builder, actorClass: 'build', principal: bob, service: 'artifacts.registry', action: 'PUT', allow: 1, deny: 0, error: 0, ...at(6) },
+        { actor: builder, actorClass: 'build', principal: bob, service: 'orders.shop', action: 'POST', allow: 0, deny: 1, error: 0, ...at(5) },
+      ],
+      dropped: 0,
+    });
+    expect(report.findings.filter((finding) => finding.kind === 'delegated-write')).toEqual([
+      {
+        kind: 'delegated-write',
+        severity: 'high',
+        message: `${builder} (build) wrote for ${bob} on artifacts.registry: PUT ×1 allowed`,
+        actor: builder,
+        actorClass: 'build',
+        principal: bob,
+        service: 'artifacts.registry',
+        actions: [{ action: 'PUT', allow: 1 }],
+        allows: 1,
+        ...at(6),
+      },
+      {
+        kind: 'delegated-write',
+        severity: 'medium',
+        message: `${assistant} (agent) wrote for ${alice} on tickets.support: PATCH ×1 allowed`,
+        actor: assistant,
+        actorClass: 'agent',
+        principal: alice,
+        service: 'tickets.support',
+        actions: [{ action: 'PATCH', allow: 1 }],
+        allows: 1,
+        ...at(4),
+      },
+    ]);
+    expect(report.summary.findings.byKind['delegated-write']).toBe(2);
+
+    const markdown = await readFile(join(out, 'report.md'), 'utf8');
+    expect(markdown).toContain('## Who acted for whom');
+    expect(markdown).toContain(`| ${assistant} | agent | ${alice} | tickets.support | GET | 2 | 0 | 0 | ${hoursAgo(2)} | ${hoursAgo(1)} |`);
+    expect(markdown).toContain(`- **delegated-write**: ${builder} (build) wrote for ${bob} on artifacts.registry: PUT ×1 allowed`);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    const q = (text: string) => text.replaceAll('"', '&quot;');
+    expect(html).toContain(`<tr><td class="mono">${q(builder)}</td><td>build</td><td class="mono">${q(bob)}</td><td class="mono">orders.shop</td><td>POST</td><td>0</td><td>1</td><td>0</td>`);
+    expect(html).toContain(`<td>delegated-write</td><td class="mono">${q(assistant)} (agent) wrote for ${q(alice)} on tickets.support: PATCH ×1 allowed</td>`);
+  });
+});
+
 describe('gatehouse report (process)', () => {
   let dir: Awaited<ReturnType<typeof scratch>>;
   beforeAll(async () => {

@@ -338,7 +338,7 @@ describe('over-broad policies', () => {
 describe('all findings', () => {
   test('without a log only the policy findings are made; sorted by severity then kind', () => {
     const engine = engineOf({ 'p.cedar': '@id("open") permit (principal, action == Action::"GET", resource) when { context.path == "/x" };\n@id("wide") permit (principal, action, resource);' });
-    const findings = allFindings({ inventory, policies: analyzePolicies(engine), matrix: { cells: [], evaluations: 0, errors: [] }, observed: undefined, unknownServices: [], denyThreshold: 5 });
+    const findings = allFindings({ inventory, policies: analyzePolicies(engine), matrix: { cells: [], evaluations: 0, errors: [] }, observed: undefined, unknownServices: [], actingFor: [], denyThreshold: 5 });
     expect(findings.map((finding) => `${finding.severity} ${finding.kind} ${'policy' in finding ? finding.policy : ''}`)).toEqual(['high over-broad-policy wide', 'medium over-broad-policy open']);
   });
 

@@ -64,14 +64,16 @@ export function engineOf(files: Record<string, string>): PolicyEngine {
 let decisions = 0;
 
 /** One decision log line as gatehouse writes it; each with its own decision id unless one is given. */
-export function logLine(fields: { time: string; principal: string; resource: string; action: string; decision: 'allow' | 'deny' | 'error'; policies?: string[]; reason?: string; path?: string; decisionId?: string }): string {
+export function logLine(fields: { time: string; principal: string; resource: string; action: string; decision: 'allow' | 'deny' | 'error'; policies?: string[]; reason?: string; path?: string; decisionId?: string; actor?: string; actorClass?: string }): string {
   decisions += 1;
   return JSON.stringify({
     time: fields.time,
     decisionId: fields.decisionId ?? `d-${decisions}`,
     requestId: 'r-1',
     principal: fields.principal,
-    authn: 'mtls',
+    authn: fields.actor === undefined ? 'mtls' : 'jwt',
+    ...(fields.actor === undefined ? {} : { actor: fields.actor, delegation: { depth: 1, actors: [fields.actor.replace(/^Workload::"(.*)"$/, '$1')] } }),
+    ...(fields.actorClass === undefined ? {} : { actorClass: fields.actorClass }),
     action: fields.action,
     resource: fields.resource,
     path: fields.path ?? '/',

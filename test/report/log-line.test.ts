@@ -38,6 +38,9 @@ describe('parseDecisionLine', () => {
     ['a class that is not a string', JSON.stringify({ ...base, class: 3 }), '"class" is not a workload class'],
     ['an empty class', JSON.stringify({ ...base, class: '' }), '"class" is not a workload class'],
     ['a class too long to be one', JSON.stringify({ ...base, class: 'x'.repeat(33) }), '"class" is not a workload class'],
+    ['an actor that is not a string', JSON.stringify({ ...base, actor: { sub: 'x' } }), '"actor" is not a principal'],
+    ['an empty actor', JSON.stringify({ ...base, actor: '' }), '"actor" is not a principal'],
+    ['an actor class too long to be one', JSON.stringify({ ...base, actor: 'Workload::"spiffe://td/ns/a/sa/b"', actorClass: 'x'.repeat(33) }), '"actorClass" is not a workload class'],
   ])('%s', (_name, line, reason) => {
     expect(parseDecisionLine(line)).toEqual({ ok: false, reason });
   });
@@ -71,5 +74,33 @@ describe('the class a server logs reaches the review', () => {
     ['an undecided request carries none', { kind: 'unavailable', code: 'no_policy_set', reason: 'no policy set', subject }, undefined],
   ])('%s', (_name, decision, expected) => {
     expect(logged(decision)).toBe(expected);
+  });
+});
+
+describe('the actor a server logs reaches the review', () => {
+  const assistantId = 'spiffe://cluster.local/ns/agents/sa/assistant';
+  const assistant: Identity = { kind: 'workload', spiffeId: spiffeId(assistantId), class: 'agent', authn: 'mtls' };
+  const subject = { action: 'POST', resource: 'tickets.support', resourceNamespace: 'support', path: '/api/tickets' };
+  const meta = { time: new Date(Date.UTC(2025, 0, 31, 12)), decisionId: 'd-1', requestId: 'r-1', durationMs: 0.2 };
+  const deny = (identity: Identity): Decision => ({ kind: 'deny', status: 'forbidden', code: 'policy_denied', reason: 'no permit', identity, subject, policies: [], errors: [], dryRun: false, version: 'v1' });
+  const read = (identity: Identity) => {
+    const value = expectOk(parseDecisionLine(decisionLine(toDecisionRecord(deny(identity), { ok: true, identity }, meta))));
+    return { principal: value.principal, actor: value.actor, actorClass: value.actorClass };
+  };
+
+  test.each<[string, Identity, ReturnType<typeof read>]>([
+    [
+      'a person over an agent\'s mTLS: the agent and its class',
+      { kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'alice', groups: [], delegation: { actor: assistant, actors: [assistantId], depth: 1 } },
+      { principal: 'User::"alice"', actor: `Workload::"${assistantId}"`, actorClass: 'agent' },
+    ],
+    [
+      'an act chain whose current actor is no workload: no actor',
+      { kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'alice', groups: [], delegation: { actors: ['client-7'], depth: 1 } },
+      { principal: 'User::"alice"', actor: undefined, actorClass: undefined },
+    ],
+    ['a workload for itself: no actor', assistant, { principal: `Workload::"${assistantId}"`, actor: undefined, actorClass: undefined }],
+  ])('%s', (_name, identity, expected) => {
+    expect(read(identity)).toEqual(expected);
   });
 });

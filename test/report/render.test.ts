@@ -1,5 +1,6 @@
 import { computeAccessMatrix } from '../../src/report/access-matrix.js';
 import { analyzePolicies } from '../../src/report/analyzed-policy.js';
+import { ActingForAggregator } from '../../src/report/acting-for.js';
 import { allFindings } from '../../src/report/findings/all-findings.js';
 import { UseAggregator } from '../../src/report/observed-use.js';
 import { renderHtml } from '../../src/report/render-html.js';
@@ -25,8 +26,12 @@ async function exampleReport(): Promise<ReportJson> {
   aggregator.add({ timeMs: t, principal: principal(ids.builder), service: 'orders.shop', action: 'GET', path: '/', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, class: 'service' });
   const observed = aggregator.summary();
   const unknownServices = servicesOutsideInventory(inventory.services, observed.uses);
+  const acting = new ActingForAggregator();
+  acting.add({ timeMs: t, principal: 'User::"alice"', service: 'orders.shop', action: 'POST', path: '/', decision: 'allow', policies: [], reason: '', policyVersion: engine.version, actor: principal(ids.builder), actorClass: 'build' });
+  acting.add({ timeMs: t, principal: 'User::"<u>bob</u>"', service: 'orders.shop', action: 'GET', path: '/', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, actor: hostile });
+  const actingFor = acting.summary(inventory.workloads);
   const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1, duplicates: 0 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };
-  const findings = allFindings({ inventory, policies, matrix, observed, unknownServices, denyThreshold: 2 });
+  const findings = allFindings({ inventory, policies, matrix, observed, unknownServices, actingFor: actingFor.edges, denyThreshold: 2 });
   return buildReport({
     generatedAt: new Date(Date.UTC(2025, 0, 31, 12)),
     window: { fromMs: Date.UTC(2025, 0, 30, 12), toMs: Date.UTC(2025, 0, 31, 12) },
@@ -39,7 +44,7 @@ async function exampleReport(): Promise<ReportJson> {
     identities,
     matrix,
     sourceIp: '10.0.0.1',
-    logs: { read, observed, unknownServices },
+    logs: { read, observed, unknownServices, actingFor },
     findings,
   });
 }
@@ -75,6 +80,22 @@ describe('rendering', () => {
     expect(html).toContain('<table id="unknown-services-table">');
     expect(html).toContain('<td class="mono">ledger.&lt;i&gt;finance&lt;/i&gt;</td><td>1</td><td>0</td><td>0</td><td>1</td>');
     expect(html).not.toContain('<i>finance');
+  });
+
+  test('who acted for whom has a section of its own in Markdown and HTML, escaped, and a build job writing for a person is a finding', () => {
+    expect(report.logs?.actingFor.edges.map((edge) => [edge.actor, edge.actorClass, edge.principal, edge.action, edge.allow, edge.deny])).toEqual([
+      [principal(ids.builder), 'build', 'User::"alice"', 'POST', 1, 0],
+      [hostile, 'unknown', 'User::"<u>bob</u>"', 'GET', 0, 1],
+    ]);
+    expect(report.summary.findings.byKind['delegated-write']).toBe(1);
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('## Who acted for whom');
+    expect(markdown).toContain(`| ${principal(ids.builder)} | build | User::"alice" | orders.shop | POST | 1 | 0 | 0 | 2025-01-31T11:00:00.000Z | 2025-01-31T11:00:00.000Z |`);
+    expect(markdown).toContain('| User::"&lt;u&gt;bob&lt;/u&gt;" | orders.shop | GET | 0 | 1 | 0 |');
+    const html = renderHtml(report);
+    expect(html).toContain('<table id="acting-for-table">');
+    expect(html).toContain(`<tr><td class="mono">${principal(ids.builder).replaceAll('"', '&quot;')}</td><td>build</td><td class="mono">User::&quot;alice&quot;</td><td class="mono">orders.shop</td><td>POST</td><td>1</td><td>0</td><td>0</td>`);
+    expect(html).not.toContain('<u>bob');
   });
 
   test('HTML: log text never becomes markup, and the page loads nothing from outside', () => {

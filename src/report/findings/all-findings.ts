@@ -1,9 +1,11 @@
 import type { AccessMatrix } from '../access-matrix.js';
+import type { ActingForEdge } from '../acting-for.js';
 import type { AnalyzedPolicy } from '../analyzed-policy.js';
 import type { Inventory } from '../inventory.js';
 import type { ObservedSummary } from '../observed-use.js';
 import type { UnknownService } from '../service-traffic.js';
 import { classMismatches } from './class-mismatches.js';
+import { delegatedWrites } from './delegated-writes.js';
 import { sortFindings, type Finding } from './finding.js';
 import { idlePolicies } from './idle-policies.js';
 import { overBroadPolicies } from './over-broad-policies.js';
@@ -21,6 +23,8 @@ export interface FindingInputs {
   readonly observed: ObservedSummary | undefined;
   /** Services the log names and the inventory does not; empty without a log. */
   readonly unknownServices: readonly UnknownService[];
+  /** Who acted for whom; empty without a log. */
+  readonly actingFor: readonly ActingForEdge[];
   readonly denyThreshold: number;
 }
 
@@ -31,6 +35,7 @@ export function allFindings(input: FindingInputs): Finding[] {
   if (observed !== undefined) {
     const known = new Set(inventory.workloads.map((workload) => workload.principal));
     findings.push(
+      ...delegatedWrites(input.actingFor),
       ...repeatedDenies(observed.principals, observed.uses, known, input.denyThreshold),
       ...classMismatches(inventory.workloads, observed.principals),
       ...unknownIdentities(inventory.workloads, observed.principals),

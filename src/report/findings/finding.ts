@@ -68,6 +68,19 @@ export type Finding =
       readonly lastSeen: string;
     })
   | (FindingBase & {
+      /** A build job or an agent that exercised a person's write access: allowed writes with a `User` principal and it as the actor. */
+      readonly kind: 'delegated-write';
+      readonly actor: string;
+      readonly actorClass: string;
+      readonly principal: string;
+      readonly service: string;
+      /** The write actions allowed, with how many times each. */
+      readonly actions: readonly { readonly action: string; readonly allow: number }[];
+      readonly allows: number;
+      readonly firstSeen: string;
+      readonly lastSeen: string;
+    })
+  | (FindingBase & {
       /** A policy that determined no decision in the window. */
       readonly kind: 'idle-policy';
       readonly policy: string;
@@ -90,6 +103,7 @@ export type FindingKind = Finding['kind'];
 
 export const findingKinds: readonly FindingKind[] = [
   'over-broad-policy',
+  'delegated-write',
   'class-mismatch',
   'repeated-denies',
   'unknown-identity',

@@ -110,7 +110,8 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const uses = paths.uses();
   const suggestion = suggestPolicies(engine, policies, uses, { sourceIp: options.sourceIp });
   const used = new Set(uses.map((use) => cellKey(use.principal, use.service, use.action)));
-  const unobserved = identities.flatMap((identity) =>
+  // People are left out of the suggestion (the log does not record their groups), so of their cells too.
+  const unobserved = identities.filter((identity) => identity.identity.kind !== 'user').flatMap((identity) =>
     inventory.services.flatMap((service) =>
       matrixActions
         .filter((action) => !used.has(cellKey(identity.principal, service.name, action)))

@@ -14,7 +14,7 @@ export function renderDiffText(diff: DiffJson): string {
 
 /** A pull-request comment: a heading that says it all, then a table per direction and kind of edge. */
 export function renderDiffMarkdown(diff: DiffJson): string {
-  const people = diff.inventory.users > 0 ? `, ${diff.inventory.users} people` : '';
+  const people = diff.inventory.users > 0 ? `, ${diff.inventory.users} ${diff.inventory.users === 1 ? 'person' : 'people'}` : '';
   const acting = diff.inventory.delegations > 0 ? `, ${diff.inventory.delegations} delegations (a workload acting for someone)` : '';
   const out = [
     `### gatehouse diff: ${summaryText(diff)}`,

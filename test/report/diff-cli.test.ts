@@ -3,7 +3,7 @@
  * and revokes, and the CI recipe of docs/report.md run as written on a git repository.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiffJson } from '../../src/report/run-diff.js';
@@ -311,6 +311,36 @@ describe('gatehouse diff (process)', () => {
     const run = await gatehouse(['diff', ...withInventory]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^gatehouse diff: /);
+  });
+});
+
+describe('docs/report.md\'s delegation example, on the shipped policies', () => {
+  afterAll(removeScratch);
+
+  test('deleting the build-job forbid grants exactly the documented delegation edges, and nothing without actsFor', async () => {
+    const docs = readFileSync(join(projectRoot, 'docs', 'report.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('### People, groups, and who acts for whom'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const output = /```\n(\+ [\s\S]*?)```/.exec(section)![1]!.trimEnd().split('\n');
+    const shipped = Object.fromEntries(
+      readdirSync(examplePolicyDir)
+        .filter((name) => name.endsWith('.cedar') || name.endsWith('.cedarschema'))
+        .map((name) => [name, readFileSync(join(examplePolicyDir, name), 'utf8')]),
+    );
+    const forbid = /@id\("build-jobs-never-act-in-shop"\)[^;]*;/;
+    expect(shipped['delegation.cedar']).toMatch(forbid);
+    const newDir = await scratchDir({ ...shipped, 'delegation.cedar': shipped['delegation.cedar']!.replace(forbid, '') });
+    const inventoryFile = join(await scratchDir({ 'inventory.yaml': yaml }), 'inventory.yaml');
+
+    const run = await gatehouse(['diff', '--inventory', inventoryFile, examplePolicyDir, newDir]);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: '' });
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, -1)).toEqual(output.slice(0, -1));
+    expect(lines.at(-1)).toMatch(/^3 granted, 0 revoked: /);
+    expect(output.at(-1)).toMatch(/^3 granted, 0 revoked: /);
+
+    const withoutPeople = await gatehouse(['diff', '--inventory', join(projectRoot, 'examples', 'inventory.yaml'), examplePolicyDir, newDir]);
+    expect({ code: withoutPeople.code, stdout: withoutPeople.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^no access granted or revoked: /) });
   });
 });
 

@@ -137,7 +137,7 @@ function byKey(cells: readonly ProbedCell[]): Map<string, ProbedCell> {
 }
 
 function rowKey(row: MatrixRow): string {
-  return row.actor === undefined ? row.principal : `${row.actor} for ${row.principal}`;
+  return row.actor === undefined ? row.principal : JSON.stringify([row.actor, row.principal]);
 }
 
 function unique<T>(values: readonly T[]): T[] {

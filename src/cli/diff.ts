@@ -8,9 +8,11 @@ import { usage, type CommandResult } from './command.js';
 const help = `gatehouse diff --inventory FILE OLD_DIR NEW_DIR [--format text|json|md]
   the effective-access change between two policy sets: both are asked the same representative
   requests for every identity × service × method of the inventory (as gatehouse report does),
-  and each edge granted (+) or revoked (-) is listed with the policies responsible in each set
+  and each edge granted (+) or revoked (-) is listed with the policies responsible in each set;
+  a workload's actsFor adds delegation edges (ACTOR acting for PRINCIPAL)
 options:
-  --inventory FILE      YAML: workloads [{spiffeId, class, …}], services ["orders.shop", …]; required
+  --inventory FILE      YAML: workloads [{spiffeId, class, actsFor?, …}], services ["orders.shop", …],
+                        users [{id, groups?}] (optional); required
   --format FORMAT       text (one edge a line), json, or md (a pull-request comment); default text
   --source-ip ADDRESS   source address of the representative requests; default 10.0.0.1
 exit status: 0 nothing granted (revocations allowed), 1 some access granted, 2 bad input (either

@@ -6,11 +6,17 @@ import { cellKey, matrixActions, type Access, type MatrixAction, type Probe, typ
  * `probeSources` (`probeCells`).
  */
 export interface ProbedMatrix {
-  /** The matrix rows and columns, in the order edges are listed. */
-  readonly principals: readonly string[];
+  /** The matrix rows (principals, and principals with a workload acting for them) and columns, in the order edges are listed. */
+  readonly rows: readonly MatrixRow[];
   readonly services: readonly string[];
   /** Cells some permit's scope reaches; any other cell denies every request. */
   readonly cells: readonly ProbedCell[];
+}
+
+/** A principal calling on its own (`actor` absent), or with a workload acting for it. */
+export interface MatrixRow {
+  readonly principal: string;
+  readonly actor?: string;
 }
 
 /**
@@ -35,11 +41,17 @@ export interface AccessEdge {
 }
 
 /**
- * Every kind of edge a change can grant or revoke. Delegation (an actor allowed to act for a
- * principal) will be a second kind here once the inventory can name who may act for whom; the
- * renderers switch over `kind`, so adding it makes the compiler list every place to teach.
+ * One change of what a workload may do acting for a principal (the inventory's `actsFor`): the
+ * principal's requests presented by `actor`, as `context.actor`. Listed only where acting changes
+ * the answer: a change the principal's own requests show the same way is their `access` edge.
  */
-export type ChangedEdge = AccessEdge;
+export interface DelegationEdge extends Omit<AccessEdge, 'kind'> {
+  readonly kind: 'delegation';
+  readonly actor: string;
+}
+
+/** Every kind of edge a change can grant or revoke; the renderers switch over `kind`. */
+export type ChangedEdge = AccessEdge | DelegationEdge;
 
 export interface AccessDiff {
   readonly granted: readonly ChangedEdge[];
@@ -55,20 +67,29 @@ export function diffAccess(before: ProbedMatrix, after: ProbedMatrix): AccessDif
   const newCells = byKey(after.cells);
   const granted: ChangedEdge[] = [];
   const revoked: ChangedEdge[] = [];
-  for (const principal of unique([...after.principals, ...before.principals])) {
+  const rows = new Map([...after.rows, ...before.rows].map((row) => [rowKey(row), row]));
+  for (const row of rows.values()) {
     for (const service of unique([...after.services, ...before.services])) {
       for (const action of matrixActions) {
-        const key = cellKey(principal, service, action);
-        const changes = cellChanges(principal, service, action, oldCells.get(key), newCells.get(key));
+        const key = cellKey(rowKey(row), service, action);
+        const changes = cellChanges(row, service, action, oldCells.get(key), newCells.get(key));
         granted.push(...changes.granted);
         revoked.push(...changes.revoked);
       }
     }
   }
-  return { granted, revoked };
+  return { granted: withoutEchoes(granted), revoked: withoutEchoes(revoked) };
 }
 
-function cellChanges(principal: string, service: string, action: MatrixAction, oldCell: ProbedCell | undefined, newCell: ProbedCell | undefined): AccessDiff {
+/** Drops each delegation edge that says no more than the principal's own edge: same request, same change, same policies. */
+function withoutEchoes(edges: readonly ChangedEdge[]): ChangedEdge[] {
+  const gist = (edge: ChangedEdge): string =>
+    JSON.stringify([edge.principal, edge.service, edge.action, edge.when === null ? null : probeKey(edge.when), edge.before, edge.after, edge.policies.old, edge.policies.new]);
+  const own = new Set(edges.filter((edge) => edge.kind === 'access').map(gist));
+  return edges.filter((edge) => edge.kind === 'access' || !own.has(gist(edge)));
+}
+
+function cellChanges(row: MatrixRow, service: string, action: MatrixAction, oldCell: ProbedCell | undefined, newCell: ProbedCell | undefined): AccessDiff {
   if (oldCell === undefined && newCell === undefined) return { granted: [], revoked: [] };
   // A cell no permit reaches was not asked: every one of the other set's requests is a default deny.
   const probes = (newCell ?? oldCell)!.answers.map((answer) => answer.probe);
@@ -79,16 +100,10 @@ function cellChanges(principal: string, service: string, action: MatrixAction, o
   const edges = (gained: ReadonlyMap<string, ProbeAnswer>, lost: ReadonlyMap<string, ProbeAnswer>, whole: boolean): ChangedEdge[] => {
     const keys = probes.map(probeKey).filter((key) => gained.get(key)!.decision === 'allow' && lost.get(key)!.decision === 'deny');
     if (keys.length === 0) return [];
-    const edge = (when: Probe | null, changed: readonly string[]): AccessEdge => ({
-      kind: 'access',
-      principal,
-      service,
-      action,
-      when,
-      before,
-      after,
-      policies: { old: determining(oldAnswers, changed), new: determining(newAnswers, changed) },
-    });
+    const edge = (when: Probe | null, changed: readonly string[]): ChangedEdge => {
+      const change = { principal: row.principal, service, action, when, before, after, policies: { old: determining(oldAnswers, changed), new: determining(newAnswers, changed) } };
+      return row.actor === undefined ? { kind: 'access', ...change } : { kind: 'delegation', actor: row.actor, ...change };
+    };
     return whole ? [edge(null, keys)] : keys.map((key) => edge(gained.get(key)!.probe, [key]));
   };
   return {
@@ -118,7 +133,11 @@ export function probeKey(probe: Probe): string {
 }
 
 function byKey(cells: readonly ProbedCell[]): Map<string, ProbedCell> {
-  return new Map(cells.map((cell) => [cellKey(cell.principal, cell.service, cell.action), cell]));
+  return new Map(cells.map((cell) => [cellKey(rowKey(cell), cell.service, cell.action), cell]));
+}
+
+function rowKey(row: MatrixRow): string {
+  return row.actor === undefined ? row.principal : JSON.stringify([row.actor, row.principal]);
 }
 
 function unique<T>(values: readonly T[]): T[] {

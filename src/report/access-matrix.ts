@@ -73,6 +73,8 @@ export interface ProbeAnswer {
 /** A cell some permit's scope reaches, with Cedar's answer to each of its representative requests. */
 export interface ProbedCell {
   readonly principal: string;
+  /** The workload acting for the principal, for a delegation row; absent for the principal's own requests. */
+  readonly actor?: string;
   readonly service: string;
   readonly action: MatrixAction;
   readonly answers: readonly ProbeAnswer[];
@@ -164,7 +166,7 @@ export function probeCells(
           }
           answers.push({ probe, decision: answer.decision, determining: answer.determining });
         }
-        onCell({ principal: identity.principal, service: service.name, action, answers });
+        onCell({ principal: identity.principal, ...(identity.actor === undefined ? {} : { actor: identity.actor }), service: service.name, action, answers });
       }
     });
   }

@@ -2,6 +2,10 @@ import { LineCounter, parseDocument } from 'yaml';
 import { workloadClasses, type WorkloadClass } from '../core/identity.js';
 import { namedService } from '../core/resource.js';
 import { SpiffeId } from '../core/spiffe-id.js';
+import { readActsFor, readUser, type ActsFor, type InventoryUser } from './inventory-people.js';
+import { describe, formatPath, isRecord, quote, reportDuplicates, type FieldPath, type ReportProblem } from './yaml-fields.js';
+
+export type { ActsFor, InventoryUser } from './inventory-people.js';
 
 /** One workload the access review covers (docs/reference.md, "Access review inventory"). */
 export interface InventoryWorkload {
@@ -12,6 +16,8 @@ export interface InventoryWorkload {
   /** From the SPIFFE ID's Kubernetes form, else as the inventory gave it (a label for grouping only). */
   readonly namespace: string | undefined;
   readonly serviceAccount: string | undefined;
+  /** Whom it may act for, as the inventory lists them (checked against its users and workloads). */
+  readonly actsFor: readonly ActsFor[];
 }
 
 export interface InventoryService {
@@ -24,15 +30,17 @@ export interface InventoryService {
 export interface Inventory {
   readonly workloads: readonly InventoryWorkload[];
   readonly services: readonly InventoryService[];
+  /** People, optional in the file: without them no `User::` row is probed. */
+  readonly users: readonly InventoryUser[];
 }
 
 export type InventoryResult = { ok: true; inventory: Inventory } | { ok: false; problems: string[] };
 
-type Path = readonly (string | number)[];
-type Report = (path: Path, message: string) => void;
+type Path = FieldPath;
+type Report = ReportProblem;
 
-const workloadKeys: ReadonlySet<string> = new Set(['spiffeId', 'class', 'namespace', 'serviceAccount']);
-const topKeys: ReadonlySet<string> = new Set(['workloads', 'services']);
+const workloadKeys: ReadonlySet<string> = new Set(['spiffeId', 'class', 'namespace', 'serviceAccount', 'actsFor']);
+const topKeys: ReadonlySet<string> = new Set(['workloads', 'services', 'users']);
 // DNS names are at most 253 characters; a service uid is a name as a host gives it.
 const maxServiceName = 253;
 
@@ -55,19 +63,64 @@ export function parseInventory(text: string, file: string): InventoryResult {
     problem([], 'the inventory must be a mapping with the keys workloads and services');
     return { ok: false, problems };
   }
-  for (const key of Object.keys(root)) if (!topKeys.has(key)) problem([key], 'unknown key (expected workloads or services)');
+  for (const key of Object.keys(root)) if (!topKeys.has(key)) problem([key], 'unknown key (expected workloads, services or users)');
   const workloads = readList(root, 'workloads', problem).flatMap((entry, index) => readWorkload(entry, ['workloads', index], problem).map((value) => ({ index, value })));
   const services = readList(root, 'services', problem).flatMap((entry, index) => readService(entry, ['services', index], problem).map((value) => ({ index, value })));
+  const users = (root.users === undefined ? [] : readList(root, 'users', problem)).flatMap((entry, index) => readUser(entry, ['users', index], problem).map((value) => ({ index, value })));
   reportDuplicates(workloads.map(({ index, value }) => ({ index, name: value.principal })), 'workloads', 'spiffeId', problem);
   reportDuplicates(services.map(({ index, value }) => ({ index, name: value.name })), 'services', undefined, problem);
+  reportDuplicates(users.map(({ index, value }) => ({ index, name: value.principal })), 'users', 'id', problem);
+  checkActsFor(
+    workloads.map(({ index, value }) => ({ index, value })),
+    users.map(({ value }) => value),
+    problem,
+  );
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    inventory: Object.freeze({ workloads: Object.freeze(workloads.map(({ value }) => value)), services: Object.freeze(services.map(({ value }) => value)) }),
+    inventory: Object.freeze({
+      workloads: Object.freeze(workloads.map(({ value }) => value)),
+      services: Object.freeze(services.map(({ value }) => value)),
+      users: Object.freeze(users.map(({ value }) => value)),
+    }),
   };
 }
 
-function readList(root: Record<string, unknown>, key: 'workloads' | 'services', problem: Report): unknown[] {
+/**
+ * Each `actsFor` entry must name someone the review can probe: a user of `users`, a group one of
+ * them is in, another workload of `workloads`. An entry naming nobody would make the review
+ * silently skip the very delegation it was written to check.
+ */
+function checkActsFor(workloads: readonly { index: number; value: InventoryWorkload }[], users: readonly InventoryUser[], problem: Report): void {
+  const userIds = new Set(users.map((user) => user.id));
+  const groups = new Set(users.flatMap((user) => user.groups));
+  const workloadIds = new Set(workloads.map(({ value }) => value.spiffeId.toString()));
+  for (const { index, value } of workloads) {
+    value.actsFor.forEach((target, entry) => {
+      const at: Path = ['workloads', index, 'actsFor', entry, target.kind];
+      switch (target.kind) {
+        case 'user':
+          if (!userIds.has(target.id)) problem(at, `${quote(target.id)} is not the id of any entry of users`);
+          return;
+        case 'group':
+          if (!groups.has(target.name)) problem(at, `no entry of users is in the group ${quote(target.name)}`);
+          return;
+        case 'workload': {
+          const id = target.spiffeId.toString();
+          if (id === value.spiffeId.toString()) problem(at, 'a workload acting for itself is no delegation');
+          else if (!workloadIds.has(id)) problem(at, `${quote(id)} is not the spiffeId of any entry of workloads`);
+          return;
+        }
+        default: {
+          const never: never = target;
+          return never;
+        }
+      }
+    });
+  }
+}
+
+function readList(root: Record<string, unknown>, key: 'workloads' | 'services' | 'users', problem: Report): unknown[] {
   const value = root[key];
   if (value === undefined) {
     problem([key], 'is missing (an empty list is allowed)');
@@ -90,7 +143,7 @@ function readWorkload(entry: unknown, path: Path, problem: Report): InventoryWor
     found += 1;
     problem(at, message);
   };
-  for (const key of Object.keys(entry)) if (!workloadKeys.has(key)) report([...path, key], 'unknown key (expected spiffeId, class, namespace or serviceAccount)');
+  for (const key of Object.keys(entry)) if (!workloadKeys.has(key)) report([...path, key], 'unknown key (expected spiffeId, class, namespace, serviceAccount or actsFor)');
 
   let spiffeId: SpiffeId | undefined;
   if (typeof entry.spiffeId !== 'string') report([...path, 'spiffeId'], entry.spiffeId === undefined ? 'is missing' : 'must be a string');
@@ -107,6 +160,7 @@ function readWorkload(entry: unknown, path: Path, problem: Report): InventoryWor
   }
   const namespace = optionalName(entry, 'namespace', path, report);
   const serviceAccount = optionalName(entry, 'serviceAccount', path, report);
+  const actsFor = readActsFor(entry.actsFor, [...path, 'actsFor'], report);
 
   const kubernetes = spiffeId?.kubernetesParts();
   if (kubernetes !== undefined && namespace !== undefined && namespace !== kubernetes.namespace) {
@@ -115,7 +169,7 @@ function readWorkload(entry: unknown, path: Path, problem: Report): InventoryWor
   if (kubernetes !== undefined && serviceAccount !== undefined && serviceAccount !== kubernetes.serviceAccount) {
     report([...path, 'serviceAccount'], `${quote(serviceAccount)} disagrees with the SPIFFE ID's service account ${quote(kubernetes.serviceAccount)}`);
   }
-  if (spiffeId === undefined || !isWorkloadClass(workloadClass) || found > 0) return [];
+  if (spiffeId === undefined || !isWorkloadClass(workloadClass) || actsFor === undefined || found > 0) return [];
   return [
     Object.freeze({
       spiffeId,
@@ -123,6 +177,7 @@ function readWorkload(entry: unknown, path: Path, problem: Report): InventoryWor
       class: workloadClass,
       namespace: kubernetes?.namespace ?? namespace,
       serviceAccount: kubernetes?.serviceAccount ?? serviceAccount,
+      actsFor: Object.freeze(actsFor),
     }),
   ];
 }
@@ -148,28 +203,8 @@ function optionalName(entry: Record<string, unknown>, key: string, path: Path, p
   return undefined;
 }
 
-/** Entries carry their index in the file's list, so a message points at the right entry even when others were refused. */
-function reportDuplicates(entries: readonly { index: number; name: string }[], list: string, field: string | undefined, problem: Report): void {
-  const first = new Map<string, number>();
-  for (const { index, name } of entries) {
-    const seen = first.get(name);
-    if (seen === undefined) first.set(name, index);
-    else problem(field === undefined ? [list, index] : [list, index, field], `duplicate of ${list}[${seen}]`);
-  }
-}
-
 function isWorkloadClass(value: unknown): value is WorkloadClass {
   return typeof value === 'string' && (workloadClasses as readonly string[]).includes(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function formatPath(path: Path): string {
-  if (path.length === 0) return '';
-  const text = path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
-  return `${text}: `;
 }
 
 /** The line of the deepest node of `path` that exists, so a missing key points at its parent. */
@@ -179,18 +214,6 @@ function lineOf(doc: ReturnType<typeof parseDocument>, lineCounter: LineCounter,
     if (node?.range) return lineCounter.linePos(node.range[0]).line;
   }
   return 1;
-}
-
-function quote(value: unknown): string {
-  const text = typeof value === 'string' ? value : String(value);
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return quote(value);
 }
 
 /** The yaml library's message without its own position and source excerpt, which the prefix already gives. */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { errorMessage } from '../errors.js';
+import { FilePool } from './file-pool.js';
 import type { LogInput } from './read-logs.js';
 
 /**
@@ -72,45 +73,85 @@ async function globbed(pattern: string): Promise<string[]> {
   return matched.sort();
 }
 
-/** Every log is opened before any is read, so a wrong name fails the run at once rather than after minutes of reading. */
-export async function openLogs(names: readonly string[], stdin: Readable): Promise<{ ok: true; inputs: LogInput[] } | { ok: false; problems: string[] }> {
+export interface OpenOptions {
+  /** The most log files open at once; the others wait, closed, where they were left (FilePool). */
+  readonly maxOpenFiles?: number;
+  /** Bytes read from a log at a time; default: 256 KiB, less when there are many logs. */
+  readonly chunkBytes?: number;
+}
+
+/**
+ * Far below the usual limit of 1,024 open files, leaving room for the process's own; a fleet's
+ * thousands of logs are read through these in turn.
+ */
+export const defaultMaxOpenFiles = 128;
+
+// Each log holds a chunk of its text (and the decisions parsed from it) while it waits in the
+// merge: a full chunk for a few logs, less for many, so thousands of logs do not hold gigabytes.
+const maxChunkBytes = 256 * 1024;
+const minChunkBytes = 16 * 1024;
+const bufferedBytes = 64 * 1024 * 1024;
+
+/**
+ * Every log is checked before any is read (it opens, it is a regular file), so a wrong name
+ * fails the run at once rather than after minutes of reading. Each is opened, checked and closed
+ * in turn; the read reopens them through one FilePool, at most `maxOpenFiles` at a time.
+ */
+export async function openLogs(
+  names: readonly string[],
+  stdin: Readable,
+  options: OpenOptions = {},
+): Promise<{ ok: true; inputs: LogInput[]; files: FilePool } | { ok: false; problems: string[] }> {
   const expanded = await expandLogArguments(names);
   if (!expanded.ok) return expanded;
   const problems: string[] = [];
-  const opened: { name: string; handle: FileHandle | undefined }[] = [];
   for (const name of expanded.files) {
-    if (name === '-') {
-      opened.push({ name, handle: undefined });
-      continue;
-    }
+    if (name === '-') continue;
+    let handle: FileHandle | undefined;
     try {
-      const handle = await open(name, 'r');
-      opened.push({ name, handle });
+      handle = await open(name, 'r');
       if (!(await handle.stat()).isFile()) problems.push(`${name}: is not a regular file`);
     } catch (err) {
       problems.push(`${name}: cannot open the decision log: ${errorMessage(err)}`);
+    } finally {
+      await handle?.close();
     }
   }
-  if (problems.length > 0) {
-    await Promise.all(opened.map(({ handle }) => handle?.close()));
-    return { ok: false, problems };
-  }
-  const inputs = opened.map(({ name, handle }): LogInput => (handle === undefined ? { name: '(stdin)', stream: stdin } : { name, stream: fileStream(name, handle) }));
-  return { ok: true, inputs };
+  if (problems.length > 0) return { ok: false, problems };
+  const files = new FilePool(options.maxOpenFiles ?? defaultMaxOpenFiles);
+  const chunkBytes = options.chunkBytes ?? Math.max(minChunkBytes, Math.min(maxChunkBytes, Math.floor(bufferedBytes / Math.max(1, expanded.files.length))));
+  const inputs = expanded.files.map((name): LogInput => (name === '-' ? { name: '(stdin)', stream: stdin } : { name, stream: fileStream(name, files, chunkBytes) }));
+  return { ok: true, inputs, files };
 }
 
-function fileStream(name: string, handle: FileHandle): Readable {
-  const file = handle.createReadStream({ highWaterMark: 256 * 1024 });
-  if (!name.endsWith('.gz')) return file.setEncoding('utf8');
+function fileStream(name: string, files: FilePool, chunkBytes: number): Readable {
+  // One chunk at a time: a read-ahead would hold more than one chunk per log.
+  const raw = Readable.from(fileChunks(name, files, chunkBytes), { objectMode: false, highWaterMark: chunkBytes });
+  if (!name.endsWith('.gz')) return raw.setEncoding('utf8');
   // Gunzip only once the log is read: piping now would start the flow, and a corrupt file's error
   // would come while nothing listens.
   const gunzipped = Readable.from(
     (async function* () {
       const gunzip = createGunzip();
-      file.once('error', (err) => gunzip.destroy(err));
-      yield* file.pipe(gunzip).setEncoding('utf8');
+      raw.once('error', (err) => gunzip.destroy(err));
+      yield* raw.pipe(gunzip).setEncoding('utf8');
     })(),
   );
-  gunzipped.once('close', () => file.destroy());
+  gunzipped.once('close', () => raw.destroy());
   return gunzipped;
+}
+
+/** The file's bytes, a chunk at a time, each read at its offset through the pool; its handle is let go at the end. */
+async function* fileChunks(name: string, files: FilePool, chunkBytes: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  try {
+    for (;;) {
+      const bytes = await files.read(name, position, chunkBytes);
+      if (bytes.length === 0) return;
+      position += bytes.length;
+      yield bytes;
+    }
+  } finally {
+    await files.forget(name);
+  }
 }

@@ -12,18 +12,27 @@ export function renderDiffText(diff: DiffJson): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A pull-request comment: a heading that says it all, then a table per direction. */
+/** A pull-request comment: a heading that says it all, then a table per direction and kind of edge. */
 export function renderDiffMarkdown(diff: DiffJson): string {
+  const people = diff.inventory.users > 0 ? `, ${diff.inventory.users} ${diff.inventory.users === 1 ? 'person' : 'people'}` : '';
+  const acting = diff.inventory.delegations > 0 ? `, ${diff.inventory.delegations} delegations (a workload acting for someone)` : '';
   const out = [
     `### gatehouse diff: ${summaryText(diff)}`,
     '',
     `${escapeMarkdown(diff.old.dir)} (${diff.old.version}, ${diff.old.policies} policies) → ${escapeMarkdown(diff.new.dir)} (${diff.new.version}, ${diff.new.policies} policies), ` +
-      `over ${diff.inventory.workloads} workloads and the anonymous caller × ${diff.inventory.services} services of ${escapeMarkdown(diff.inventory.file)}.`,
+      `over ${diff.inventory.workloads} workloads${people} and the anonymous caller${acting} × ${diff.inventory.services} services of ${escapeMarkdown(diff.inventory.file)}.`,
   ];
   const table = (title: string, edges: readonly ChangedEdge[], direction: Direction, columns: [string, string]): void => {
-    if (edges.length === 0) return;
-    out.push('', `#### ${title} (${edges.length})`, '', `| caller | service | method | requests | ${columns[0]} | ${columns[1]} |`, '|---|---|---|---|---|---|');
-    for (const edge of edges) out.push(`| ${markdownCells(edge, direction).join(' | ')} |`);
+    const own = edges.filter((edge) => edge.kind === 'access');
+    const delegated = edges.filter((edge) => edge.kind === 'delegation');
+    if (own.length > 0) {
+      out.push('', `#### ${title} (${own.length})`, '', `| caller | service | method | requests | ${columns[0]} | ${columns[1]} |`, '|---|---|---|---|---|---|');
+      for (const edge of own) out.push(`| ${markdownCells(edge, direction).join(' | ')} |`);
+    }
+    if (delegated.length > 0) {
+      out.push('', `#### ${title} through delegation (${delegated.length})`, '', `| actor | acting for | service | method | requests | ${columns[0]} | ${columns[1]} |`, '|---|---|---|---|---|---|---|');
+      for (const edge of delegated) out.push(`| ${markdownCells(edge, direction).join(' | ')} |`);
+    }
   };
   table('Granted', diff.granted, 'granted', ['allowed by (new)', 'denied before by (old)']);
   table('Revoked', diff.revoked, 'revoked', ['allowed before by (old)', 'denied by (new)']);
@@ -38,26 +47,34 @@ function summaryText(diff: DiffJson): string {
 }
 
 function edgeText(edge: ChangedEdge, direction: Direction): string {
+  const [allowedBy, deniedBy] = responsible(edge, direction);
+  const [allowedIn, deniedIn] = direction === 'granted' ? ['new', 'old'] : ['old', 'new'];
+  const denied = deniedBy.length === 0 ? 'no permit applies' : `denied by ${deniedBy.join(', ')}`;
+  return `${callerText(edge)} ${edge.service} ${edge.action} ${requestsText(edge.when)}  (${allowedIn}: allowed by ${list(allowedBy, '–')}; ${deniedIn}: ${denied})`;
+}
+
+/** The principal, or the actor `acting for` the principal. */
+function callerText(edge: ChangedEdge): string {
   switch (edge.kind) {
-    case 'access': {
-      const [allowedBy, deniedBy] = responsible(edge, direction);
-      const [allowedIn, deniedIn] = direction === 'granted' ? ['new', 'old'] : ['old', 'new'];
-      const denied = deniedBy.length === 0 ? 'no permit applies' : `denied by ${deniedBy.join(', ')}`;
-      return `${edge.principal} ${edge.service} ${edge.action} ${requestsText(edge.when)}  (${allowedIn}: allowed by ${list(allowedBy, '–')}; ${deniedIn}: ${denied})`;
-    }
+    case 'access':
+      return edge.principal;
+    case 'delegation':
+      return `${edge.actor} acting for ${edge.principal}`;
     default:
-      return unreachable(edge.kind);
+      return unreachable(edge);
   }
 }
 
 function markdownCells(edge: ChangedEdge, direction: Direction): string[] {
+  const [allowedBy, deniedBy] = responsible(edge, direction);
+  const change = [edge.service, edge.action, requestsText(edge.when), list(allowedBy, '–'), list(deniedBy, 'no permit')];
   switch (edge.kind) {
-    case 'access': {
-      const [allowedBy, deniedBy] = responsible(edge, direction);
-      return [edge.principal, edge.service, edge.action, requestsText(edge.when), list(allowedBy, '–'), list(deniedBy, 'no permit')].map(escapeMarkdown);
-    }
+    case 'access':
+      return [edge.principal, ...change].map(escapeMarkdown);
+    case 'delegation':
+      return [edge.actor, edge.principal, ...change].map(escapeMarkdown);
     default:
-      return unreachable(edge.kind);
+      return unreachable(edge);
   }
 }
 
@@ -78,6 +95,6 @@ function list(ids: readonly string[], none: string): string {
   return ids.length === 0 ? none : ids.join(', ');
 }
 
-function unreachable(kind: never): never {
-  throw new Error(`unknown edge kind ${String(kind)}`);
+function unreachable(edge: never): never {
+  throw new Error(`unknown edge kind ${JSON.stringify(edge)}`);
 }

@@ -23,7 +23,7 @@ function header(report: ReportJson): string {
     '',
     '| | |',
     '|---|---|',
-    `| identities | ${summary.identities} (${report.inventory.workloads} inventory workloads and the anonymous caller) |`,
+    `| identities | ${summary.identities} (${report.inventory.workloads} inventory workloads${report.inventory.users > 0 ? `, ${report.inventory.users} ${report.inventory.users === 1 ? 'person' : 'people'}` : ''} and the anonymous caller) |`,
     `| services | ${summary.services} |`,
     `| cells allowed on every representative path | ${summary.cells.allow} |`,
     `| cells allowed on some paths only | ${summary.cells.conditional} |`,

@@ -23,7 +23,7 @@ export interface ReportJson {
     readonly version: string;
     readonly policies: readonly ReportPolicy[];
   };
-  readonly inventory: { readonly file: string; readonly workloads: number; readonly services: number };
+  readonly inventory: { readonly file: string; readonly workloads: number; readonly users: number; readonly services: number };
   /** The matrix rows: every inventory workload, then `Anonymous::"anonymous"`. */
   readonly identities: readonly ReportIdentity[];
   /** The matrix columns' services, as the inventory lists them. */
@@ -125,7 +125,7 @@ export function buildReport(parts: ReportParts): ReportJson {
         decisions: observed === undefined ? null : (observed.policyDecisions.get(policy.id) ?? 0),
       })),
     },
-    inventory: { file: parts.inventoryFile, workloads: parts.inventory.workloads.length, services: parts.inventory.services.length },
+    inventory: { file: parts.inventoryFile, workloads: parts.inventory.workloads.length, users: parts.inventory.users.length, services: parts.inventory.services.length },
     identities: parts.identities.map((identity) => ({
       principal: identity.principal,
       class: identity.class,

@@ -5,6 +5,7 @@ import { probeCells, type EvaluationError, type ProbedCell } from './access-matr
 import { diffAccess, type ChangedEdge, type ProbedMatrix } from './access-diff.js';
 import { analyzePolicies, type AnalyzedPolicy } from './analyzed-policy.js';
 import type { Inventory } from './inventory.js';
+import { actingIdentities } from './acting-identity.js';
 import { reviewIdentities } from './review-identity.js';
 import { readInventory } from './read-inventory.js';
 
@@ -20,7 +21,8 @@ export interface DiffJson {
   readonly format: 'gatehouse-access-diff/v1';
   readonly old: PolicySetRef;
   readonly new: PolicySetRef;
-  readonly inventory: { readonly file: string; readonly workloads: number; readonly services: number };
+  /** `users`: people probed; `delegations`: (actor, principal) pairs its `actsFor` lists. */
+  readonly inventory: { readonly file: string; readonly workloads: number; readonly users: number; readonly delegations: number; readonly services: number };
   readonly sourceIp: string;
   readonly granted: readonly ChangedEdge[];
   readonly revoked: readonly ChangedEdge[];
@@ -56,7 +58,13 @@ export async function runDiff(options: DiffOptions): Promise<DiffOutcome> {
       format: 'gatehouse-access-diff/v1',
       old: setRef(options.oldDir, oldSet.engine),
       new: setRef(options.newDir, newSet.engine),
-      inventory: { file: options.inventoryFile, workloads: inventory.inventory.workloads.length, services: inventory.inventory.services.length },
+      inventory: {
+        file: options.inventoryFile,
+        workloads: inventory.inventory.workloads.length,
+        users: inventory.inventory.users.length,
+        delegations: actingIdentities(inventory.inventory).length,
+        services: inventory.inventory.services.length,
+      },
       sourceIp: options.sourceIp,
       granted,
       revoked,
@@ -81,12 +89,13 @@ async function loadSet(dir: string): Promise<LoadedSet | { ok: false; problems: 
   return { ok: true, engine: loaded.engine, policies: analyzePolicies(loaded.engine) };
 }
 
+/** The principals' own requests, then each delegation the inventory lists, asked of one set. */
 function probedMatrix(set: LoadedSet, inventory: Inventory, probePolicies: readonly AnalyzedPolicy[], sourceIp: string): { matrix: ProbedMatrix; errors: EvaluationError[] } {
-  const identities = reviewIdentities(inventory);
+  const identities = [...reviewIdentities(inventory), ...actingIdentities(inventory)];
   const cells: ProbedCell[] = [];
   const { errors } = probeCells(set.engine, set.policies, identities, inventory.services, { sourceIp, probePolicies }, (cell) => cells.push(cell));
   return {
-    matrix: { principals: identities.map((identity) => identity.principal), services: inventory.services.map((service) => service.name), cells },
+    matrix: { rows: identities.map(({ principal, actor }) => (actor === undefined ? { principal } : { principal, actor })), services: inventory.services.map((service) => service.name), cells },
     errors,
   };
 }

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
+import type { FilePool } from './file-pool.js';
 import { openLogs } from './log-inputs.js';
 import type { Readable } from 'node:stream';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
@@ -51,7 +52,7 @@ const outputNames = ['report.json', 'report.md', 'report.html'] as const;
 export async function runReport(options: ReportOptions): Promise<ReportOutcome> {
   const inputs = await loadInputs(options);
   if (!inputs.ok) return inputs;
-  const { engine, inventory, logs } = inputs;
+  const { engine, inventory, logs, logFiles } = inputs;
 
   const policies = analyzePolicies(engine);
   const identities = reviewIdentities(inventory);
@@ -75,6 +76,8 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
       // A log that fails half way (an I/O error) leaves no sound count; nothing is written.
       for (const input of logs) if (input.stream !== options.stdin) input.stream.destroy();
       return { ok: false, problems: [`cannot read the decision log ${errorMessage(err)}`] };
+    } finally {
+      await logFiles.close();
     }
     const observed = aggregator.summary();
     observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses), actingFor: actingFor.summary(inventory.workloads) };
@@ -108,7 +111,8 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const uses = paths.uses();
   const suggestion = suggestPolicies(engine, policies, uses, { sourceIp: options.sourceIp });
   const used = new Set(uses.map((use) => cellKey(use.principal, use.service, use.action)));
-  const unobserved = identities.flatMap((identity) =>
+  // People are left out of the suggestion (the log does not record their groups), so of their cells too.
+  const unobserved = identities.filter((identity) => identity.identity.kind !== 'user').flatMap((identity) =>
     inventory.services.flatMap((service) =>
       matrixActions
         .filter((action) => !used.has(cellKey(identity.principal, service.name, action)))
@@ -118,7 +122,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp, unobserved) };
 }
 
-type Inputs = { ok: true; engine: PolicyEngine; inventory: Inventory; logs: LogInput[] } | { ok: false; problems: string[] };
+type Inputs = { ok: true; engine: PolicyEngine; inventory: Inventory; logs: LogInput[]; logFiles: FilePool } | { ok: false; problems: string[] };
 
 async function loadInputs(options: ReportOptions): Promise<Inputs> {
   const [policies, inventory, logs] = await Promise.all([loadPolicies(options.policyDir), readInventory(options.inventoryFile), openLogs(options.logFiles, options.stdin)]);
@@ -128,11 +132,11 @@ async function loadInputs(options: ReportOptions): Promise<Inputs> {
     ...(logs.ok ? [] : logs.problems),
   ];
   if (!policies.ok || !inventory.ok || !logs.ok) {
-    // Destroying a file's stream closes its handle; standard input is not ours to close.
+    // No log file is open yet (each opens when first read); standard input is not ours to close.
     if (logs.ok) for (const input of logs.inputs) if (input.stream !== options.stdin) input.stream.destroy();
     return { ok: false, problems };
   }
-  return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs };
+  return { ok: true, engine: policies.engine, inventory: inventory.inventory, logs: logs.inputs, logFiles: logs.files };
 }
 
 async function writeOutputs(dir: string, report: ReportJson): Promise<string[]> {

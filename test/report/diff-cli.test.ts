@@ -3,7 +3,7 @@
  * and revokes, and the CI recipe of docs/report.md run as written on a git repository.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiffJson } from '../../src/report/run-diff.js';
@@ -44,8 +44,48 @@ forbid (principal, action == Action::"HEAD", resource);
 `;
 const base = { 'shop.cedar': readsOrders };
 
+// People and who acts for them: the support assistant for the staff group, a build job for alice.
+const assistant = 'Workload::"spiffe://cluster.local/ns/agents/sa/assistant"';
+const [alice, bob] = ['User::"corp:alice"', 'User::"corp:bob"'];
+const peopleInventory = `workloads:
+  - spiffeId: "spiffe://cluster.local/ns/agents/sa/assistant"
+    class: agent
+    actsFor: [{ group: "corp:staff" }]
+  - spiffeId: "spiffe://cluster.local/ns/ci/sa/builder"
+    class: build
+    actsFor: [{ user: "corp:alice" }]
+services:
+  - tickets.support
+users:
+  - { id: "corp:alice", groups: ["corp:staff"] }
+  - { id: "corp:bob", groups: ["corp:staff", "corp:sre"] }
+  - { id: "corp:carol" }
+`;
+const assistantReadsForStaff = `@id("assistant-reads-for-staff")
+permit (principal in Group::"corp:staff", action in Action::"read", resource == Service::"tickets.support")
+when { context has actor && context.actor == Workload::"spiffe://cluster.local/ns/agents/sa/assistant" };
+`;
+const staffReads = `@id("staff-reads-tickets")
+permit (principal in Group::"corp:staff", action in Action::"read", resource == Service::"tickets.support");
+`;
+const aliceReads = staffReads.replace('staff-reads-tickets', 'alice-reads-tickets').replace('principal in Group::"corp:staff"', 'principal == User::"corp:alice"');
+const noBuildActors = `@id("no-build-actors")
+forbid (principal, action, resource)
+when { context has actor && context.actor.class == "build" };
+`;
+const noAgentsForPeople = `@id("no-agents-for-people")
+forbid (principal is User, action, resource)
+when { context has actor && context.actor.class == "agent" };
+`;
+const srePostsAdmin = `@id("sre-posts-admin")
+permit (principal in Group::"corp:sre", action == Action::"POST", resource)
+when { context.path like "/admin/*" };
+`;
+
 interface Change {
   readonly name: string;
+  /** The workloads-only inventory unless `people`. */
+  readonly inventory?: 'people';
   readonly before: Record<string, string>;
   readonly after: Record<string, string>;
   readonly code: number;
@@ -109,7 +149,59 @@ const changes: Change[] = [
       ['/api/orders (== "/api/orders")', '/api/orders/x (like "/api/orders/*")'].map((request) => `+ ${builder} orders.shop ${action} ${request}  (new: allowed by frontend-reads-orders; old: no permit applies)`),
     ),
   },
+  {
+    name: 'a path condition widened grants the paths it now admits, and nothing it already did',
+    before: base,
+    after: { 'shop.cedar': readsOrders.replace('context.path == "/api/orders" || context.path like "/api/orders/*"', 'context.path like "/api/*"') },
+    code: 1,
+    edges: reads.map((action) => `+ ${frontend} orders.shop ${action} /api/x (like "/api/*")  (new: allowed by frontend-reads-orders; old: no permit applies)`),
+  },
   { name: 'no change', before: base, after: base, code: 0, edges: [] },
+  {
+    name: 'delegation: a permit that reads context.actor grants only the assistant acting for staff, not staff themselves',
+    inventory: 'people',
+    before: {},
+    after: { 'support.cedar': assistantReadsForStaff },
+    code: 1,
+    edges: [alice, bob].flatMap((person) =>
+      reads.map((action) => `+ ${assistant} acting for ${person} tickets.support ${action} every path  (new: allowed by assistant-reads-for-staff; old: no permit applies)`),
+    ),
+  },
+  {
+    name: 'delegation: removing a forbid on build actors grants the build job acting for alice, and nothing else',
+    inventory: 'people',
+    before: { 'support.cedar': staffReads, 'guard.cedar': noBuildActors },
+    after: { 'support.cedar': staffReads },
+    code: 1,
+    edges: reads.map((action) => `+ ${builder} acting for ${alice} tickets.support ${action} every path  (new: allowed by staff-reads-tickets; old: denied by no-build-actors)`),
+  },
+  {
+    name: 'delegation: a forbid on agents acting for people only narrows (exit 0)',
+    inventory: 'people',
+    before: { 'support.cedar': staffReads },
+    after: { 'support.cedar': staffReads, 'guard.cedar': noAgentsForPeople },
+    code: 0,
+    edges: [alice, bob].flatMap((person) =>
+      reads.map((action) => `- ${assistant} acting for ${person} tickets.support ${action} every path  (old: allowed by staff-reads-tickets; new: denied by no-agents-for-people)`),
+    ),
+  },
+  {
+    // bob's assistant gains the same, which bob's own edge already says: not listed twice.
+    name: 'group membership: a permit for a group grants its members only, on the paths it names',
+    inventory: 'people',
+    before: { 'support.cedar': staffReads },
+    after: { 'support.cedar': staffReads, 'sre.cedar': srePostsAdmin },
+    code: 1,
+    edges: [`+ ${bob} tickets.support POST /admin/x (like "/admin/*")  (new: allowed by sre-posts-admin; old: no permit applies)`],
+  },
+  {
+    name: 'group membership: a permit widened from a person to her group grants the other members',
+    inventory: 'people',
+    before: { 'support.cedar': aliceReads },
+    after: { 'support.cedar': aliceReads.replace('principal == User::"corp:alice"', 'principal in Group::"corp:staff"') },
+    code: 1,
+    edges: reads.map((action) => `+ ${bob} tickets.support ${action} every path  (new: allowed by alice-reads-tickets; old: no permit applies)`),
+  },
 ];
 
 async function policyDir(files: Record<string, string>): Promise<string> {
@@ -118,15 +210,17 @@ async function policyDir(files: Record<string, string>): Promise<string> {
 
 describe('gatehouse diff (process)', () => {
   let inventoryFile: string;
+  let peopleFile: string;
   beforeAll(async () => {
     if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run npm run build first`);
-    inventoryFile = join(await scratchDir({ 'inventory.yaml': inventory }), 'inventory.yaml');
+    const dir = await scratchDir({ 'inventory.yaml': inventory, 'people.yaml': peopleInventory });
+    [inventoryFile, peopleFile] = [join(dir, 'inventory.yaml'), join(dir, 'people.yaml')];
   });
   afterAll(removeScratch);
 
   test.each(changes.map((change) => [change.name, change] as const))('%s', async (_, change) => {
     const [oldDir, newDir] = [await policyDir(change.before), await policyDir(change.after)];
-    const run = await gatehouse(['diff', '--inventory', inventoryFile, oldDir, newDir]);
+    const run = await gatehouse(['diff', '--inventory', change.inventory === 'people' ? peopleFile : inventoryFile, oldDir, newDir]);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: change.code, stderr: '' });
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines.slice(0, -1)).toEqual(change.edges);
@@ -161,6 +255,40 @@ describe('gatehouse diff (process)', () => {
     expect(md.stdout).toContain('| orders.shop | HEAD | /api/orders/x (like "/api/orders/\\*") | frontend-reads-orders | no-head |');
   });
 
+  // alice's assistant is allowed by both permits, so it is an edge of its own; her build job is
+  // allowed by hers alone, which her own edge already says.
+  test('delegation edges in json and md, apart from the principals\' own', async () => {
+    const [oldDir, newDir] = [await policyDir({ 'guard.cedar': noBuildActors }), await policyDir({ 'support.cedar': assistantReadsForStaff + aliceReads })];
+    const json = await gatehouse(['diff', '--inventory', peopleFile, oldDir, newDir, '--format', 'json']);
+    expect(json.code).toBe(1);
+    const diff = JSON.parse(json.stdout) as DiffJson;
+    expect(diff.inventory).toEqual({ file: peopleFile, workloads: 2, users: 3, delegations: 3, services: 1 });
+    expect(diff.granted.map((edge) => [edge.kind, edge.kind === 'delegation' ? edge.actor : null, edge.principal, edge.action])).toEqual([
+      ...reads.map((action) => ['access', null, alice, action]),
+      ...reads.map((action) => ['delegation', assistant, alice, action]),
+      ...reads.map((action) => ['delegation', assistant, bob, action]),
+    ]);
+    expect(diff.granted.find((edge) => edge.kind === 'delegation')?.policies).toEqual({ old: [], new: ['assistant-reads-for-staff', 'alice-reads-tickets'] });
+    expect(diff.granted.find((edge) => edge.kind === 'delegation' && edge.principal === bob)).toEqual({
+      kind: 'delegation',
+      actor: assistant,
+      principal: bob,
+      service: 'tickets.support',
+      action: 'GET',
+      when: null,
+      before: 'deny',
+      after: 'allow',
+      policies: { old: [], new: ['assistant-reads-for-staff'] },
+    });
+    const md = await gatehouse(['diff', '--inventory', peopleFile, oldDir, newDir, '--format', 'md']);
+    expect(md.code).toBe(1);
+    expect(md.stdout).toContain('### gatehouse diff: 9 granted, 0 revoked');
+    expect(md.stdout).toContain('over 2 workloads, 3 people and the anonymous caller, 3 delegations (a workload acting for someone) × 1 services');
+    expect(md.stdout).toContain('#### Granted (3)');
+    expect(md.stdout).toContain('#### Granted through delegation (6)\n\n| actor | acting for | service | method | requests | allowed by (new) | denied before by (old) |');
+    expect(md.stdout).toContain(`| ${assistant} | ${bob} | tickets.support | GET | every path | assistant-reads-for-staff | no permit |`);
+  });
+
   test('an invalid set is exit 2, with its problems as FILE:LINE:COL', async () => {
     const [oldDir, newDir] = [await policyDir(base), await policyDir({ 'shop.cedar': readsOrders.replace('Action::"read"', 'Action::"reed"') })];
     const run = await gatehouse(['diff', '--inventory', inventoryFile, oldDir, newDir]);
@@ -183,6 +311,36 @@ describe('gatehouse diff (process)', () => {
     const run = await gatehouse(['diff', ...withInventory]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^gatehouse diff: /);
+  });
+});
+
+describe('docs/report.md\'s delegation example, on the shipped policies', () => {
+  afterAll(removeScratch);
+
+  test('deleting the build-job forbid grants exactly the documented delegation edges, and nothing without actsFor', async () => {
+    const docs = readFileSync(join(projectRoot, 'docs', 'report.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('### People, groups, and who acts for whom'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const output = /```\n(\+ [\s\S]*?)```/.exec(section)![1]!.trimEnd().split('\n');
+    const shipped = Object.fromEntries(
+      readdirSync(examplePolicyDir)
+        .filter((name) => name.endsWith('.cedar') || name.endsWith('.cedarschema'))
+        .map((name) => [name, readFileSync(join(examplePolicyDir, name), 'utf8')]),
+    );
+    const forbid = /@id\("build-jobs-never-act-in-shop"\)[^;]*;/;
+    expect(shipped['delegation.cedar']).toMatch(forbid);
+    const newDir = await scratchDir({ ...shipped, 'delegation.cedar': shipped['delegation.cedar']!.replace(forbid, '') });
+    const inventoryFile = join(await scratchDir({ 'inventory.yaml': yaml }), 'inventory.yaml');
+
+    const run = await gatehouse(['diff', '--inventory', inventoryFile, examplePolicyDir, newDir]);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: '' });
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, -1)).toEqual(output.slice(0, -1));
+    expect(lines.at(-1)).toMatch(/^3 granted, 0 revoked: /);
+    expect(output.at(-1)).toMatch(/^3 granted, 0 revoked: /);
+
+    const withoutPeople = await gatehouse(['diff', '--inventory', join(projectRoot, 'examples', 'inventory.yaml'), examplePolicyDir, newDir]);
+    expect({ code: withoutPeople.code, stdout: withoutPeople.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^no access granted or revoked: /) });
   });
 });
 

@@ -4,6 +4,7 @@
  * current set: it may only revoke.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { ReportJson } from '../../src/report/report.js';
 import { join } from 'node:path';
 import { examplePolicyDir, gatehouse, projectRoot, removeScratch, scratchDir } from '../cli/cli.js';
 import { mainScript } from '../support/server-process.js';
@@ -82,5 +83,30 @@ when { context.path == "/api/orders" || context.path like "/api/orders/*" };`);
     const bad = await gatehouse(['report', '--policies', examplePolicyDir, '--inventory', inventory, '--out', join(dir, 'r2'), '--suggest', join(dir, 's2')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--suggest DIR needs --logs');
+  });
+});
+
+describe('gatehouse report --suggest with people in the inventory', () => {
+  afterAll(removeScratch);
+
+  // Regression: a person's row was written as an anonymous caller's deny case.
+  test('their rows are in the matrix and left out of the suggestion, deny cases included', async () => {
+    const people = `${readFileSync(join(projectRoot, 'examples', 'inventory.yaml'), 'utf8')}users:\n  - { id: alice, groups: [sre] }\n`;
+    const dir = await scratchDir({ 'decisions.jsonl': `${log}\n`, 'inventory.yaml': people });
+    const suggested = join(dir, 'suggested');
+    const run = await gatehouse(['report', '--policies', examplePolicyDir, '--inventory', join(dir, 'inventory.yaml'), '--logs', join(dir, 'decisions.jsonl'), '--since', '24h', '--now', now, '--out', join(dir, 'review'), '--suggest', suggested]);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(readFileSync(join(dir, 'review', 'report.json'), 'utf8')) as ReportJson;
+    expect(report.inventory).toMatchObject({ workloads: 7, users: 1 });
+    expect(report.identities.at(-2)).toEqual({ principal: 'User::"alice"', class: 'user', namespace: null, inInventory: true });
+    // sre-reads-admin: every service, read methods, on /admin/* only.
+    expect(report.matrix.cells.filter((cell) => cell.principal === 'User::"alice"').map((cell) => [cell.service, cell.action, cell.access, cell.policies])).toEqual(
+      report.services.flatMap((service) => ['GET', 'HEAD', 'OPTIONS'].map((action) => [service.name, action, 'conditional', ['sre-reads-admin']])),
+    );
+    expect(readFileSync(join(dir, 'review', 'report.md'), 'utf8')).toContain('(7 inventory workloads, 1 person and the anonymous caller)');
+    const cases = readFileSync(join(suggested, 'tests', 'observed.yaml'), 'utf8');
+    expect(cases).not.toContain('User::');
+    const test = await gatehouse(['test', '--policies', suggested, join(suggested, 'tests', 'observed.yaml')]);
+    expect({ code: test.code, last: test.stdout.trimEnd().split('\n').at(-1) }).toEqual({ code: 0, last: '283 passed, 0 failed' });
   });
 });

@@ -83,7 +83,7 @@ export class CedarAuthorizer implements Authorizer {
     const text = JSON.stringify(keyed);
     const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
     const cached = this.cache.get(key);
-    if (cached) return { ...cached, evaluated: request };
+    if (cached) return { ...cached, evaluated: request, cacheHit: true };
     const result = Object.freeze(this.evaluate(request));
     // A result with evaluation errors is not reused: the error may be worth logging each time,
     // and a request Cedar refused (policy '') may be about state that changes.

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { DecisionRecordSink } from '../log/record-decision.js';
 import type { CheckTracing } from '../pipeline/check-tracing.js';
 import { CheckTracer } from './check-tracer.js';
+import { ClosableExporter } from './closable-exporter.js';
 import { DecisionExport } from './decision-export.js';
 import { dropCountingMeterProvider } from './drop-meter.js';
 import { ExportErrorNotice } from './export-errors.js';
@@ -18,7 +19,7 @@ const maxExportBatchSize = 512;
 const scheduledDelayMillis = 1000;
 /** One request to the collector; below the processor's own timeout, so every failed batch is counted. */
 const exportTimeoutMs = 5000;
-/** How long a shutdown waits for what is queued to go out. */
+/** How long a shutdown waits for what is queued to go out; an export still in flight then ends by its own timeout. */
 const shutdownWaitMs = 2000;
 /** Longest a caller-supplied attribute value may be, as in the decision log. */
 const maxAttributeLength = 1024;
@@ -53,7 +54,9 @@ export function startTelemetry(config: Config['telemetry'], deps: TelemetryDeps)
   setGlobalErrorHandler((err) => errors.report(err));
   const batching = { maxQueueSize, maxExportBatchSize, scheduledDelayMillis, exportTimeoutMillis: exportTimeoutMs * 2 };
 
-  const tracerProvider = traces
+  const traceExporter = traces ? new ClosableExporter(new OTLPTraceExporter({ url: `${base}/v1/traces`, timeoutMillis: exportTimeoutMs })) : undefined;
+  const logExporter = logs ? new ClosableExporter(new OTLPLogExporter({ url: `${base}/v1/logs`, timeoutMillis: exportTimeoutMs })) : undefined;
+  const tracerProvider = traceExporter
     ? new TracerProvider({
         resource,
         sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }),
@@ -61,20 +64,20 @@ export function startTelemetry(config: Config['telemetry'], deps: TelemetryDeps)
         spanProcessors: [
           new BatchSpanProcessor({
             ...batching,
-            exporter: new OTLPTraceExporter({ url: `${base}/v1/traces`, timeoutMillis: exportTimeoutMs }),
+            exporter: traceExporter,
             selfObsMeterProvider: dropCountingMeterProvider((n) => deps.dropped('traces', n)),
           }),
         ],
       })
     : undefined;
-  const loggerProvider = logs
+  const loggerProvider = logExporter
     ? new LoggerProvider({
         resource,
         logRecordLimits: { attributeValueLengthLimit: maxAttributeLength },
         processors: [
           new BatchLogRecordProcessor({
             ...batching,
-            exporter: new OTLPLogExporter({ url: `${base}/v1/logs`, timeoutMillis: exportTimeoutMs }),
+            exporter: logExporter,
             selfObsMeterProvider: dropCountingMeterProvider((n) => deps.dropped('logs', n)),
           }),
         ],
@@ -89,8 +92,13 @@ export function startTelemetry(config: Config['telemetry'], deps: TelemetryDeps)
       decisions?.flush();
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, shutdownWaitMs)));
-      await Promise.race([Promise.allSettled([tracerProvider?.shutdown(), loggerProvider?.shutdown()]), waited]);
+      const flushed = Promise.allSettled([tracerProvider?.shutdown(), loggerProvider?.shutdown()]);
+      await Promise.race([flushed, waited]);
       clearTimeout(timer);
+      // What is still queued is dropped (and counted) rather than waited for.
+      traceExporter?.close();
+      logExporter?.close();
+      await flushed;
     },
   };
 }

@@ -13,18 +13,21 @@ import { projectRoot } from './server-process.js';
 
 const protoDir = join(projectRoot, 'test', 'fixtures', 'otlp');
 
-function loadRoot(): protobuf.Root {
+function loadRoot(keepCase = true): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => join(protoDir, target);
-  root.loadSync(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'], { keepCase: true });
+  root.loadSync(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto'], { keepCase });
   return root;
 }
 
 const root = loadRoot();
+/** The same definitions with the JSON names (camelCase), for OTLP/JSON as a collector's file exporter writes it. */
+const jsonRoot = loadRoot(false);
 const logsRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
 const traceRequest = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 const logsResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
 const traceResponse = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+const jsonLogsRequest = jsonRoot.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
 
 /** An OTLP AnyValue as a plain value: kvlists become objects, arrays arrays, int64 numbers. */
 export type Plain = string | number | boolean | null | Plain[] | { [key: string]: Plain };
@@ -63,6 +66,11 @@ export type ReceiverMode = 'ok' | 'fail' | 'hang';
 export class OtlpReceiver {
   readonly logs: ReceivedLogRecord[] = [];
   readonly spans: ReceivedSpan[] = [];
+  /**
+   * Each logs request as one line of OTLP/JSON (int64 as strings, empty fields left out; ids in
+   * base64 rather than OTLP's hex, which no test reads), as the collector's file exporter writes.
+   */
+  readonly logsJson: string[] = [];
   /** Requests per path, whatever the mode. */
   readonly requests = new Map<string, number>();
   /** What failed to decode: there should be nothing. */
@@ -110,6 +118,7 @@ export class OtlpReceiver {
       if (req.headers['content-type'] !== 'application/x-protobuf') throw new Error(`content-type ${req.headers['content-type']}`);
       if (path === '/v1/logs') {
         this.logs.push(...decodeLogs(body));
+        this.logsJson.push(JSON.stringify(jsonLogsRequest.toObject(jsonLogsRequest.decode(body), { longs: String, enums: Number, bytes: String })));
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(logsResponse.encode(logsResponse.create({})).finish());
       } else if (path === '/v1/traces') {
         this.spans.push(...decodeSpans(body));

@@ -12,6 +12,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { frontend, policyDir, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
 import { microbench } from './micro.js';
 import { startOtlpSink, type OtlpSink } from './otlp-sink.js';
+import { telemetryCost, type TelemetryCost } from './telemetry-micro.js';
 import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -175,11 +176,14 @@ async function main(): Promise<void> {
   }
   const floor = await startServed([floorScript, '127.0.0.1:0']);
   const rows: Row[] = [];
+  let costs: TelemetryCost[];
   try {
     for (const scenario of scenarios.filter((s) => only === undefined || only.includes(s.name))) {
       process.stderr.write(`bench: ${scenario.name}…\n`);
       rows.push(...(await measure(scenario, floor)));
     }
+    process.stderr.write('bench: telemetry cost…\n');
+    costs = await telemetryCost(policyDir(join(root, 'policies'), 100, shopWide), sink.endpoint);
   } finally {
     await floor.stop();
     await sink.close();
@@ -206,6 +210,10 @@ async function main(): Promise<void> {
   }
   out.push('');
   out.push(telemetryComparison(rows, scenarios, sink));
+  out.push('');
+  out.push('| telemetry cost (100 policies, in-process, CPU per Check incl. export) | off µs | on µs | on / off | dropped |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const c of costs) out.push(`| ${c.load} | ${fmt(c.offUs, 1)} | ${fmt(c.onUs, 1)} | ${fmt((100 * c.onUs) / c.offUs)}% | ${c.dropped} |`);
   out.push('');
   out.push('| decision core (identity + Cedar, in-process) | repeated median µs | distinct median µs | miss p50 µs | miss p99 µs | miss max µs |');
   out.push('|---|---:|---:|---:|---:|---:|');

@@ -4,9 +4,12 @@
  * trace, its decision record as a log record with the line's decisionId and traceId, and with
  * workers each record exported once.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { checkRequest, frontend, GatehouseClient, headerValue, statusCode } from '../support/check-client.js';
 import { OtlpReceiver } from '../support/otlp-receiver.js';
-import { cleanup, startGatehouse, waitFor, type ServerProcess } from '../support/server-process.js';
+import { cleanup, scratchDir, startGatehouse, waitFor, type ServerProcess } from '../support/server-process.js';
 
 const receivers: OtlpReceiver[] = [];
 const clients: GatehouseClient[] = [];
@@ -22,9 +25,9 @@ async function receiver(): Promise<OtlpReceiver> {
   return started;
 }
 
-async function gatehouseExportingTo(collector: OtlpReceiver, options: { workers?: number; otlp?: string } = {}): Promise<{ server: ServerProcess; client: GatehouseClient }> {
+async function gatehouseExportingTo(collector: OtlpReceiver, options: { workers?: number; config?: string } = {}): Promise<{ server: ServerProcess; client: GatehouseClient }> {
   const server = await startGatehouse({
-    configYaml: `telemetry:\n  serviceName: gatehouse-e2e\n  otlp:\n    endpoint: "${collector.endpoint}"\n${options.otlp ?? ''}`,
+    configYaml: `${options.config ?? ''}telemetry:\n  serviceName: gatehouse-e2e\n  otlp:\n    endpoint: "${collector.endpoint}"\n`,
     workers: options.workers,
     readyTimeoutMs: 20_000,
   });
@@ -37,16 +40,38 @@ const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
 const callerSpan = '00f067aa0ba902b7';
 const traceparent = (flags = '01'): string => `00-${callerTrace}-${callerSpan}-${flags}`;
 
+const issuer = 'https://kubernetes.default.svc.cluster.local';
+
+/** A jwksFile issuer's config and a signed service-account token for shop/frontend. */
+async function tokenIssuer(): Promise<{ config: string; token: string }> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwksFile = join(await scratchDir('telemetry'), 'jwks.json');
+  await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ 'kubernetes.io': { namespace: 'shop', serviceaccount: { name: 'frontend', uid: 'uid-frontend' } } })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer(issuer)
+    .setSubject('system:serviceaccount:shop:frontend')
+    .setAudience('gatehouse')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 600)
+    .sign(privateKey);
+  return { config: `identity:\n  jwt:\n    - issuer: "${issuer}"\n      kind: kubernetes\n      audiences: ["gatehouse"]\n      jwksFile: "${jwksFile}"\n`, token };
+}
+
 describe('one process', () => {
   let collector: OtlpReceiver;
   let server: ServerProcess;
   let client: GatehouseClient;
+  let token: string;
   beforeAll(async () => {
     collector = await receiver();
+    const tokens = await tokenIssuer();
+    token = tokens.token;
     process.env.POD_NAME = 'gatehouse-7d9f-abcde';
     process.env.POD_NAMESPACE = 'gatehouse';
     try {
-      ({ server, client } = await gatehouseExportingTo(collector));
+      ({ server, client } = await gatehouseExportingTo(collector, { config: tokens.config }));
     } finally {
       delete process.env.POD_NAME;
       delete process.env.POD_NAMESPACE;
@@ -103,6 +128,19 @@ describe('one process', () => {
     const record = await waitFor('the log record', () => collector.logs.find((r) => r.attributes.decisionId === decisionId), 10_000, 100);
     expect(record).toMatchObject({ severityNumber: 13, severityText: 'WARN' });
     expect(collector.spans.filter((s) => s.parentSpanId === span.spanId)).toEqual([]);
+  });
+
+  test('a token\'s signature check is a child span; the same token again is verified already, and has none', async () => {
+    const request = (): Record<string, unknown> => checkRequest({ token, method: 'GET', path: '/api/orders/5', headers: { traceparent: traceparent() } });
+    const first = await decided(request());
+    expect(first.status).toBe(0);
+    expect(first.line.principal).toBe(`Workload::"${frontend}"`);
+    const span = await waitFor('the span', () => collector.spans.find((s) => s.attributes['gatehouse.decision_id'] === first.decisionId), 10_000, 100);
+    const verify = await waitFor('the verification span', () => collector.spans.find((s) => s.name === 'gatehouse.verify_token' && s.parentSpanId === span.spanId), 10_000, 100);
+    expect(verify.traceId).toBe(callerTrace);
+    const again = await decided(request());
+    const second = await waitFor('the second span', () => collector.spans.find((s) => s.attributes['gatehouse.decision_id'] === again.decisionId), 10_000, 100);
+    expect(collector.spans.filter((s) => s.parentSpanId === second.spanId && s.name === 'gatehouse.verify_token')).toEqual([]);
   });
 
   test('without a traceparent a Check starts its own trace, and the line names it', async () => {

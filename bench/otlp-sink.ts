@@ -12,7 +12,8 @@ export interface OtlpSink {
   close(): Promise<void>;
 }
 
-export async function startOtlpSink(): Promise<OtlpSink> {
+/** `hang`: read each request and never answer, as a stuck collector does. */
+export async function startOtlpSink(options: { hang?: boolean } = {}): Promise<OtlpSink> {
   const requests = new Map<string, { count: number; bytes: number }>();
   const server = createServer((req, res) => {
     let bytes = 0;
@@ -21,6 +22,7 @@ export async function startOtlpSink(): Promise<OtlpSink> {
       const path = req.url ?? '';
       const seen = requests.get(path) ?? { count: 0, bytes: 0 };
       requests.set(path, { count: seen.count + 1, bytes: seen.bytes + bytes });
+      if (options.hang) return;
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
@@ -28,6 +30,10 @@ export async function startOtlpSink(): Promise<OtlpSink> {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -174,6 +174,10 @@ async function main(): Promise<void> {
     const off = scenarios.find((s) => s.name === base)!;
     scenarios.push({ ...off, name: `otel-${base}`, config: `${off.config ?? ''}${telemetryConfig}`, request: traced(off.request), distinct: (i) => traced(off.distinct(i)), telemetryOf: base });
   }
+  // A collector that takes requests and never answers: Checks keep their pace, memory its bound.
+  const stuck = await startOtlpSink({ hang: true });
+  const mtls = scenarios.find((s) => s.name === 'mtls-100')!;
+  scenarios.push({ ...mtls, name: 'otel-stuck-mtls-100', config: `telemetry:\n  otlp:\n    endpoint: "${stuck.endpoint}"\n`, request: traced(mtls.request), distinct: (i) => traced(mtls.distinct(i)), telemetryOf: 'mtls-100' });
   const floor = await startServed([floorScript, '127.0.0.1:0']);
   const rows: Row[] = [];
   let costs: TelemetryCost[];
@@ -187,6 +191,7 @@ async function main(): Promise<void> {
   } finally {
     await floor.stop();
     await sink.close();
+    await stuck.close();
   }
   process.stderr.write('bench: decision core…\n');
   const micro = [];

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { frontend, policyDir, shopOwn, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
 import { microbench } from './micro.js';
+import { startOtlpSink, type OtlpSink } from './otlp-sink.js';
+import { telemetryCost, type TelemetryCost } from './telemetry-micro.js';
 import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +23,8 @@ const floorScript = join(here, 'floor-server.js');
 const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const soak = process.argv.includes('--soak');
+/** `BENCH_ONLY=mtls-100,otel-mtls-100`: only these scenarios, and no decision-core microbench. */
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 
 interface Scenario {
   readonly name: string;
@@ -37,6 +41,8 @@ interface Scenario {
   readonly distinctCount?: number;
   /** The CheckResponse status every answer must carry (0 allow, 7 deny). */
   readonly expectStatus: number;
+  /** With telemetry on (to the bench's OTLP sink): the scenario it is compared with, telemetry off. */
+  readonly telemetryOf?: string;
 }
 
 interface Row {
@@ -169,20 +175,38 @@ async function main(): Promise<void> {
       expectStatus: 0,
     },
   ];
+  // Telemetry on (issue #19): the same loads exported to a local OTLP sink, every Check
+  // continuing a sampled caller trace as behind a tracing Envoy; compared with the rows above.
+  const sink = await startOtlpSink();
+  const telemetryConfig = `telemetry:\n  otlp:\n    endpoint: "${sink.endpoint}"\n`;
+  const traced = (shape: RequestShape): RequestShape => ({ ...shape, headers: { ...shape.headers, traceparent: `00-${'4bf92f3577b34da6a3ce929d0e0e4736'}-${'00f067aa0ba902b7'}-01` } });
+  for (const base of ['mtls-100', 'miss-1000']) {
+    const off = scenarios.find((s) => s.name === base)!;
+    scenarios.push({ ...off, name: `otel-${base}`, config: `${off.config ?? ''}${telemetryConfig}`, request: traced(off.request), distinct: (i) => traced(off.distinct(i)), telemetryOf: base });
+  }
+  // A collector that takes requests and never answers: Checks keep their pace, memory its bound.
+  const stuck = await startOtlpSink({ hang: true });
+  const mtls = scenarios.find((s) => s.name === 'mtls-100')!;
+  scenarios.push({ ...mtls, name: 'otel-stuck-mtls-100', config: `telemetry:\n  otlp:\n    endpoint: "${stuck.endpoint}"\n`, request: traced(mtls.request), distinct: (i) => traced(mtls.distinct(i)), telemetryOf: 'mtls-100' });
   const floor = await startServed([floorScript, '127.0.0.1:0']);
   const rows: Row[] = [];
+  let costs: TelemetryCost[];
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of scenarios.filter((s) => only === undefined || only.includes(s.name))) {
       process.stderr.write(`bench: ${scenario.name}…\n`);
       rows.push(...(await measure(scenario, floor)));
     }
+    process.stderr.write('bench: telemetry cost…\n');
+    costs = await telemetryCost(policyDir(join(root, 'policies'), 100, shopWide), sink.endpoint);
   } finally {
     await floor.stop();
+    await sink.close();
+    await stuck.close();
   }
   process.stderr.write('bench: decision core…\n');
   const micro = [];
   // Misses that must reach Cedar: every Check a workload the policies tell apart (shopOwn).
-  for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
+  for (const n of only ? [] : [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
 
   const out: string[] = [];
   out.push(`# gatehouse benchmark (${new Date().toISOString()})`);
@@ -201,6 +225,12 @@ async function main(): Promise<void> {
     out.push(`p99 at half of mtls-100's maximum (${halfRate.rate} req/s offered, open loop): gatehouse ${fmt(g.rps)} served, p50 ${ms(g.p50)} ms, p99 ${ms(g.p99)} ms, p99.9 ${ms(g.p999)} ms, failed ${g.failures}; the floor at the same load: p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms, p99.9 ${ms(f.p999)} ms`);
   }
   out.push('');
+  out.push(telemetryComparison(rows, scenarios, sink));
+  out.push('');
+  out.push('| telemetry cost (100 policies, in-process, CPU per Check incl. export) | off µs | on µs | on / off | dropped |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const c of costs) out.push(`| ${c.load} | ${fmt(c.offUs, 1)} | ${fmt(c.onUs, 1)} | ${fmt((100 * c.onUs) / c.offUs)}% | ${c.dropped} |`);
+  out.push('');
   out.push('| decision core (identity + Cedar, in-process) | repeated median µs | distinct median µs | miss p50 µs | miss p99 µs | miss max µs |');
   out.push('|---|---:|---:|---:|---:|---:|');
   for (const m of micro) {
@@ -211,6 +241,20 @@ async function main(): Promise<void> {
   if (soakResult) out.push(`soak (mtls-1000, 5 min at half rate): RSS MB every 10 s: ${soakResult.samples.join(' ')}`);
   out.push(`total bench time: ${fmt((Date.now() - started) / 1000)} s`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Telemetry on next to off, per load: the goal is within 10 % (issue #19). */
+function telemetryComparison(rows: readonly Row[], scenarios: readonly Scenario[], sink: OtlpSink): string {
+  const parts: string[] = [];
+  for (const on of scenarios.filter((s) => s.telemetryOf !== undefined)) {
+    for (const load of ['repeated (h2load)', 'distinct (loadgen)'] as const) {
+      const a = rows.find((r) => r.scenario === on.name && r.load === load);
+      const b = rows.find((r) => r.scenario === on.telemetryOf && r.load === load);
+      if (a && b) parts.push(`${on.name} ${load}: ${fmt((100 * a.gatehouse.rps) / b.gatehouse.rps)}% of ${on.telemetryOf}'s req/s, p99 ${ms(a.gatehouse.p99)} vs ${ms(b.gatehouse.p99)} ms`);
+    }
+  }
+  const received = [...sink.requests].map(([path, { count, bytes }]) => `${path} ${count} requests, ${fmt(bytes / 1024 / 1024, 1)} MiB`).join('; ');
+  return `telemetry on vs off (goal: within 10 %): ${parts.join('; ')}. OTLP sink received: ${received}`;
 }
 
 main().catch((err: unknown) => {

@@ -70,6 +70,21 @@ const envoyPathPrefix = z
   .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'expected a path such as /envoy: segments of letters, digits, . _ ~ -, no trailing /')
   .refine((prefix) => prefix !== forwardAuthPath && !forwardAuthPath.startsWith(`${prefix}/`), `must not be ${forwardAuthPath} or contain it`);
 
+/** The collector's OTLP/HTTP base URL; the signals go to its `/v1/logs` and `/v1/traces`. */
+const otlpEndpoint = z.string().check((ctx) => {
+  const problem = otlpEndpointProblem(ctx.value);
+  if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+});
+
+function otlpEndpointProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  const url = URL.parse(value);
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return 'expected an http:// or https:// URL, or empty for off';
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) return 'expected a base URL without query or fragment';
+  if (url.username !== '' || url.password !== '') return 'expected no credentials in the URL';
+  return undefined;
+}
+
 const limits = z.strictObject({
   maxMessageBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
   maxHeaders: z.number().int().positive().default(200),
@@ -158,6 +173,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   limits: limits.prefault({}),
+  /** OpenTelemetry export over OTLP/HTTP (src/telemetry/); off while `otlp.endpoint` is empty. */
+  telemetry: z
+    .strictObject({
+      serviceName: z.string().min(1).default('gatehouse'),
+      otlp: z
+        .strictObject({
+          endpoint: otlpEndpoint.default(''),
+          logs: z.boolean().default(true),
+          traces: z.boolean().default(true),
+          /** Checks without a sampled or unsampled parent: the share whose spans are kept. */
+          sampleRatio: z.number().min(0).max(1).default(1),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 interface IssuerProblem {

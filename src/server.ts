@@ -19,6 +19,7 @@ import { createHttpServer, type ReadinessReport } from './transport/http-server.
 import { listenFailure } from './transport/listen-failure.js';
 import { addressMatcher } from './net/cidr.js';
 import { Metrics } from './transport/metrics.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 
 export interface RunningServer {
   readonly grpcPort: number;
@@ -58,6 +59,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
   const kube = await kubernetesRuntime(config, metrics);
   const policies = new ServingPolicies(config.policies, kube, metrics);
   const { tokens, keySources } = serverTokens(config, kube);
+  const telemetry = await telemetryRuntime(config, metrics);
 
   const pipeline = new CheckPipeline({
     identity: resolverFromConfig(config, tokens),
@@ -68,7 +70,8 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     response: config.response,
     limits: config.limits,
     assertions: assertions?.minter,
-    record: recordDecision(log, metrics),
+    record: recordDecision(log, metrics, telemetry?.decisions),
+    tracing: telemetry?.tracing,
   });
   const grpcServer = createGrpcServer(pipeline, health, { maxMessageBytes: config.limits.maxMessageBytes, reflection: config.grpcReflection });
   // Every process that decides serves it: with workers, node:cluster shares its port among them as the gRPC port's.
@@ -140,7 +143,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
       health.endWatches();
       await Promise.all([drainGrpc(grpcServer, config.shutdownGraceSeconds * 1000), httpAuthz?.close(config.shutdownGraceSeconds * 1000)]);
       if (httpServer) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      await log.close();
+      await Promise.all([log.close(), telemetry?.shutdown()]);
       opsLog.info('stopped');
       resolveStopped();
     })();
@@ -180,6 +183,16 @@ async function kubernetesRuntime(config: Config, metrics: Metrics): Promise<Kube
     audiences: [...new Set(config.identity.jwt.filter((issuer) => issuer.kind === 'kubernetes').flatMap((issuer) => issuer.audiences))],
     log: (msg, meta) => opsLog.info(msg, meta),
     metrics: { stale: (isStale) => metrics.kubernetesStale.set(isStale ? 1 : 0) },
+  });
+}
+
+/** Loaded only when on: the OpenTelemetry SDK takes about a second to import. */
+async function telemetryRuntime(config: Config, metrics: Metrics): Promise<Telemetry | undefined> {
+  if (config.telemetry.otlp.endpoint === '') return undefined;
+  const { startTelemetry } = await import('./telemetry/telemetry.js');
+  return startTelemetry(config.telemetry, {
+    dropped: (signal, count) => metrics.telemetryDropped.inc({ signal }, count),
+    log: (message, meta) => opsLog.warn(message, meta),
   });
 }
 

@@ -90,6 +90,32 @@ describe('config', () => {
 });
 
 /** Issue #14, "Stay exact in real estates": no issuer may mint an identity that belongs to another. */
+describe('config: telemetry', () => {
+  test('defaults: off, service gatehouse, logs and traces when on, every root trace kept', () => {
+    expect(parseConfig(undefined).telemetry).toEqual({ serviceName: 'gatehouse', otlp: { endpoint: '', logs: true, traces: true, sampleRatio: 1 } });
+  });
+
+  test.each(['http://otel-collector:4318', 'https://otel.example.com/otlp', 'http://[::1]:4318'])('endpoint %s is accepted', (endpoint) => {
+    expect(parseConfig({ telemetry: { otlp: { endpoint } } }).telemetry.otlp.endpoint).toBe(endpoint);
+  });
+
+  test.each([
+    ['a word', { otlp: { endpoint: 'collector' } }, 'config: telemetry.otlp.endpoint: expected an http:// or https:// URL, or empty for off'],
+    ['gRPC scheme', { otlp: { endpoint: 'grpc://collector:4317' } }, 'config: telemetry.otlp.endpoint: expected an http:// or https:// URL'],
+    ['a query', { otlp: { endpoint: 'http://collector:4318/?a=1' } }, 'config: telemetry.otlp.endpoint: expected a base URL without query or fragment'],
+    ['credentials', { otlp: { endpoint: 'http://user:secret@collector:4318' } }, 'config: telemetry.otlp.endpoint: expected no credentials in the URL'],
+    ['a ratio above 1', { otlp: { sampleRatio: 1.5 } }, 'config: telemetry.otlp.sampleRatio:'],
+    ['a negative ratio', { otlp: { sampleRatio: -0.1 } }, 'config: telemetry.otlp.sampleRatio:'],
+    ['logs not a boolean', { otlp: { logs: 'yes' } }, 'config: telemetry.otlp.logs:'],
+    ['an empty service name', { serviceName: '' }, 'config: telemetry.serviceName:'],
+    ['an unknown key', { otlp: { protocol: 'grpc' } }, 'telemetry.otlp.protocol'],
+  ])('%s stops the start naming the key', (_name, telemetry, message) => {
+    const said = problem({ telemetry });
+    expect(said).toContain(message);
+    expect(said).not.toContain('secret');
+  });
+});
+
 describe('config: trust across issuers', () => {
   const issuer = (name: string, kind: string, extra: Record<string, unknown> = {}) => ({ issuer: `https://${name}`, kind, audiences: ['gatehouse'], jwksFile: '/k', ...extra });
   const twoDomains = ['cluster.local', 'east.example'];

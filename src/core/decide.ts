@@ -24,6 +24,8 @@ export interface AuthorizeResult {
   readonly errors: readonly PolicyError[];
   /** The request Cedar evaluated, exactly: what `gatehouse check` explains. */
   readonly evaluated: CedarRequest;
+  /** The answer was remembered from an identical request: Cedar did not run (a Check's span says so). */
+  readonly cacheHit?: true;
 }
 
 /** Lifecycle state (Kubernetes objects, explicit revocations) that can cancel a verified identity. */

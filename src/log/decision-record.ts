@@ -2,6 +2,7 @@ import type { Decision, ReasonCode } from '../core/decision.js';
 import { authnMethodOf, delegationOf, principalName } from '../core/identity.js';
 import type { AuthnResult, Identity, WorkloadClass } from '../core/identity.js';
 import type { Wire } from '../pipeline/check-pipeline.js';
+import type { TraceIds } from '../pipeline/check-tracing.js';
 
 /** One decision log line (docs/reference.md, "Decision log"). */
 export interface DecisionRecord {
@@ -36,6 +37,9 @@ export interface DecisionRecord {
   policyVersion: string;
   /** The protocol the Check arrived by (`grpc`, `envoy-http`, `forward-auth`); a server's lines only. */
   wire?: Wire;
+  /** The W3C trace the Check belongs to, with telemetry on: its span's id, or the caller's when no span was made. */
+  traceId?: string;
+  spanId?: string;
 }
 
 const maxField = 1024;
@@ -47,7 +51,7 @@ const maxField = 1024;
 export function toDecisionRecord(
   decision: Decision,
   authn: AuthnResult | undefined,
-  meta: { time: Date; decisionId: string; requestId: string; durationMs: number; wire?: Wire },
+  meta: { time: Date; decisionId: string; requestId: string; durationMs: number; wire?: Wire; trace?: TraceIds },
 ): DecisionRecord {
   const identity = decision.kind === 'unavailable' ? undefined : decision.identity;
   const dryRun = decision.kind !== 'unavailable' && decision.dryRun === true;
@@ -71,6 +75,7 @@ export function toDecisionRecord(
     detail: decision.kind === 'allow' ? '' : cut(decision.reason),
     policyVersion: decision.kind === 'unavailable' ? '' : decision.version,
     ...(meta.wire === undefined ? {} : { wire: meta.wire }),
+    ...(meta.trace === undefined ? {} : { traceId: meta.trace.traceId, spanId: meta.trace.spanId }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Decision, ReasonCode } from '../core/decision.js';
 import type { CheckOutcome, Wire } from '../pipeline/check-pipeline.js';
+import type { TraceIds } from '../pipeline/check-tracing.js';
 import type { DecisionLog } from './decision-log.js';
 import { toDecisionRecord, type DecisionRecord } from './decision-record.js';
 
@@ -17,11 +18,19 @@ export interface DecisionLabels {
   readonly wire: Wire;
 }
 
-/** The record step of a server: one decision log line and the decision metrics per Check. */
-export function recordDecision(log: DecisionLog, metrics: DecisionMetrics): (outcome: CheckOutcome) => void {
+/** Decision records sent on besides the log line: OTLP log records (src/telemetry/decision-export.ts). */
+export interface DecisionRecordSink {
+  /** Takes the record the line is made of; it must only enqueue. */
+  record(entry: DecisionRecord, trace: TraceIds | undefined): void;
+}
+
+/** The record step of a server: one decision log line (and OTLP log record) and the decision metrics per Check. */
+export function recordDecision(log: DecisionLog, metrics: DecisionMetrics, exported?: DecisionRecordSink): (outcome: CheckOutcome) => void {
   return (outcome) => {
     const { decision, wire, durationMs } = outcome;
-    log.record(recordOf(outcome));
+    const entry = recordOf(outcome);
+    log.record(entry);
+    exported?.record(entry, outcome.trace);
     metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code, wire });
     metrics.checkDuration.observe(durationMs / 1000);
   };
@@ -33,6 +42,6 @@ function outcomeLabel(decision: Decision): DecisionLabels['outcome'] {
 }
 
 /** The decision log record of one Check. */
-export function recordOf({ decision, authn, nowMs, decisionId, wire, parsed, durationMs }: CheckOutcome): DecisionRecord {
-  return toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire });
+export function recordOf({ decision, authn, nowMs, decisionId, wire, parsed, durationMs, trace }: CheckOutcome): DecisionRecord {
+  return toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire, trace });
 }

@@ -6,6 +6,7 @@ import { parseRequest, subjectOf, type ParsedRequest, type RequestOptions } from
 import type { RequestFacts } from '../core/request-facts.js';
 import { toCheckResponse, type CheckResponseMessage, type ResponseOptions } from '../core/respond.js';
 import { ErrorCode, errorMessage } from '../errors.js';
+import { epochMs, tracedAuthorizer, type CheckTrace, type CheckTracing, type TraceIds } from './check-tracing.js';
 import { newDecisionId } from './decision-id.js';
 
 /** The identify step: request facts → one identity, or why the presented credential is refused. */
@@ -48,6 +49,8 @@ export interface CheckOutcome {
   readonly decision: Decision;
   readonly response: CheckResponseMessage;
   readonly durationMs: number;
+  /** The trace context of the Check's span (or the caller's), when telemetry is on and there is one. */
+  readonly trace?: TraceIds;
 }
 
 export interface PipelineLimits extends DecodeLimits {
@@ -67,6 +70,8 @@ export interface PipelineDeps {
   readonly assertions?: AssertionMinter;
   /** The record step: the decision log and metrics of a server; nothing offline. */
   readonly record?: (outcome: CheckOutcome) => void;
+  /** A server's telemetry (telemetry.otlp); absent, a Check costs nothing for it. */
+  readonly tracing?: CheckTracing;
   readonly clock?: () => number;
 }
 
@@ -98,6 +103,7 @@ export class CheckPipeline {
     const decoded = requestFacts(message, this.deps.limits);
     const facts = options.problems?.length ? { ...decoded, problems: [...options.problems, ...decoded.problems] } : decoded;
     const parsed = parseRequest(facts, this.deps.request);
+    const trace = this.deps.tracing?.start(facts.headers, performance.timeOrigin + started);
     let authn: AuthnResult | undefined;
     let decision: Decision;
     this.#inFlight += 1;
@@ -109,9 +115,10 @@ export class CheckPipeline {
         // token) no promise.
         if (parsed.ok) {
           const identifying = this.identify(identity, facts, nowMs);
-          authn = checkLifecycle(identifying instanceof Promise ? await identifying : identifying, this.deps.lifecycle(), nowMs);
+          authn = checkLifecycle(identifying instanceof Promise ? await this.waited(identifying, trace) : identifying, this.deps.lifecycle(), nowMs);
         }
-        decision = decide({ parsed, facts, authn, authorizer: this.deps.policies.current(), mode: this.deps.mode });
+        const authorizer = this.deps.policies.current();
+        decision = decide({ parsed, facts, authn, authorizer: trace && authorizer ? tracedAuthorizer(authorizer, trace) : authorizer, mode: this.deps.mode });
       }
     } catch (err) {
       decision =
@@ -124,7 +131,20 @@ export class CheckPipeline {
     const asserting = decision.kind === 'allow' && this.deps.assertions ? await this.assert(decision, decisionId, nowMs) : { decision };
     const { decision: final, assertion } = asserting;
     const response = toCheckResponse(final, decisionId, this.deps.response, assertion);
-    const outcome: CheckOutcome = { decisionId, wire: options.wire ?? 'grpc', nowMs, facts, parsed, authn, decision: final, response, durationMs: performance.now() - started };
+    const ended = performance.now();
+    const outcome: CheckOutcome = {
+      decisionId,
+      wire: options.wire ?? 'grpc',
+      nowMs,
+      facts,
+      parsed,
+      authn,
+      decision: final,
+      response,
+      durationMs: ended - started,
+      trace: trace?.ids,
+    };
+    trace?.end(outcome, performance.timeOrigin + ended);
     this.deps.record?.(outcome);
     return outcome;
   }
@@ -138,6 +158,17 @@ export class CheckPipeline {
       timer = setTimeout(() => reject(new DeadlineError()), this.deps.limits.decisionTimeoutMs);
     });
     return Promise.race([resolving, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /** A traced Check's identify step that had to wait: a token's signature was checked. */
+  private async waited(identifying: Promise<AuthnResult>, trace: CheckTrace | undefined): Promise<AuthnResult> {
+    if (!trace) return identifying;
+    const startMs = epochMs();
+    try {
+      return await identifying;
+    } finally {
+      trace.tokenVerified(startMs, epochMs());
+    }
   }
 
   /** The assertion step: an allow that cannot be signed is not answered as an allow. */

@@ -86,14 +86,14 @@ export class CedarAuthorizer implements Authorizer {
     const text = JSON.stringify(keyed);
     const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
     const cached = this.cache.get(key);
-    if (cached) return { ...cached, evaluated: request };
+    if (cached) return { ...cached, evaluated: request, cacheHit: true };
     // A new principal the policies cannot tell from one decided before shares its decision.
     const slice = this.slicer ? this.slicer.slice(request) : 'all';
     const sharedKey = this.shared.key(keyed, slice);
     const shared = sharedKey === undefined ? undefined : this.cache.get(sharedKey);
     if (shared) {
       this.cache.set(key, shared);
-      return { ...shared, evaluated: request };
+      return { ...shared, evaluated: request, cacheHit: true };
     }
     const result = Object.freeze(this.slicer ? this.slicer.authorize(request, slice) : this.engine.authorize(request));
     // A result with evaluation errors is not reused: the error may be worth logging each time,

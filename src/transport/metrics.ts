@@ -32,6 +32,13 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly decisionLogDropped: Counter;
+  /** Each worker exports its own telemetry, so the primary's sum over workers is the whole. */
+  readonly telemetryDropped = new Counter({
+    name: 'gatehouse_telemetry_dropped_total',
+    help: 'OpenTelemetry records not delivered to the collector, by signal (logs, traces): the export queue was full, or the collector refused, failed or did not answer in time.',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  });
 
   readonly kubernetesStale = new Gauge({
     name: 'gatehouse_kubernetes_stale',

@@ -55,6 +55,7 @@ interface ZodDef {
   readonly shape?: Record<string, { def: ZodDef }>;
   readonly entries?: Record<string, string>;
   readonly defaultValue?: unknown;
+  readonly checks?: readonly { _zod: { def: { format?: string } } }[];
 }
 
 /**
@@ -90,7 +91,8 @@ function typeProblem(def: ZodDef, cell: string): string | undefined {
     case 'string':
       return /\bstring\b/.test(cell) ? undefined : 'a string';
     case 'number':
-      return /\binteger\b/.test(cell) ? undefined : 'an integer';
+      if (isInteger(def)) return /\binteger\b/.test(cell) ? undefined : 'an integer';
+      return /^number\b/.test(cell) ? undefined : 'a number';
     case 'boolean':
       return /^boolean\b/.test(cell) ? undefined : 'a boolean';
     case 'enum': {
@@ -104,6 +106,10 @@ function typeProblem(def: ZodDef, cell: string): string | undefined {
     default:
       return `a type this test knows (${def.type})`;
   }
+}
+
+function isInteger(def: ZodDef): boolean {
+  return (def.checks ?? []).some((check) => check._zod.def.format === 'safeint');
 }
 
 /** The default cell's value: its first code span read as YAML, or `required` / `unset…`. */

@@ -36,7 +36,7 @@ export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuth
       {
         method: req.method ?? '',
         target: req.url ?? '',
-        authority: (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '',
+        authority: authorityOf(req.rawHeaders),
         rawHeaders: req.rawHeaders,
         peer: { address: req.socket?.remoteAddress ?? '', port: req.socket?.remotePort ?? 0 },
         httpVersion: req.httpVersion,
@@ -110,6 +110,20 @@ export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuth
       clearInterval(idle);
     },
   };
+}
+
+/**
+ * HTTP/2's `:authority`, else `Host`. Read from the raw headers: node:http builds `req.headers`
+ * only when it is first read, and the adapter needs nothing else from it.
+ */
+function authorityOf(raw: readonly string[]): string {
+  let host: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name === ':authority') return raw[i + 1]!;
+    if (host === undefined && name.length === 4 && name.toLowerCase() === 'host') host = raw[i + 1];
+  }
+  return host ?? '';
 }
 
 /**

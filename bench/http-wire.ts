@@ -1,8 +1,10 @@
 /**
  * The HTTP wire in `npm run bench`: forward auth and Envoy `http_service` through gatehouse's
  * HTTP authorization listener (no proxy in front), against the HTTP floor (a bare node:http
- * server answering 200, bench/http-floor-server.ts) driven by the same load in the same run,
- * gatehouse then the floor for each load, so that both see the same machine. Two loads: h2load
+ * server answering 200, bench/http-floor-server.ts) driven by the same load in the same run.
+ * Each load runs in rounds, gatehouse then the floor in each, and the ratio is the median of the
+ * rounds' ratios: on a shared machine, a pair of back-to-back runs sees the same neighbours more
+ * often than two runs a minute apart. Two loads: h2load
  * over HTTP/1.1 repeating one request, and bench/http-loadgen.ts cycling distinct paths and
  * request ids. Every load first checks that gatehouse answers 200 (an allow).
  */
@@ -29,8 +31,11 @@ export interface HttpShape {
 export interface HttpRow {
   readonly scenario: string;
   readonly load: 'repeated (h2load --h1)' | 'distinct (http-loadgen)';
+  /** The round whose ratio is the median. */
   readonly gatehouse: LoadResult;
   readonly floor: LoadResult;
+  /** gatehouse req/s ÷ floor req/s of each round, ascending. */
+  readonly ratios: readonly number[];
   readonly rssMb: number;
 }
 
@@ -39,7 +44,9 @@ export interface HttpWireSetup {
   readonly floorScript: string;
   readonly loadgenScript: string;
   readonly work: string;
+  /** Length of one run; a load takes `rounds` runs of gatehouse and as many of the floor. */
   readonly seconds: number;
+  readonly rounds: number;
   /** Keep-alive connections, one request in flight on each: a proxy's pool. */
   readonly connections: number;
   readonly policies: string;
@@ -81,6 +88,23 @@ function allAllowed(result: LoadResult): boolean {
   return result.failures === 0 && statuses.length === 1 && statuses[0] === '200';
 }
 
+/** `count` rounds of gatehouse then the floor; the round of the median ratio, and every ratio. */
+async function rounds(
+  count: number,
+  gatehouse: () => Promise<LoadResult>,
+  floor: () => Promise<LoadResult>,
+): Promise<{ median: Pick<HttpRow, 'gatehouse' | 'floor' | 'ratios'>; all: LoadResult[] }> {
+  const pairs: { gatehouse: LoadResult; floor: LoadResult; ratio: number }[] = [];
+  for (let round = 0; round < count; round++) {
+    const g = await gatehouse();
+    const f = await floor();
+    pairs.push({ gatehouse: g, floor: f, ratio: g.rps / f.rps });
+  }
+  pairs.sort((a, b) => a.ratio - b.ratio);
+  const median = pairs[Math.floor((pairs.length - 1) / 2)]!;
+  return { median: { gatehouse: median.gatehouse, floor: median.floor, ratios: pairs.map((pair) => pair.ratio) }, all: pairs.map((pair) => pair.gatehouse) };
+}
+
 export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSetup, logFd: number): Promise<HttpRow[]> {
   const configFile = join(setup.work, `${scenario.name}.yaml`);
   writeFileSync(configFile, `${scenario.identityConfig}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n`);
@@ -107,15 +131,14 @@ export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSet
     const repeated = scenario.request(42);
     const h2 = (target: string): Promise<LoadResult> =>
       h2loadHttp1(`http://${target}${repeated.target}`, { ...(repeated.host === '' ? {} : { ':authority': repeated.host }), ...repeated.headers }, setup.seconds, setup.connections, join(setup.work, 'h2-http.log'));
-    const rows: HttpRow[] = [];
-    const gRepeated = await h2(gatehouse);
-    const fRepeated = await h2(floorAddress);
-    rows.push({ scenario: scenario.name, load: 'repeated (h2load --h1)', gatehouse: gRepeated, floor: fRepeated, rssMb: server.rssMb() });
-    const gDistinct = await loadgen(gatehouse, 5000);
-    const fDistinct = await loadgen(floorAddress, 5000);
-    if (!allAllowed(gDistinct)) throw new Error(`${scenario.name}: distinct load not all allowed: ${JSON.stringify(gDistinct)}`);
-    rows.push({ scenario: scenario.name, load: 'distinct (http-loadgen)', gatehouse: gDistinct, floor: fDistinct, rssMb: server.rssMb() });
-    return rows;
+    const repeatedRounds = await rounds(setup.rounds, () => h2(gatehouse), () => h2(floorAddress));
+    const distinctRounds = await rounds(setup.rounds, () => loadgen(gatehouse, 5000), () => loadgen(floorAddress, 5000));
+    const refused = distinctRounds.all.find((result) => !allAllowed(result));
+    if (refused) throw new Error(`${scenario.name}: distinct load not all allowed: ${JSON.stringify(refused)}`);
+    return [
+      { scenario: scenario.name, load: 'repeated (h2load --h1)', ...repeatedRounds.median, rssMb: server.rssMb() },
+      { scenario: scenario.name, load: 'distinct (http-loadgen)', ...distinctRounds.median, rssMb: server.rssMb() },
+    ];
   } finally {
     await Promise.all([server.stop(), floor?.stop()]);
   }

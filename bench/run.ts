@@ -28,6 +28,8 @@ const soak = process.argv.includes('--soak');
 const httpOnly = process.argv.includes('--http');
 /** Keep-alive connections of the HTTP loads, one request in flight on each. */
 const httpConnections = 16;
+/** Paired gatehouse-then-floor runs per HTTP load (bench/http-wire.ts), each a third of BENCH_SECONDS. */
+const httpRounds = 3;
 
 interface Scenario {
   readonly name: string;
@@ -140,7 +142,16 @@ async function measureHttp(tokenConfig: string, token: string): Promise<HttpRow[
     { name: 'forward-auth-token-100', identityConfig: tokenConfig, request: forwardAuth({ authorization: `Bearer ${token}` }) },
     { name: 'envoy-http-xfcc-100', identityConfig: xfcc, request: envoyHttp(xfccFrontend) },
   ];
-  const setup = { gatehouseMain, floorScript: httpFloorScript, loadgenScript: httpLoadgenScript, work, seconds, connections: httpConnections, policies: policyDir(join(root, 'policies'), 100) };
+  const setup = {
+    gatehouseMain,
+    floorScript: httpFloorScript,
+    loadgenScript: httpLoadgenScript,
+    work,
+    seconds: Math.max(1, Math.round(seconds / httpRounds)),
+    rounds: httpRounds,
+    connections: httpConnections,
+    policies: policyDir(join(root, 'policies'), 100),
+  };
   const rows: HttpRow[] = [];
   for (const scenario of scenarios) {
     process.stderr.write(`bench: ${scenario.name}…\n`);
@@ -225,13 +236,16 @@ async function main(): Promise<void> {
     }
     out.push('');
   }
-  out.push(`HTTP wire (100 policies, ${httpConnections} keep-alive HTTP/1.1 connections, one request in flight on each; floor: bare node:http answering 200):`);
+  out.push(
+    `HTTP wire (100 policies, ${httpConnections} keep-alive HTTP/1.1 connections, one request in flight on each; floor: bare node:http answering 200; ${httpRounds} rounds of gatehouse then the floor per load, the round of the median ratio shown):`,
+  );
   out.push('');
-  out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | p50 ms | p99 ms | p99.9 ms | failed | RSS MB |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | ratios of the rounds | p50 ms | p99 ms | p99.9 ms | failed | RSS MB |');
+  out.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|');
   for (const r of httpRows) {
+    const ratios = r.ratios.map((ratio) => `${fmt(100 * ratio)}%`).join(' ');
     out.push(
-      `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} |`,
+      `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ratios} | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} |`,
     );
   }
   out.push('');

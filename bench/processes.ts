@@ -7,7 +7,10 @@ const run = promisify(execFile);
 
 export interface Served {
   readonly child: ChildProcess;
+  /** The gRPC address; '' for a server without one (the HTTP floor). */
   readonly grpc: string;
+  /** Every `host:port` the serving line names, by key (`grpc`, `http`, `httpAuthz`). */
+  readonly addresses: Readonly<Record<string, string>>;
   stop(): Promise<void>;
   /** Resident memory of the process and its workers, in MB. */
   rssMb(): number;
@@ -21,14 +24,16 @@ export function startServed(args: readonly string[], stdoutFile?: number): Promi
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no serving line within 20 s\n${buffered}`)), 20_000);
     child.stderr!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
-      const match = /"grpc":"([^"]+)"/.exec(buffered);
-      if (!match || !/serving/.test(buffered)) return;
+      const line = buffered.split('\n').slice(0, -1).find((text) => /"message":"[^"]*serving"/.test(text));
+      if (line === undefined) return;
+      const addresses = Object.fromEntries([...line.matchAll(/"(\w+)":"([^"]*:\d+)"/g)].map((match) => [match[1]!, match[2]!]));
       clearTimeout(timer);
       child.stderr!.removeAllListeners('data');
       child.stderr!.resume();
       resolve({
         child,
-        grpc: match[1]!,
+        grpc: addresses['grpc'] ?? '',
+        addresses,
         rssMb: () => treeRss(child.pid!),
         stop: () =>
           new Promise<void>((done) => {
@@ -69,6 +74,8 @@ export interface LoadResult {
   readonly p99: number;
   readonly p999: number;
   readonly checkStatus?: Record<string, number>;
+  /** HTTP statuses counted by http-loadgen. */
+  readonly httpStatus?: Record<string, number>;
 }
 
 export async function loadgen(script: string, options: { target: string; bodies: string; concurrency: number; seconds: number; rate?: number }): Promise<LoadResult> {
@@ -91,6 +98,10 @@ export async function h2load(target: string, body: string, seconds: number, conn
     ],
     { maxBuffer: 16 << 20 },
   );
+  return h2loadResult(stdout, logFile);
+}
+
+function h2loadResult(stdout: string, logFile: string): LoadResult {
   const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? 0);
   const failed = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0);
   const errored = Number(/(\d+) errored/.exec(stdout)?.[1] ?? 0);
@@ -101,4 +112,29 @@ export async function h2load(target: string, body: string, seconds: number, conn
     .sort((a, b) => a - b);
   const pct = (p: number): number => elapsed[Math.min(elapsed.length - 1, Math.floor((p / 100) * elapsed.length))] ?? 0;
   return { requests: elapsed.length, failures: failed + errored, rps, p50: pct(50), p99: pct(99), p999: pct(99.9) };
+}
+
+/** bench/http-loadgen.ts over `connections` keep-alive HTTP/1.1 connections, one request in flight on each. */
+export async function httpLoadgen(script: string, options: { target: string; requests: string; connections: number; seconds: number }): Promise<LoadResult> {
+  const args = { warmupSeconds: 1, ...options };
+  const { stdout } = await run(process.execPath, [script, JSON.stringify(args)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as LoadResult;
+}
+
+/**
+ * h2load over HTTP/1.1 (`--h1`), one repeated request, one in flight per connection. Any status
+ * below 400 counts as a success, so the caller checks the answers first with http-loadgen.
+ */
+export async function h2loadHttp1(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  seconds: number,
+  connections: number,
+  logFile: string,
+): Promise<LoadResult> {
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const { stdout } = await run('h2load', ['--h1', '-c', String(connections), '-m', '1', '-D', String(seconds), '--warm-up-time=1', ...headerArgs, `--log-file=${logFile}`, url], {
+    maxBuffer: 16 << 20,
+  });
+  return h2loadResult(stdout, logFile);
 }

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: gatehouse against the floor (a grpc-js server answering a fixed OK with the
  * same protos), both driven from separate processes by the same generators: h2load for one
- * repeated request, and bench/loadgen.ts cycling thousands of distinct requests. Loopback only,
- * bounded in time (about three minutes). `--soak` adds a five-minute memory soak.
+ * repeated request, and bench/loadgen.ts cycling thousands of distinct requests. Then the HTTP
+ * wire (bench/http-wire.ts) against a bare node:http floor. Loopback only, bounded in time
+ * (about four minutes). `--soak` adds a five-minute memory soak; `--http` runs only the HTTP wire.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { frontend, policyDir, shopOwn, shopWide, shopWorkload, writeBodies, type
 import { microbench } from './micro.js';
 import { startOtlpSink, type OtlpSink } from './otlp-sink.js';
 import { telemetryCost, type TelemetryCost } from './telemetry-micro.js';
+import { envoyHttp, forwardAuth, measureHttpWire, xfccFrontend, type HttpRow, type HttpScenario } from './http-wire.js';
 import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,11 +22,18 @@ const root = join(here, '..', '..');
 const gatehouseMain = join(root, 'dist', 'src', 'main.js');
 const loadgenScript = join(here, 'loadgen.js');
 const floorScript = join(here, 'floor-server.js');
+const httpFloorScript = join(here, 'http-floor-server.js');
+const httpLoadgenScript = join(here, 'http-loadgen.js');
 const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const soak = process.argv.includes('--soak');
 /** `BENCH_ONLY=mtls-100,otel-mtls-100`: only these scenarios, and no decision-core microbench. */
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const httpOnly = process.argv.includes('--http');
+/** Keep-alive connections of the HTTP loads, one request in flight on each. */
+const httpConnections = 16;
+/** Paired gatehouse-then-floor runs per HTTP load (bench/http-wire.ts), each a third of BENCH_SECONDS. */
+const httpRounds = 3;
 
 interface Scenario {
   readonly name: string;
@@ -131,6 +140,36 @@ async function soakRun(server: { grpc: string; rssMb(): number }, body: string, 
   return { samples };
 }
 
+/** Forward auth and Envoy `http_service` with a workload identity (trusted XFCC, or a token). */
+async function measureHttp(tokenConfig: string, token: string): Promise<HttpRow[]> {
+  const xfcc = 'identity:\n  trustForwardedClientCert: true\n';
+  const scenarios: HttpScenario[] = [
+    { name: 'forward-auth-xfcc-100', identityConfig: xfcc, request: forwardAuth(xfccFrontend) },
+    { name: 'forward-auth-token-100', identityConfig: tokenConfig, request: forwardAuth({ authorization: `Bearer ${token}` }) },
+    { name: 'envoy-http-xfcc-100', identityConfig: xfcc, request: envoyHttp(xfccFrontend) },
+  ];
+  const setup = {
+    gatehouseMain,
+    floorScript: httpFloorScript,
+    loadgenScript: httpLoadgenScript,
+    work,
+    seconds: Math.max(1, Math.round(seconds / httpRounds)),
+    rounds: httpRounds,
+    connections: httpConnections,
+    policies: policyDir(join(root, 'policies'), 100),
+  };
+  const rows: HttpRow[] = [];
+  for (const scenario of scenarios) {
+    process.stderr.write(`bench: ${scenario.name}…\n`);
+    const logFile = join(work, `${scenario.name}.decisions.jsonl`);
+    const logFd = openSync(logFile, 'w');
+    rows.push(...(await measureHttpWire(scenario, setup, logFd)));
+    closeSync(logFd);
+    logLines.push({ scenario: scenario.name, lines: readFileSync(logFile, 'utf8').split('\n').filter(Boolean).length });
+  }
+  return rows;
+}
+
 const fmt = (n: number, digits = 0): string => n.toFixed(digits);
 const ms = (n: number): string => `${n.toFixed(2)}`;
 
@@ -188,55 +227,81 @@ async function main(): Promise<void> {
   const stuck = await startOtlpSink({ hang: true });
   const mtls = scenarios.find((s) => s.name === 'mtls-100')!;
   scenarios.push({ ...mtls, name: 'otel-stuck-mtls-100', config: `telemetry:\n  otlp:\n    endpoint: "${stuck.endpoint}"\n`, request: traced(mtls.request), distinct: (i) => traced(mtls.distinct(i)), telemetryOf: 'mtls-100' });
-  const floor = await startServed([floorScript, '127.0.0.1:0']);
   const rows: Row[] = [];
-  let costs: TelemetryCost[];
-  try {
-    for (const scenario of scenarios.filter((s) => only === undefined || only.includes(s.name))) {
-      process.stderr.write(`bench: ${scenario.name}…\n`);
-      rows.push(...(await measure(scenario, floor)));
-    }
-    process.stderr.write('bench: telemetry cost…\n');
-    costs = await telemetryCost(policyDir(join(root, 'policies'), 100, shopWide), sink.endpoint);
-  } finally {
-    await floor.stop();
-    await sink.close();
-    await stuck.close();
-  }
-  process.stderr.write('bench: decision core…\n');
   const micro = [];
-  // Misses that must reach Cedar: every Check a workload the policies tell apart (shopOwn).
-  for (const n of only ? [] : [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
+  let costs: TelemetryCost[] = [];
+  if (!httpOnly) {
+    const floor = await startServed([floorScript, '127.0.0.1:0']);
+    try {
+      for (const scenario of scenarios.filter((s) => only === undefined || only.includes(s.name))) {
+        process.stderr.write(`bench: ${scenario.name}…\n`);
+        rows.push(...(await measure(scenario, floor)));
+      }
+      process.stderr.write('bench: telemetry cost…\n');
+      costs = await telemetryCost(policyDir(join(root, 'policies'), 100, shopWide), sink.endpoint);
+    } finally {
+      await floor.stop();
+    }
+  }
+  await sink.close();
+  await stuck.close();
+  const httpRows = only === undefined ? await measureHttp(tokenConfig, token) : [];
+  if (!httpOnly && only === undefined) {
+    process.stderr.write('bench: decision core…\n');
+    // Misses that must reach Cedar: every Check a workload the policies tell apart (shopOwn).
+    for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
+  }
 
   const out: string[] = [];
   out.push(`# gatehouse benchmark (${new Date().toISOString()})`);
   out.push(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${availableParallelism()} cores; node ${process.version}; ${seconds} s per run; loopback`);
   out.push('');
-  out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | p50 ms | p99 ms | p99.9 ms | failed | RSS MB | floor RSS MB |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    out.push(
-      `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} | ${fmt(r.floorRssMb)} |`,
-    );
-  }
-  if (halfRate) {
+  if (rows.length > 0) {
+    out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | p50 ms | p99 ms | p99.9 ms | failed | RSS MB | floor RSS MB |');
+    out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      out.push(
+        `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} | ${fmt(r.floorRssMb)} |`,
+      );
+    }
+    if (halfRate) {
+      out.push('');
+      const { result: g, floor: f } = halfRate;
+      out.push(`p99 at half of mtls-100's maximum (${halfRate.rate} req/s offered, open loop): gatehouse ${fmt(g.rps)} served, p50 ${ms(g.p50)} ms, p99 ${ms(g.p99)} ms, p99.9 ${ms(g.p999)} ms, failed ${g.failures}; the floor at the same load: p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms, p99.9 ${ms(f.p999)} ms`);
+    }
     out.push('');
-    const { result: g, floor: f } = halfRate;
-    out.push(`p99 at half of mtls-100's maximum (${halfRate.rate} req/s offered, open loop): gatehouse ${fmt(g.rps)} served, p50 ${ms(g.p50)} ms, p99 ${ms(g.p99)} ms, p99.9 ${ms(g.p999)} ms, failed ${g.failures}; the floor at the same load: p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms, p99.9 ${ms(f.p999)} ms`);
   }
-  out.push('');
-  out.push(telemetryComparison(rows, scenarios, sink));
-  out.push('');
-  out.push('| telemetry cost (100 policies, in-process, CPU per Check incl. export) | off µs | on µs | on / off | dropped |');
-  out.push('|---|---:|---:|---:|---:|');
-  for (const c of costs) out.push(`| ${c.load} | ${fmt(c.offUs, 1)} | ${fmt(c.onUs, 1)} | ${fmt((100 * c.onUs) / c.offUs)}% | ${c.dropped} |`);
-  out.push('');
-  out.push('| decision core (identity + Cedar, in-process) | repeated median µs | distinct median µs | miss p50 µs | miss p99 µs | miss max µs |');
-  out.push('|---|---:|---:|---:|---:|---:|');
-  for (const m of micro) {
-    out.push(`| ${m.policies} policies | ${fmt(m.repeatedMedianUs, 1)} | ${fmt(m.distinctMedianUs, 1)} | ${fmt(m.miss.p50Us)} | ${fmt(m.miss.p99Us)} | ${fmt(m.miss.maxUs)} |`);
+  if (httpRows.length > 0) {
+    out.push(
+      `HTTP wire (100 policies, ${httpConnections} keep-alive HTTP/1.1 connections, one request in flight on each; floor: bare node:http answering 200; ${httpRounds} rounds of gatehouse then the floor per load, the round of the median ratio shown):`,
+    );
+    out.push('');
+    out.push('| scenario | load | gatehouse req/s | floor req/s | ratio | ratios of the rounds | p50 ms | p99 ms | p99.9 ms | failed | RSS MB |');
+    out.push('|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|');
+    for (const r of httpRows) {
+      const ratios = r.ratios.map((ratio) => `${fmt(100 * ratio)}%`).join(' ');
+      out.push(
+        `| ${r.scenario} | ${r.load} | ${fmt(r.gatehouse.rps)} | ${fmt(r.floor.rps)} | ${fmt((100 * r.gatehouse.rps) / r.floor.rps)}% | ${ratios} | ${ms(r.gatehouse.p50)} | ${ms(r.gatehouse.p99)} | ${ms(r.gatehouse.p999)} | ${r.gatehouse.failures} | ${fmt(r.rssMb)} |`,
+      );
+    }
+    out.push('');
   }
-  out.push('');
+  if (micro.length > 0) {
+    out.push('| decision core (identity + Cedar, in-process) | repeated median µs | distinct median µs | miss p50 µs | miss p99 µs | miss max µs |');
+    out.push('|---|---:|---:|---:|---:|---:|');
+    for (const m of micro) {
+      out.push(`| ${m.policies} policies | ${fmt(m.repeatedMedianUs, 1)} | ${fmt(m.distinctMedianUs, 1)} | ${fmt(m.miss.p50Us)} | ${fmt(m.miss.p99Us)} | ${fmt(m.miss.maxUs)} |`);
+    }
+    out.push('');
+  }
+  if (costs.length > 0) {
+    out.push(telemetryComparison(rows, scenarios, sink));
+    out.push('');
+    out.push('| telemetry cost (100 policies, in-process, CPU per Check incl. export) | off µs | on µs | on / off | dropped |');
+    out.push('|---|---:|---:|---:|---:|');
+    for (const c of costs) out.push(`| ${c.load} | ${fmt(c.offUs, 1)} | ${fmt(c.onUs, 1)} | ${fmt((100 * c.onUs) / c.offUs)}% | ${c.dropped} |`);
+    out.push('');
+  }
   out.push(`decision log lines written per scenario: ${logLines.map((l) => `${l.scenario} ${l.lines}`).join(', ')}`);
   if (soakResult) out.push(`soak (mtls-1000, 5 min at half rate): RSS MB every 10 s: ${soakResult.samples.join(' ')}`);
   out.push(`total bench time: ${fmt((Date.now() - started) / 1000)} s`);

@@ -73,14 +73,18 @@ export function decisionLine(entry: DecisionRecord): string {
   return JSON.stringify(entry).replace(rawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** A winston transport over a LineWriter, so a slow or failing destination never blocks or bloats. */
+/**
+ * A winston transport over a LineWriter, so a slow or failing destination never blocks or bloats.
+ * One winston entry carries a batch of lines: its format and stream plumbing cost per entry, not
+ * per decision, while the writer still takes (and counts any loss of) each line on its own.
+ */
 class LineTransport extends Transport {
   constructor(readonly writer: LineWriter) {
     super();
   }
 
-  override log(info: { message?: unknown }, next: () => void): void {
-    this.writer.write(String(info.message));
+  override log(info: { lines?: readonly string[] }, next: () => void): void {
+    for (const line of info.lines ?? []) this.writer.write(line);
     next();
   }
 }
@@ -93,12 +97,13 @@ export function winstonSink(options: DecisionLogOptions, onLoss: (report: LossRe
   if (writers.length === 0) return undefined;
   const logger = winston.createLogger({
     level: 'info',
-    format: winston.format.printf((info) => String(info.message)),
+    // The transports read `lines`; without a format of its own winston would serialize the batch as JSON.
+    format: winston.format.printf(() => ''),
     transports: writers.map((writer) => new LineTransport(writer)),
   });
   return {
     write(lines) {
-      for (const line of lines) logger.info(line);
+      if (lines.length > 0) logger.log({ level: 'info', message: '', lines });
     },
     async close() {
       await Promise.all(writers.map((writer) => writer.close()));

@@ -50,7 +50,10 @@ const forwardedFields = {
   originalMethod: 'x-original-method',
   originalUrl: 'x-original-url',
 } as const;
-const consumedByForwardAuth: ReadonlySet<string> = new Set(Object.values(forwardedFields));
+const notPassedByEnvoy: ReadonlySet<string> = hopHeaders;
+const notPassedByForwardAuth: ReadonlySet<string> = new Set([...hopHeaders, ...Object.values(forwardedFields)]);
+/** The headers the adapter itself reads; every other header is only passed on. */
+const readByAdapter: ReadonlySet<string> = new Set([...Object.values(forwardedFields), 'x-forwarded-for', 'x-real-ip']);
 
 const methodToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const absoluteUrl = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/;
@@ -61,23 +64,23 @@ const absoluteUrl = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/;
  * deny with `bad_request`, never an allow.
  */
 export function translateAuthzRequest(request: AuthzHttpRequest, options: AuthzHttpOptions): AuthzTranslation {
-  const headers = headerPairs(request.rawHeaders);
-  const pathOnly = request.target.split('?', 1)[0] ?? '';
-  if (pathOnly === options.forwardAuthPath) return forwardAuth(request, headers, options);
+  const query = request.target.indexOf('?');
+  const pathOnly = query < 0 ? request.target : request.target.slice(0, query);
+  if (pathOnly === options.forwardAuthPath) return forwardAuth(request, readHeaders(request.rawHeaders, notPassedByForwardAuth), options);
   const prefix = options.envoyPathPrefix;
   if (request.target === prefix || request.target.startsWith(`${prefix}/`) || request.target.startsWith(`${prefix}?`)) {
-    return envoyHttp(request, headers, options);
+    return envoyHttp(request, readHeaders(request.rawHeaders, notPassedByEnvoy), options);
   }
   return { kind: 'not-found' };
 }
 
 /** Envoy `http_service`: the authorization request is the original, its path under the prefix. */
-function envoyHttp(request: AuthzHttpRequest, headers: readonly Header[], options: AuthzHttpOptions): AuthzTranslation {
+function envoyHttp(request: AuthzHttpRequest, headers: Headers, options: AuthzHttpOptions): AuthzTranslation {
   const rest = request.target.slice(options.envoyPathPrefix.length);
   const path = rest.startsWith('/') ? rest : `/${rest}`;
   const problems: string[] = [];
   const source = sourceAddress(request, headers, options, problems);
-  const message = checkMessage({ method: request.method, path, host: request.authority, scheme: 'http', protocol: protocolOf(request), headers: passed(headers, hopHeaders), source });
+  const message = checkMessage({ method: request.method, path, host: request.authority, scheme: 'http', protocol: protocolOf(request), headers: headers.passed, source });
   return { kind: 'check', wire: 'envoy-http', message, problems };
 }
 
@@ -89,7 +92,7 @@ interface Original {
 }
 
 /** Forward auth: the original request is described by X-Forwarded-* or X-Original-* headers. */
-function forwardAuth(request: AuthzHttpRequest, headers: readonly Header[], options: AuthzHttpOptions): AuthzTranslation {
+function forwardAuth(request: AuthzHttpRequest, headers: Headers, options: AuthzHttpOptions): AuthzTranslation {
   const problems: string[] = [];
   const one = (name: string): string | undefined => single(headers, name, problems);
   const forwarded = {
@@ -108,7 +111,7 @@ function forwardAuth(request: AuthzHttpRequest, headers: readonly Header[], opti
     host: original?.host ?? '',
     scheme: original?.scheme ?? '',
     protocol: protocolOf(request),
-    headers: passed(headers, hopHeaders, consumedByForwardAuth),
+    headers: headers.passed,
     source,
   });
   return { kind: 'check', wire: 'forward-auth', message, problems };
@@ -189,10 +192,10 @@ function headerName(name: string): string {
  * proxy's header that does not parse refuses the request: falling back to the proxy's own
  * address would hand the client whatever policies grant the proxy.
  */
-function sourceAddress(request: AuthzHttpRequest, headers: readonly Header[], options: AuthzHttpOptions, problems: string[]): Peer {
+function sourceAddress(request: AuthzHttpRequest, headers: Headers, options: AuthzHttpOptions, problems: string[]): Peer {
   const peer = { address: unmapped(request.peer.address), port: request.peer.port };
   if (!options.trustedProxy(peer.address)) return peer;
-  const forwardedFor = headers.filter((h) => h.name === 'x-forwarded-for').flatMap((h) => h.value.split(','));
+  const forwardedFor = (headers.read.get('x-forwarded-for') ?? []).flatMap((value) => value.split(','));
   if (forwardedFor.length > 0) {
     const hops = forwardedFor.map((hop) => unmapped(hop.trim()));
     const bad = hops.find((hop) => isIP(hop) === 0);
@@ -212,32 +215,43 @@ function sourceAddress(request: AuthzHttpRequest, headers: readonly Header[], op
   return { address: unmapped(realIp.trim()), port: 0 };
 }
 
-interface Header {
-  readonly name: string;
-  readonly value: string;
-}
-
 interface Peer {
   readonly address: string;
   readonly port: number;
 }
 
-function headerPairs(raw: readonly string[]): Header[] {
-  const out: Header[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push({ name: raw[i]!.toLowerCase(), value: raw[i + 1]! });
-  return out;
+/** The authorization request's headers, read in one pass. */
+interface Headers {
+  /** The original request's: one entry per occurrence, in order, lower-case names; not the hop's own, pseudo-headers or what the adapter consumed. */
+  readonly passed: { key: string; value: string }[];
+  /** Every value of each header the adapter reads (`readByAdapter`), in order. */
+  readonly read: ReadonlyMap<string, readonly string[]>;
+}
+
+function readHeaders(raw: readonly string[], notPassed: ReadonlySet<string>): Headers {
+  const passed: { key: string; value: string }[] = [];
+  const read = new Map<string, string[]>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (readByAdapter.has(name)) {
+      const values = read.get(name);
+      if (values === undefined) read.set(name, [value]);
+      else values.push(value);
+    }
+    if (!notPassed.has(name) && !name.startsWith(':')) passed.push({ key: name, value });
+  }
+  return { passed, read };
 }
 
 /** The header's one value; repeats that differ are a problem (which one would the proxy have meant?). */
-function single(headers: readonly Header[], name: string, problems: string[]): string | undefined {
-  const values = new Set(headers.filter((h) => h.name === name).map((h) => h.value));
-  if (values.size > 1) problems.push(`${headerName(name)} was sent more than once with different values`);
-  return values.size === 1 ? [...values][0] : undefined;
-}
-
-/** The original request's headers: every one but the hop's own, HTTP/2 pseudo-headers and what the adapter consumed. */
-function passed(headers: readonly Header[], ...excluded: ReadonlySet<string>[]): { key: string; value: string }[] {
-  return headers.filter((h) => !h.name.startsWith(':') && !excluded.some((set) => set.has(h.name))).map((h) => ({ key: h.name, value: h.value }));
+function single(headers: Headers, name: string, problems: string[]): string | undefined {
+  const values = headers.read.get(name);
+  if (values === undefined) return undefined;
+  const first = values[0]!;
+  if (values.every((value) => value === first)) return first;
+  problems.push(`${headerName(name)} was sent more than once with different values`);
+  return undefined;
 }
 
 function protocolOf(request: AuthzHttpRequest): string {

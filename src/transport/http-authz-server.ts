@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import http2, { Http2ServerRequest, Http2ServerResponse, type Http2Session } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { CheckResponseMessage, HeaderOption } from '../core/respond.js';
 import { errorMessage } from '../errors.js';
@@ -36,15 +36,16 @@ export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuth
       {
         method: req.method ?? '',
         target: req.url ?? '',
-        authority: (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '',
+        authority: authorityOf(req.rawHeaders),
         rawHeaders: req.rawHeaders,
         peer: { address: req.socket?.remoteAddress ?? '', port: req.socket?.remotePort ?? 0 },
         httpVersion: req.httpVersion,
       },
       options,
     );
-    // The body of an authorization request is not read; it must not hold the connection up.
-    req.resume();
+    // The body of an authorization request is not read; it must not hold the stream up. (An
+    // HTTP/1.1 server discards an unread body itself once the answer is sent.)
+    if (req instanceof Http2ServerRequest) req.resume();
     if (translated.kind === 'not-found') {
       answer(res, 404, { 'content-type': 'text/plain' }, 'not found');
       return;
@@ -66,7 +67,9 @@ export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuth
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
   });
-  const server = net.createServer((socket) => {
+  // node:http sets TCP_NODELAY on the connections it accepts; these are accepted here. Without
+  // it, an answer can wait for the proxy's delayed ACK of the one before.
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
@@ -110,6 +113,20 @@ export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuth
 }
 
 /**
+ * HTTP/2's `:authority`, else `Host`. Read from the raw headers: node:http builds `req.headers`
+ * only when it is first read, and the adapter needs nothing else from it.
+ */
+function authorityOf(raw: readonly string[]): string {
+  let host: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name === ':authority') return raw[i + 1]!;
+    if (host === undefined && name.length === 4 && name.toLowerCase() === 'host') host = raw[i + 1];
+  }
+  return host ?? '';
+}
+
+/**
  * CheckResponse → the HTTP answer the contract gives each proxy: allow 200 with the upstream
  * headers for the proxy to copy; a deny its status, headers and body; cannot decide 503.
  */
@@ -136,10 +153,12 @@ function headerRecord(options: readonly HeaderOption[]): Record<string, string> 
   return out;
 }
 
+/** One head, written once: no per-header calls, no header object merged into another. */
 function answer(res: ServerResponse | Http2ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   if (res.headersSent) return;
-  res.statusCode = status;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.setHeader('content-length', Buffer.byteLength(body));
+  headers['content-length'] = String(Buffer.byteLength(body));
+  // The same call on both; TypeScript cannot call it through the union.
+  if (res instanceof Http2ServerResponse) res.writeHead(status, headers);
+  else res.writeHead(status, headers);
   res.end(body);
 }

@@ -2,6 +2,7 @@ import { statefulIsAuthorized, type Expr, type ExprNoExt, type PatternElem, type
 import { errorMessage } from '../../errors.js';
 import { deepFreeze } from '../../deep-freeze.js';
 import type { CedarRequest } from '../../core/cedar-request.js';
+import { untimed, type PhaseClock } from '../load-phases.js';
 import type { PolicyProblem } from '../problem.js';
 import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';
@@ -47,18 +48,18 @@ export class PolicyEngine {
   }
 
   /** Parses, names and strictly validates every policy; reports every problem at once. */
-  static prepare(input: PolicySetInput): PrepareResult {
-    const { policies, problems } = validatePolicySet(input);
+  static prepare(input: PolicySetInput, clock: PhaseClock = untimed): PrepareResult {
+    const { policies, problems } = validatePolicySet(input, clock);
     if (problems.some((problem) => problem.severity === 'error')) return { ok: false, problems };
 
     const engine = new PolicyEngine(
-      policySetVersion(input),
+      clock.time('version', () => policySetVersion(input)),
       policies.map(({ id, file, line, effect, text }) => ({ id, file, line, effect, text })),
       input.schemaText,
       problems,
       new Map(policies.map((policy) => [policy.id, deepFreeze(policy.json)])),
     );
-    const preparsed = engine.preparse();
+    const preparsed = clock.time('preparse', () => engine.preparse());
     if (!preparsed.ok) return { ok: false, problems: [{ file: input.schemaFile, line: 0, col: 0, message: preparsed.message, severity: 'error' }] };
     return { ok: true, engine };
   }

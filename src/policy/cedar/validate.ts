@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
 import { policyToJson, validate, type DetailedError, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { splitPolicies } from '../policy-split.js';
+import type { PhaseClock } from '../load-phases.js';
+import { splitPolicies, type PolicySource } from '../policy-split.js';
 import type { PolicyProblem } from '../problem.js';
-import { indexOfByteOffset, lineColAt } from '../source-position.js';
+import { indexOfByteOffset, LineIndex } from '../source-position.js';
 import type { PolicySetInput } from '../version.js';
 
 export interface PolicyInfo {
@@ -17,7 +18,8 @@ export interface PolicyInfo {
 /** A policy as parsed from its file: its place in the file and Cedar's JSON form of it. */
 export interface ParsedPolicy extends PolicyInfo {
   readonly start: number;
-  readonly source: string;
+  /** The lines of the whole file the policy is in. */
+  readonly lines: LineIndex;
   readonly json: PolicyJson;
 }
 
@@ -25,27 +27,29 @@ export interface ParsedPolicy extends PolicyInfo {
  * Parses, names and strictly validates every policy of the set, in file-name order; reports
  * every problem at once. The set may load only when no problem is an error.
  */
-export function validatePolicySet(input: PolicySetInput): { policies: ParsedPolicy[]; problems: PolicyProblem[] } {
+export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): { policies: ParsedPolicy[]; problems: PolicyProblem[] } {
   const problems: PolicyProblem[] = [];
   const files = [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const parsed = files.flatMap((file) => parseFile(file.name, file.text, problems));
+  const split = clock.time('split', () => files.map((file) => ({ ...file, lines: new LineIndex(file.text), sources: splitPolicies(file.text) })));
+  const parsed = clock.time('parse', () => split.flatMap((file) => parseFile(file.name, file.lines, file.sources, problems)));
   const policies = withoutDuplicateIds(parsed, problems);
   // Cedar's validator answers in an order of its own, which a schema change reshuffles: in file
   // and line order, problems read the same from one run to the next.
-  problems.push(...validatePolicies(policies, input).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col));
+  const found = clock.time('validate', () => validatePolicies(policies, input));
+  problems.push(...found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col));
   return { policies, problems };
 }
 
 /** Parses each policy of one file on its own, so each error points into its own policy. */
-function parseFile(file: string, text: string, problems: PolicyProblem[]): ParsedPolicy[] {
+function parseFile(file: string, lines: LineIndex, sources: readonly PolicySource[], problems: PolicyProblem[]): ParsedPolicy[] {
   const parsed: ParsedPolicy[] = [];
-  for (const [index, source] of splitPolicies(text).entries()) {
+  for (const [index, source] of sources.entries()) {
     const answer = policyToJson(source.text);
     if (answer.type === 'failure') {
-      problems.push(...answer.errors.map((error) => locate(error, file, text, source.start, source.text, 'error')));
+      problems.push(...answer.errors.map((error) => locate(error, file, lines, source.start, source.text, 'error')));
       continue;
     }
-    const position = lineColAt(text, source.start);
+    const position = lines.at(source.start);
     if (answer.json.annotations?.id === '') {
       problems.push({ file, ...position, message: 'the @id annotation is empty', severity: 'error' });
       continue;
@@ -57,7 +61,7 @@ function parseFile(file: string, text: string, problems: PolicyProblem[]): Parse
       effect: answer.json.effect,
       text: source.text,
       start: source.start,
-      source: text,
+      lines,
       json: answer.json,
     });
   }
@@ -72,8 +76,8 @@ function withoutDuplicateIds(parsed: readonly ParsedPolicy[], problems: PolicyPr
       seen.set(policy.id, policy);
       continue;
     }
-    const at = lineColAt(policy.source, policy.start);
-    const firstAt = lineColAt(first.source, first.start);
+    const at = policy.lines.at(policy.start);
+    const firstAt = first.lines.at(first.start);
     problems.push({
       file: policy.file,
       ...at,
@@ -91,6 +95,7 @@ function withoutDuplicateIds(parsed: readonly ParsedPolicy[], problems: PolicyPr
  */
 function validatePolicies(policies: readonly ParsedPolicy[], input: PolicySetInput): PolicyProblem[] {
   const byId = new Map(policies.map((policy) => [policy.id, policy]));
+  const schemaLines = new LineIndex(input.schemaText);
   const answer = validate({
     schema: input.schemaText,
     policies: { staticPolicies: Object.fromEntries(policies.map((policy) => [policy.id, policy.text])) },
@@ -98,40 +103,40 @@ function validatePolicies(policies: readonly ParsedPolicy[], input: PolicySetInp
   });
   if (answer.type === 'failure') {
     return [
-      ...answer.errors.map((error) => locate(error, input.schemaFile, input.schemaText, 0, input.schemaText, 'error')),
-      ...answer.warnings.map((warning) => locate(warning, input.schemaFile, input.schemaText, 0, input.schemaText, 'warning')),
+      ...answer.errors.map((error) => locate(error, input.schemaFile, schemaLines, 0, input.schemaText, 'error')),
+      ...answer.warnings.map((warning) => locate(warning, input.schemaFile, schemaLines, 0, input.schemaText, 'warning')),
     ];
   }
   const inPolicy = (found: { policyId: string; error: DetailedError }, severity: 'error' | 'warning'): PolicyProblem => {
     const policy = byId.get(found.policyId);
     const problem =
       policy === undefined
-        ? locate(found.error, input.schemaFile, input.schemaText, 0, input.schemaText, severity)
-        : locate(found.error, policy.file, policy.source, policy.start, policy.text, severity);
+        ? locate(found.error, input.schemaFile, schemaLines, 0, input.schemaText, severity)
+        : locate(found.error, policy.file, policy.lines, policy.start, policy.text, severity);
     return { ...problem, policy: found.policyId };
   };
   return [
     ...answer.validationErrors.map((found) => inPolicy(found, 'error')),
     ...answer.validationWarnings.map((found) => inPolicy(found, 'warning')),
-    ...answer.otherWarnings.map((warning) => locate(warning, input.schemaFile, input.schemaText, 0, input.schemaText, 'warning')),
+    ...answer.otherWarnings.map((warning) => locate(warning, input.schemaFile, schemaLines, 0, input.schemaText, 'warning')),
   ];
 }
 
 /**
  * A Cedar error → a problem at FILE:LINE:COL. Cedar's offsets are UTF-8 bytes into the text it
- * was given (`fragment`, which starts at UTF-16 index `fragmentStart` of the file's `fileText`);
- * an error without a location points at the start of the fragment.
+ * was given (`fragment`, which starts at UTF-16 index `fragmentStart` of the file whose lines
+ * are `fileLines`); an error without a location points at the start of the fragment.
  */
 function locate(
   error: DetailedError,
   file: string,
-  fileText: string,
+  fileLines: LineIndex,
   fragmentStart: number,
   fragment: string,
   severity: 'error' | 'warning',
 ): PolicyProblem {
   const offset = error.sourceLocations?.[0]?.start ?? 0;
-  const position = lineColAt(fileText, fragmentStart + indexOfByteOffset(fragment, offset));
+  const position = fileLines.at(fragmentStart + indexOfByteOffset(fragment, offset));
   const help = error.help ? ` (${error.help})` : '';
   return { file, line: position.line, col: position.col, message: `${error.message}${help}`, severity };
 }

@@ -47,11 +47,13 @@ class Stopwatch implements PhaseClock {
 
   time<T>(phase: LoadPhase | Phase, work: () => T): T {
     const start = performance.now();
-    try {
-      return work();
-    } finally {
+    const add = (): void => {
       this.times[phase] += performance.now() - start;
-    }
+    };
+    const result = work();
+    if (result instanceof Promise) return result.finally(add) as T;
+    add();
+    return result;
   }
 }
 
@@ -65,7 +67,7 @@ async function timedLoad(dir: string): Promise<LoadTimes> {
   const read = await readPolicyDir(dir);
   clock.times.read = performance.now() - readStart;
   if (!read.ok) throw new Error(`${dir} does not read: ${JSON.stringify(read.problems)}`);
-  const prepared = PolicyEngine.prepare(read.input, clock);
+  const prepared = await PolicyEngine.load(read.input, { clock });
   if (!prepared.ok) throw new Error(`${dir} does not load: ${JSON.stringify(prepared.problems.slice(0, 3))}`);
   const { engine } = prepared;
   clock.time('reads', () => policyReads(engine.policies.map((policy) => engine.policyJson(policy.id)!)));

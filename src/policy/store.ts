@@ -134,7 +134,8 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     const seen = read.ok ? policySetVersion(read.input) : JSON.stringify(read.problems);
     if (seen === this.seen || this.stopped) return;
     this.seen = seen;
-    const result = read.ok ? PolicyEngine.prepare(read.input) : read;
+    const result = read.ok ? await PolicyEngine.load(read.input) : read;
+    if (this.stopped) return;
     if (result.ok) {
       this.engine = result.engine;
       this.problems = undefined;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { statefulIsAuthorized, type Expr, type ExprNoExt, type PatternElem, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { errorMessage } from '../../errors.js';
 import { deepFreeze } from '../../deep-freeze.js';
@@ -8,7 +9,7 @@ import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';
 import { actionAncestors, type ActionAncestors } from './action-groups.js';
 import { preparseSubset, preparseVersion, type Preparsed, type SubsetResidency } from './slots.js';
-import { validatePolicySet, type PolicyInfo } from './validate.js';
+import { validatePolicySet, validatePolicySetInThreads, type CheckedSet, type PolicyInfo } from './validate.js';
 
 export type { ActionAncestors, PolicyInfo, SubsetResidency };
 
@@ -21,6 +22,15 @@ export interface EngineDecision {
   readonly determining: string[];
   /** `policy` is '' when Cedar refused the request itself rather than one policy. */
   readonly errors: { policy: string; message: string }[];
+}
+
+/** How `PolicyEngine.load` shares out Cedar's work. */
+export interface LoadOptions {
+  readonly clock?: PhaseClock;
+  /** Threads to parse and validate in (default: one per core, at most 4); 0 keeps it all on the caller's thread. */
+  readonly threads?: number;
+  /** Fewer policies load on the caller's thread (default 500): starting threads would cost more than they save. */
+  readonly minPoliciesForThreads?: number;
 }
 
 export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: PolicyProblem[] };
@@ -49,7 +59,21 @@ export class PolicyEngine {
 
   /** Parses, names and strictly validates every policy; reports every problem at once. */
   static prepare(input: PolicySetInput, clock: PhaseClock = untimed): PrepareResult {
-    const { policies, problems } = validatePolicySet(input, clock);
+    return PolicyEngine.#fromChecked(input, validatePolicySet(input, clock), clock);
+  }
+
+  /**
+   * `prepare` for a set that may be large: Cedar's parsing and validation run in threads (see
+   * threads.ts), so the event loop stays free for all but the preparse. The same checks, the
+   * same problems, the same engine.
+   */
+  static async load(input: PolicySetInput, options: LoadOptions = {}): Promise<PrepareResult> {
+    const clock = options.clock ?? untimed;
+    const plan = { threads: options.threads ?? Math.min(availableParallelism(), 4), minPolicies: options.minPoliciesForThreads ?? 500 };
+    return PolicyEngine.#fromChecked(input, await validatePolicySetInThreads(input, clock, plan), clock);
+  }
+
+  static #fromChecked(input: PolicySetInput, { policies, problems }: CheckedSet, clock: PhaseClock): PrepareResult {
     if (problems.some((problem) => problem.severity === 'error')) return { ok: false, problems };
 
     const engine = new PolicyEngine(

@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
-import { policyToJson, validate, type DetailedError, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { policyToJson, validate, type DetailedError, type PolicyJson, type PolicyToJsonAnswer, type ValidationAnswer, type ValidationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PhaseClock } from '../load-phases.js';
 import { splitPolicies, type PolicySource } from '../policy-split.js';
 import type { PolicyProblem } from '../problem.js';
 import { indexOfByteOffset, LineIndex } from '../source-position.js';
 import type { PolicySetInput } from '../version.js';
+import { CedarThreads } from './threads.js';
 
 export interface PolicyInfo {
   /** `@id("…")`, else `FILE#N` with N counted from 0 within the file. */
@@ -23,40 +24,111 @@ export interface ParsedPolicy extends PolicyInfo {
   readonly json: PolicyJson;
 }
 
+/** The set's files cut into policies, each file's lines indexed once. */
+interface SplitFile {
+  readonly name: string;
+  readonly lines: LineIndex;
+  readonly sources: readonly PolicySource[];
+}
+
+export interface CheckedSet {
+  readonly policies: ParsedPolicy[];
+  readonly problems: PolicyProblem[];
+}
+
 /**
  * Parses, names and strictly validates every policy of the set, in file-name order; reports
  * every problem at once. The set may load only when no problem is an error.
  */
-export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): { policies: ParsedPolicy[]; problems: PolicyProblem[] } {
-  const problems: PolicyProblem[] = [];
-  const files = [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const split = clock.time('split', () => files.map((file) => ({ ...file, lines: new LineIndex(file.text), sources: splitPolicies(file.text) })));
-  const parsed = clock.time('parse', () => split.flatMap((file) => parseFile(file.name, file.lines, file.sources, problems)));
-  const policies = withoutDuplicateIds(parsed, problems);
-  // Cedar's validator answers in an order of its own, which a schema change reshuffles: in file
-  // and line order, problems read the same from one run to the next.
-  const found = clock.time('validate', () => validatePolicies(policies, input));
-  problems.push(...found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col));
-  return { policies, problems };
+export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): CheckedSet {
+  return inline(input, splitFiles(input, clock), clock);
 }
 
-/** Parses each policy of one file on its own, so each error points into its own policy. */
-function parseFile(file: string, lines: LineIndex, sources: readonly PolicySource[], problems: PolicyProblem[]): ParsedPolicy[] {
+/** How a set is shared out among threads (see threads.ts). */
+export interface ThreadPlan {
+  /** 0 keeps every call on the caller's thread. */
+  readonly threads: number;
+  /** A smaller set is checked on the caller's thread: starting threads would cost more than they save. */
+  readonly minPolicies: number;
+}
+
+/**
+ * `validatePolicySet` with Cedar's parsing and validation done in threads: the same calls, their
+ * answers read the same way. Cedar validates each policy on its own, so the set is validated in
+ * one part per thread and the verdicts joined. Should a thread fail, the work is done again here.
+ */
+export async function validatePolicySetInThreads(input: PolicySetInput, clock: PhaseClock, plan: ThreadPlan): Promise<CheckedSet> {
+  const files = splitFiles(input, clock);
+  const count = files.reduce((total, file) => total + file.sources.length, 0);
+  if (plan.threads < 1 || count < plan.minPolicies) return inline(input, files, clock);
+  let threads: CedarThreads | undefined;
+  try {
+    threads = new CedarThreads(plan.threads);
+    return await inThreads(input, files, clock, threads);
+  } catch {
+    return inline(input, files, clock);
+  } finally {
+    await threads?.close();
+  }
+}
+
+function inline(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock): CheckedSet {
+  const named = clock.time('parse', () => namePolicies(files, files.map((file) => file.sources.map((source) => policyToJson(source.text)))));
+  const verdict = clock.time('validate', () => validate(validationCall(input, named.policies)));
+  return withVerdict(input, named, verdict);
+}
+
+async function inThreads(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock, threads: CedarThreads): Promise<CheckedSet> {
+  const named = await clock.time('parse', async () => {
+    const answers = await threads.toJson(files.flatMap((file) => file.sources.map((source) => source.text)));
+    let next = 0;
+    return namePolicies(files, files.map((file) => file.sources.map(() => answers[next++]!)));
+  });
+  const verdict = await clock.time('validate', async () => {
+    const run = Math.max(1, Math.ceil(named.policies.length / threads.size));
+    const parts = Array.from({ length: Math.ceil(named.policies.length / run) || 1 }, (_, index) => named.policies.slice(index * run, (index + 1) * run));
+    return joinVerdicts(await threads.validate(parts.map((part) => validationCall(input, part))));
+  });
+  return withVerdict(input, named, verdict);
+}
+
+function splitFiles(input: PolicySetInput, clock: PhaseClock): SplitFile[] {
+  const files = [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return clock.time('split', () => files.map((file) => ({ name: file.name, lines: new LineIndex(file.text), sources: splitPolicies(file.text) })));
+}
+
+/** Every file's policies named from Cedar's parse of each (`answers[f][p]` for policy p of file f), duplicates refused. */
+function namePolicies(files: readonly SplitFile[], answers: readonly (readonly PolicyToJsonAnswer[])[]): CheckedSet {
+  const problems: PolicyProblem[] = [];
+  const parsed = files.flatMap((file, index) => parseFile(file, answers[index]!, problems));
+  return { policies: withoutDuplicateIds(parsed, problems), problems };
+}
+
+function withVerdict(input: PolicySetInput, named: CheckedSet, verdict: ValidationAnswer): CheckedSet {
+  // Cedar's validator answers in an order of its own, which a schema change reshuffles: in file
+  // and line order, problems read the same from one run to the next.
+  const found = validationProblems(named.policies, input, verdict).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  return { policies: named.policies, problems: [...named.problems, ...found] };
+}
+
+/** Names each policy of one file from Cedar's parse of it, so each error points into its own policy. */
+function parseFile(file: SplitFile, answers: readonly PolicyToJsonAnswer[], problems: PolicyProblem[]): ParsedPolicy[] {
+  const { name, lines } = file;
   const parsed: ParsedPolicy[] = [];
-  for (const [index, source] of sources.entries()) {
-    const answer = policyToJson(source.text);
+  for (const [index, source] of file.sources.entries()) {
+    const answer = answers[index]!;
     if (answer.type === 'failure') {
-      problems.push(...answer.errors.map((error) => locate(error, file, lines, source.start, source.text, 'error')));
+      problems.push(...answer.errors.map((error) => locate(error, name, lines, source.start, source.text, 'error')));
       continue;
     }
     const position = lines.at(source.start);
     if (answer.json.annotations?.id === '') {
-      problems.push({ file, ...position, message: 'the @id annotation is empty', severity: 'error' });
+      problems.push({ file: name, ...position, message: 'the @id annotation is empty', severity: 'error' });
       continue;
     }
     parsed.push({
-      id: answer.json.annotations?.id ?? `${basename(file)}#${index}`,
-      file,
+      id: answer.json.annotations?.id ?? `${basename(name)}#${index}`,
+      file: name,
       line: position.line,
       effect: answer.json.effect,
       text: source.text,
@@ -89,18 +161,54 @@ function withoutDuplicateIds(parsed: readonly ParsedPolicy[], problems: PolicyPr
 }
 
 /**
- * Strict validation against the schema. Cedar answers "success" even when policies break the
- * schema (the verdict is in `validationErrors`); "failure" means the schema itself is wrong.
- * Policies that failed to parse are left out, and the rest still checked, so every problem shows at once.
+ * Strict validation against the schema. Policies that failed to parse are left out, and the
+ * rest still checked, so every problem shows at once.
  */
-function validatePolicies(policies: readonly ParsedPolicy[], input: PolicySetInput): PolicyProblem[] {
-  const byId = new Map(policies.map((policy) => [policy.id, policy]));
-  const schemaLines = new LineIndex(input.schemaText);
-  const answer = validate({
+function validationCall(input: PolicySetInput, policies: readonly ParsedPolicy[]): ValidationCall {
+  return {
     schema: input.schemaText,
     policies: { staticPolicies: Object.fromEntries(policies.map((policy) => [policy.id, policy.text])) },
     validationSettings: { mode: 'strict' },
+  };
+}
+
+/**
+ * The verdicts on parts of a set as one. The parts' schema is the same, so a schema that fails
+ * fails every part alike, and the warnings Cedar met reading the schema (`otherWarnings`, which
+ * name no policy) come back from every part: each is taken as often as the first part has it,
+ * and anything a later part has beyond that is kept too.
+ */
+function joinVerdicts(verdicts: readonly ValidationAnswer[]): ValidationAnswer {
+  const failure = verdicts.find((verdict) => verdict.type === 'failure');
+  if (failure !== undefined) return failure;
+  const parts = verdicts.filter((verdict) => verdict.type === 'success');
+  return {
+    type: 'success',
+    validationErrors: parts.flatMap((part) => part.validationErrors),
+    validationWarnings: parts.flatMap((part) => part.validationWarnings),
+    otherWarnings: parts.flatMap((part, index) => (index === 0 ? part.otherWarnings : beyond(part.otherWarnings, parts[0]!.otherWarnings))),
+  };
+}
+
+/** `found` without as many of each warning as `seen` holds. */
+function beyond(found: readonly DetailedError[], seen: readonly DetailedError[]): DetailedError[] {
+  const left = new Map<string, number>();
+  for (const warning of seen) left.set(JSON.stringify(warning), (left.get(JSON.stringify(warning)) ?? 0) + 1);
+  return found.filter((warning) => {
+    const key = JSON.stringify(warning);
+    const count = left.get(key) ?? 0;
+    if (count > 0) left.set(key, count - 1);
+    return count === 0;
   });
+}
+
+/**
+ * Cedar answers "success" even when policies break the schema (the verdict is in
+ * `validationErrors`); "failure" means the schema itself is wrong.
+ */
+function validationProblems(policies: readonly ParsedPolicy[], input: PolicySetInput, answer: ValidationAnswer): PolicyProblem[] {
+  const byId = new Map(policies.map((policy) => [policy.id, policy]));
+  const schemaLines = new LineIndex(input.schemaText);
   if (answer.type === 'failure') {
     return [
       ...answer.errors.map((error) => locate(error, input.schemaFile, schemaLines, 0, input.schemaText, 'error')),

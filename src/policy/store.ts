@@ -134,7 +134,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     const seen = read.ok ? policySetVersion(read.input) : JSON.stringify(read.problems);
     if (seen === this.seen || this.stopped) return;
     this.seen = seen;
-    const result = read.ok ? await PolicyEngine.load(read.input) : read;
+    const result = read.ok ? await PolicyEngine.load(read.input, { earlier: this.engine }) : read;
     if (this.stopped) return;
     if (result.ok) {
       this.engine = result.engine;

@@ -1,11 +1,10 @@
 import { basename } from 'node:path';
-import { policyToJson, validate, type DetailedError, type PolicyJson, type PolicyToJsonAnswer, type ValidationAnswer, type ValidationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import { type DetailedError, type PolicyJson, type PolicyToJsonAnswer, type ValidationAnswer, type ValidationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PhaseClock } from '../load-phases.js';
 import { splitPolicies, type PolicySource } from '../policy-split.js';
 import type { PolicyProblem } from '../problem.js';
 import { indexOfByteOffset, LineIndex } from '../source-position.js';
 import type { PolicySetInput } from '../version.js';
-import { CedarThreads } from './threads.js';
 
 export interface PolicyInfo {
   /** `@id("…")`, else `FILE#N` with N counted from 0 within the file. */
@@ -25,7 +24,7 @@ export interface ParsedPolicy extends PolicyInfo {
 }
 
 /** The set's files cut into policies, each file's lines indexed once. */
-interface SplitFile {
+export interface SplitFile {
   readonly name: string;
   readonly lines: LineIndex;
   readonly sources: readonly PolicySource[];
@@ -36,75 +35,21 @@ export interface CheckedSet {
   readonly problems: PolicyProblem[];
 }
 
-/**
- * Parses, names and strictly validates every policy of the set, in file-name order; reports
- * every problem at once. The set may load only when no problem is an error.
- */
-export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): CheckedSet {
-  return inline(input, splitFiles(input, clock), clock);
-}
-
-/** How a set is shared out among threads (see threads.ts). */
-export interface ThreadPlan {
-  /** 0 keeps every call on the caller's thread. */
-  readonly threads: number;
-  /** A smaller set is checked on the caller's thread: starting threads would cost more than they save. */
-  readonly minPolicies: number;
-}
-
-/**
- * `validatePolicySet` with Cedar's parsing and validation done in threads: the same calls, their
- * answers read the same way. Cedar validates each policy on its own, so the set is validated in
- * one part per thread and the verdicts joined. Should a thread fail, the work is done again here.
- */
-export async function validatePolicySetInThreads(input: PolicySetInput, clock: PhaseClock, plan: ThreadPlan): Promise<CheckedSet> {
-  const files = splitFiles(input, clock);
-  const count = files.reduce((total, file) => total + file.sources.length, 0);
-  if (plan.threads < 1 || count < plan.minPolicies) return inline(input, files, clock);
-  let threads: CedarThreads | undefined;
-  try {
-    threads = new CedarThreads(plan.threads);
-    return await inThreads(input, files, clock, threads);
-  } catch {
-    return inline(input, files, clock);
-  } finally {
-    await threads?.close();
-  }
-}
-
-function inline(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock): CheckedSet {
-  const named = clock.time('parse', () => namePolicies(files, files.map((file) => file.sources.map((source) => policyToJson(source.text)))));
-  const verdict = clock.time('validate', () => validate(validationCall(input, named.policies)));
-  return withVerdict(input, named, verdict);
-}
-
-async function inThreads(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock, threads: CedarThreads): Promise<CheckedSet> {
-  const named = await clock.time('parse', async () => {
-    const answers = await threads.toJson(files.flatMap((file) => file.sources.map((source) => source.text)));
-    let next = 0;
-    return namePolicies(files, files.map((file) => file.sources.map(() => answers[next++]!)));
-  });
-  const verdict = await clock.time('validate', async () => {
-    const run = Math.max(1, Math.ceil(named.policies.length / threads.size));
-    const parts = Array.from({ length: Math.ceil(named.policies.length / run) || 1 }, (_, index) => named.policies.slice(index * run, (index + 1) * run));
-    return joinVerdicts(await threads.validate(parts.map((part) => validationCall(input, part))));
-  });
-  return withVerdict(input, named, verdict);
-}
-
-function splitFiles(input: PolicySetInput, clock: PhaseClock): SplitFile[] {
+/** The files in name order, each cut into its policies. */
+export function splitFiles(input: PolicySetInput, clock: PhaseClock): SplitFile[] {
   const files = [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return clock.time('split', () => files.map((file) => ({ name: file.name, lines: new LineIndex(file.text), sources: splitPolicies(file.text) })));
 }
 
 /** Every file's policies named from Cedar's parse of each (`answers[f][p]` for policy p of file f), duplicates refused. */
-function namePolicies(files: readonly SplitFile[], answers: readonly (readonly PolicyToJsonAnswer[])[]): CheckedSet {
+export function namePolicies(files: readonly SplitFile[], answers: readonly (readonly PolicyToJsonAnswer[])[]): CheckedSet {
   const problems: PolicyProblem[] = [];
   const parsed = files.flatMap((file, index) => parseFile(file, answers[index]!, problems));
   return { policies: withoutDuplicateIds(parsed, problems), problems };
 }
 
-function withVerdict(input: PolicySetInput, named: CheckedSet, verdict: ValidationAnswer): CheckedSet {
+/** The named policies with the problems Cedar's verdict on them holds, all in file and line order. */
+export function withVerdict(input: PolicySetInput, named: CheckedSet, verdict: ValidationAnswer): CheckedSet {
   // Cedar's validator answers in an order of its own, which a schema change reshuffles: in file
   // and line order, problems read the same from one run to the next.
   const found = validationProblems(named.policies, input, verdict).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
@@ -164,7 +109,7 @@ function withoutDuplicateIds(parsed: readonly ParsedPolicy[], problems: PolicyPr
  * Strict validation against the schema. Policies that failed to parse are left out, and the
  * rest still checked, so every problem shows at once.
  */
-function validationCall(input: PolicySetInput, policies: readonly ParsedPolicy[]): ValidationCall {
+export function validationCall(input: PolicySetInput, policies: readonly ParsedPolicy[]): ValidationCall {
   return {
     schema: input.schemaText,
     policies: { staticPolicies: Object.fromEntries(policies.map((policy) => [policy.id, policy.text])) },
@@ -178,7 +123,7 @@ function validationCall(input: PolicySetInput, policies: readonly ParsedPolicy[]
  * name no policy) come back from every part: each is taken as often as the first part has it,
  * and anything a later part has beyond that is kept too.
  */
-function joinVerdicts(verdicts: readonly ValidationAnswer[]): ValidationAnswer {
+export function joinVerdicts(verdicts: readonly ValidationAnswer[]): ValidationAnswer {
   const failure = verdicts.find((verdict) => verdict.type === 'failure');
   if (failure !== undefined) return failure;
   const parts = verdicts.filter((verdict) => verdict.type === 'success');

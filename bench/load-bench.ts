@@ -6,10 +6,12 @@
  * wasm is warm by then, as it is for a server that reloads). Three runs per size; the spread is
  * their minimum and maximum. The longest event-loop stall of each load is measured too, since a
  * serving process answers nothing while a load holds the loop.
- * Environment: BENCH_LOAD_SIZES (default "100,1000,10000"), BENCH_LOAD_RUNS (default 3).
+ * Environment: BENCH_LOAD_SIZES (default "100,1000,10000"), BENCH_LOAD_RUNS (default 3),
+ * BENCH_LOAD_THREADS (threads to parse and validate in; default gatehouse's own, 0 for none).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +27,7 @@ import { policyDir } from './estate.js';
 const run = promisify(execFile);
 const script = fileURLToPath(import.meta.url);
 const root = join(script, '..', '..', '..');
+const threads = process.env.BENCH_LOAD_THREADS === undefined ? undefined : Number(process.env.BENCH_LOAD_THREADS);
 
 /** Every phase, in the order a load passes through them. */
 const phases = ['read', 'split', 'parse', 'validate', 'version', 'preparse', 'reads', 'index'] as const;
@@ -35,6 +38,10 @@ interface LoadTimes {
   readonly totalMs: number;
   /** The longest the event loop went without turning during the load. */
   readonly stallMs: number;
+  /** CPU time of the whole process (every thread) during the load: what a busy machine makes slower. */
+  readonly cpuMs: number;
+  /** Resident memory once loaded, the load's threads gone. */
+  readonly rssMb: number;
 }
 
 interface RunResult {
@@ -62,23 +69,25 @@ async function timedLoad(dir: string, earlier?: PolicyEngine): Promise<LoadTimes
   const stalls = monitorEventLoopDelay({ resolution: 5 });
   stalls.enable();
   const clock = new Stopwatch();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const readStart = performance.now();
   const read = await readPolicyDir(dir);
   clock.times.read = performance.now() - readStart;
   if (!read.ok) throw new Error(`${dir} does not read: ${JSON.stringify(read.problems)}`);
-  const prepared = await PolicyEngine.load(read.input, { clock, earlier });
+  const prepared = await PolicyEngine.load(read.input, { clock, earlier, threads });
   if (!prepared.ok) throw new Error(`${dir} does not load: ${JSON.stringify(prepared.problems.slice(0, 3))}`);
   const { engine } = prepared;
   clock.time('reads', () => policyReads(engine.policies.map((policy) => engine.policyJson(policy.id)!)));
   clock.time('index', () => new PolicySlicer(engine));
   const totalMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
   // The authorizer the server builds does both of the above; built once more to be sure it loads.
   new CedarAuthorizer(engine);
   // One more turn, so a stall at the very end of the load is recorded too.
   await new Promise((resolve) => setTimeout(resolve, 10));
   stalls.disable();
-  return { phases: clock.times, totalMs, stallMs: stalls.max / 1e6, engine };
+  return { phases: clock.times, totalMs, stallMs: stalls.max / 1e6, cpuMs: (used.user + used.system) / 1000, rssMb: process.memoryUsage().rss / 2 ** 20, engine };
 }
 
 async function child(dir: string): Promise<void> {
@@ -106,10 +115,10 @@ const spread = (values: readonly number[]): string => `${fmt(Math.min(...values)
 /** The load bench's report: one row per size and kind, phases as medians of the runs. */
 export async function loadBench(sizes: readonly number[], runs: number): Promise<string[]> {
   const out = [
-    `policy-set load (ms; phases are medians of ${runs} runs, each a fresh process; total and stall: median and min–max)`,
+    `policy-set load (ms; ${runs} runs, each a fresh process; phases, stall, CPU and RSS are medians; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores at the start)`,
     '',
-    `| policies | load | ${phases.join(' | ')} | total | total min–max | runs | longest stall |`,
-    `|---|---|${phases.map(() => '---:').join('|')}|---:|---:|---|---:|`,
+    `| policies | load | ${phases.join(' | ')} | total | total min–max | runs | longest stall | CPU | RSS MB |`,
+    `|---|---|${phases.map(() => '---:').join('|')}|---:|---:|---|---:|---:|---:|`,
   ];
   for (const size of sizes) {
     const results: RunResult[] = [];
@@ -121,7 +130,7 @@ export async function loadBench(sizes: readonly number[], runs: number): Promise
       const loads = results.map((result) => result[kind]);
       const totals = loads.map((load) => load.totalMs);
       const cells = phases.map((phase) => fmt(median(loads.map((load) => load.phases[phase]))));
-      out.push(`| ${size} | ${kind} | ${cells.join(' | ')} | ${fmt(median(totals))} | ${spread(totals)} | ${totals.map(fmt).join(', ')} | ${fmt(median(loads.map((load) => load.stallMs)))} |`);
+      out.push(`| ${size} | ${kind} | ${cells.join(' | ')} | ${fmt(median(totals))} | ${spread(totals)} | ${totals.map(fmt).join(', ')} | ${fmt(median(loads.map((load) => load.stallMs)))} | ${fmt(median(loads.map((load) => load.cpuMs)))} | ${median(loads.map((load) => load.rssMb)).toFixed(0)} |`);
     }
   }
   return out;

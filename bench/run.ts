@@ -2,7 +2,8 @@
  * `npm run bench`: gatehouse against the floor (a grpc-js server answering a fixed OK with the
  * same protos), both driven from separate processes by the same generators: h2load for one
  * repeated request, and bench/loadgen.ts cycling thousands of distinct requests. Loopback only,
- * bounded in time (about three minutes). `--soak` adds a five-minute memory soak.
+ * bounded in time (about three minutes). `--soak` adds a five-minute memory soak. Last, the
+ * policy-set load bench (bench/load-bench.ts, also `npm run bench:load` on its own).
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { frontend, policyDir, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
+import { loadBench } from './load-bench.js';
 import { microbench } from './micro.js';
 import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
 
@@ -172,6 +174,7 @@ async function main(): Promise<void> {
   process.stderr.write('bench: decision core…\n');
   const micro = [];
   for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopWide), n));
+  const load = await loadBench([100, 1000, 10_000], 3);
 
   const out: string[] = [];
   out.push(`# gatehouse benchmark (${new Date().toISOString()})`);
@@ -195,6 +198,8 @@ async function main(): Promise<void> {
   for (const m of micro) {
     out.push(`| ${m.policies} policies | ${fmt(m.repeatedMedianUs, 1)} | ${fmt(m.distinctMedianUs, 1)} | ${fmt(m.miss.p50Us)} | ${fmt(m.miss.p99Us)} | ${fmt(m.miss.maxUs)} |`);
   }
+  out.push('');
+  out.push(...load);
   out.push('');
   out.push(`decision log lines written per scenario: ${logLines.map((l) => `${l.scenario} ${l.lines}`).join(', ')}`);
   if (soakResult) out.push(`soak (mtls-1000, 5 min at half rate): RSS MB every 10 s: ${soakResult.samples.join(' ')}`);

@@ -1,5 +1,9 @@
+/**
+ * Reading Cedar's answers about a policy set: each policy named from its parse, every problem at
+ * its FILE:LINE:COL. Which calls are made, and where, is check-set.ts's business.
+ */
 import { basename } from 'node:path';
-import { type DetailedError, type PolicyJson, type PolicyToJsonAnswer, type ValidationAnswer, type ValidationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import type { DetailedError, PolicyJson, PolicyToJsonAnswer, ValidationAnswer, ValidationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PhaseClock } from '../load-phases.js';
 import { splitPolicies, type PolicySource } from '../policy-split.js';
 import type { PolicyProblem } from '../problem.js';

@@ -27,7 +27,7 @@ export async function validate(argv: string[]): Promise<CommandResult> {
   const read = await readPolicyDir(dir);
   if (!read.ok) return { code: 1, err: `${read.problems.map(formatProblem).join('\n')}\n` };
 
-  const prepared = PolicyEngine.prepare(read.input);
+  const prepared = await PolicyEngine.load(read.input);
   const found = prepared.ok ? prepared.engine.warnings : withoutFollowOnWarnings(prepared.problems);
   const problems = sortProblems(mergeByAction([...found, ...unmatchableEntities(read.input)]));
   const errors = problems.filter((problem) => problem.severity === 'error').length;

@@ -6,10 +6,12 @@ import { errorMessage } from '../../errors.js';
 /** Where this process loads cedar-wasm from, so every thread runs the very same build. */
 const cedarModule = createRequire(import.meta.url).resolve('@cedar-policy/cedar-wasm/nodejs');
 
-// Given as source rather than a file: tests run this module from TypeScript, which a worker cannot load.
+// Given as source rather than a file: tests run this module from TypeScript, which a worker cannot
+// load. A thread inherits the process's flags, so its source may be run as a CommonJS script or as
+// an ES module: it reaches Node's modules through process.getBuiltinModule, which both have.
 const threadSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const cedar = require(workerData);
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const cedar = process.getBuiltinModule('node:module').createRequire(workerData)(workerData);
 parentPort.on('message', ({ fn, calls }) => {
   try {
     parentPort.postMessage({ answers: calls.map((args) => cedar[fn](...args)) });

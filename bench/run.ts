@@ -3,7 +3,8 @@
  * same protos), both driven from separate processes by the same generators: h2load for one
  * repeated request, and bench/loadgen.ts cycling thousands of distinct requests. Then the HTTP
  * wire (bench/http-wire.ts) against a bare node:http floor. Loopback only, bounded in time
- * (about four minutes). `--soak` adds a five-minute memory soak; `--http` runs only the HTTP wire.
+ * (about six minutes). `--soak` adds a five-minute memory soak; `--http` runs only the HTTP wire.
+ * Last, the policy-set load bench (bench/load-bench.ts, also `npm run bench:load` on its own).
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { frontend, policyDir, shopOwn, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
+import { loadBench } from './load-bench.js';
 import { microbench } from './micro.js';
 import { startOtlpSink, type OtlpSink } from './otlp-sink.js';
 import { telemetryCost, type TelemetryCost } from './telemetry-micro.js';
@@ -246,10 +248,12 @@ async function main(): Promise<void> {
   await sink.close();
   await stuck.close();
   const httpRows = only === undefined ? await measureHttp(tokenConfig, token) : [];
+  let load: string[] = [];
   if (!httpOnly && only === undefined) {
     process.stderr.write('bench: decision core…\n');
     // Misses that must reach Cedar: every Check a workload the policies tell apart (shopOwn).
     for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
+    load = await loadBench([100, 1000, 10_000], 3);
   }
 
   const out: string[] = [];
@@ -300,6 +304,10 @@ async function main(): Promise<void> {
     out.push('| telemetry cost (100 policies, in-process, CPU per Check incl. export) | off µs | on µs | on / off | dropped |');
     out.push('|---|---:|---:|---:|---:|');
     for (const c of costs) out.push(`| ${c.load} | ${fmt(c.offUs, 1)} | ${fmt(c.onUs, 1)} | ${fmt((100 * c.onUs) / c.offUs)}% | ${c.dropped} |`);
+    out.push('');
+  }
+  if (load.length > 0) {
+    out.push(...load);
     out.push('');
   }
   out.push(`decision log lines written per scenario: ${logLines.map((l) => `${l.scenario} ${l.lines}`).join(', ')}`);

@@ -4,7 +4,7 @@ import { PolicyEngine } from '../policy/cedar/engine.js';
 import { readPolicyDir } from '../policy/loader.js';
 import { entityLiterals } from '../policy/policy-source.js';
 import { formatProblem, type PolicyProblem } from '../policy/problem.js';
-import { lineColAt } from '../policy/source-position.js';
+import { LineIndex } from '../policy/source-position.js';
 import type { PolicySetInput } from '../policy/version.js';
 import { usage, type CommandResult } from './command.js';
 
@@ -27,7 +27,7 @@ export async function validate(argv: string[]): Promise<CommandResult> {
   const read = await readPolicyDir(dir);
   if (!read.ok) return { code: 1, err: `${read.problems.map(formatProblem).join('\n')}\n` };
 
-  const prepared = PolicyEngine.prepare(read.input);
+  const prepared = await PolicyEngine.load(read.input);
   const found = prepared.ok ? prepared.engine.warnings : withoutFollowOnWarnings(prepared.problems);
   const problems = sortProblems(mergeByAction([...found, ...unmatchableEntities(read.input)]));
   const errors = problems.filter((problem) => problem.severity === 'error').length;
@@ -46,10 +46,11 @@ export async function validate(argv: string[]): Promise<CommandResult> {
 function unmatchableEntities(input: PolicySetInput): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   for (const file of input.files) {
+    const lines = new LineIndex(file.text);
     for (const literal of entityLiterals(file.text)) {
       const reason = unmatchable(literal.type, literal.id);
       if (reason === undefined) continue;
-      const { line, col } = lineColAt(file.text, literal.start);
+      const { line, col } = lines.at(literal.start);
       problems.push({ file: file.name, line, col, severity: 'warning', message: `${literal.type}::${JSON.stringify(literal.id)} can never match a request: ${reason}` });
     }
   }

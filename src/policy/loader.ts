@@ -13,7 +13,7 @@ export type ReadResult = { ok: true; input: PolicySetInput } | { ok: false; prob
 /** Reads and validates the policy set in `dir`: every `*.cedar` file and `schema.cedarschema`. */
 export async function loadPolicies(dir: string): Promise<PrepareResult> {
   const read = await readPolicyDir(dir);
-  return read.ok ? PolicyEngine.prepare(read.input) : read;
+  return read.ok ? PolicyEngine.load(read.input) : read;
 }
 
 /**

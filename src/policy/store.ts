@@ -11,6 +11,8 @@ export interface PolicyStoreOptions {
   readonly pollIntervalMs?: number;
   /** Quiet time after a watcher event before reading, so one save that fires several events reads once. */
   readonly settleMs?: number;
+  /** Threads a large set is parsed and validated in (see `PolicyEngine.load`; default there). */
+  readonly loadThreads?: number;
 }
 
 export interface PolicyStoreEvents {
@@ -40,6 +42,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
   private stopped = false;
   private readonly pollIntervalMs: number;
   private readonly settleMs: number;
+  private readonly loadThreads: number | undefined;
 
   constructor(
     readonly dir: string,
@@ -48,6 +51,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     super();
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.settleMs = options.settleMs ?? 50;
+    this.loadThreads = options.loadThreads;
   }
 
   /** Loads the directory once, then follows it. Resolves whether or not the first load was valid. */
@@ -134,7 +138,8 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     const seen = read.ok ? policySetVersion(read.input) : JSON.stringify(read.problems);
     if (seen === this.seen || this.stopped) return;
     this.seen = seen;
-    const result = read.ok ? PolicyEngine.prepare(read.input) : read;
+    const result = read.ok ? await PolicyEngine.load(read.input, { earlier: this.engine, threads: this.loadThreads }) : read;
+    if (this.stopped) return;
     if (result.ok) {
       this.engine = result.engine;
       this.problems = undefined;

@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { defaultWorkers } from '../config.js';
 import type { KubernetesRuntime } from '../kubernetes/index.js';
 import { opsLog } from '../log/ops-log.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
@@ -8,13 +10,18 @@ import type { Metrics } from '../transport/metrics.js';
 /**
  * The policy set a server answers with: the store's current engine as an authorizer (rebuilt,
  * with a fresh decision cache, on every reload), its reloads logged and counted.
+ *
+ * A large set is parsed and validated in threads, each with its own cedar-wasm. A worker of
+ * several takes one: the workers already share the cores, all load at once at the start, and
+ * more threads each would multiply the memory of the load, not its speed. A lone server takes
+ * one per core it may use, at most four.
  */
 export class ServingPolicies {
   readonly store: PolicyStore;
   #authorizer: CedarAuthorizer | undefined;
 
   constructor(policies: string, kube: KubernetesRuntime | undefined, metrics: Metrics) {
-    this.store = new PolicyStore(policies);
+    this.store = new PolicyStore(policies, { loadThreads: cluster.isWorker ? 1 : Math.min(defaultWorkers(), 4) });
     this.store.on('reloaded', (version) => {
       const engine = this.store.current();
       this.#authorizer = engine ? new CedarAuthorizer(engine, { namespaceLabels: kube?.namespaceLabels.bind(kube) }) : undefined;

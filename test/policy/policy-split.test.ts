@@ -1,5 +1,5 @@
 import { splitPolicies } from '../../src/policy/policy-split.js';
-import { indexOfByteOffset, lineColAt } from '../../src/policy/source-position.js';
+import { indexOfByteOffset, lineColAt, LineIndex } from '../../src/policy/source-position.js';
 
 describe('splitPolicies', () => {
   test.each([
@@ -33,5 +33,26 @@ describe('source positions', () => {
   ])('$name', ({ text, byteOffset, index, line, col }) => {
     expect(indexOfByteOffset(text, byteOffset)).toBe(index);
     expect(lineColAt(text, index)).toEqual({ line, col });
+  });
+});
+
+describe('LineIndex', () => {
+  // The definition the index must agree with: lines end at \n, columns count code points.
+  const byScan = (text: string, index: number): { line: number; col: number } => {
+    const before = text.slice(0, index);
+    return { line: before.split('\n').length, col: [...before.slice(before.lastIndexOf('\n') + 1)].length + 1 };
+  };
+
+  test('every index of a text with CRLF, blank lines, astral and lone surrogates agrees with a scan from the start', () => {
+    const text = 'permit (\r\n  principal,\n\n😀 "é✓"\n\ud800x\udc00\n😀😀';
+    const lines = new LineIndex(text);
+    for (let index = -2; index <= text.length + 2; index++) expect([index, lines.at(index)]).toEqual([index, byScan(text, Math.max(0, index))]);
+  });
+
+  test('one index answers for many places of a large file', () => {
+    const text = Array.from({ length: 10_000 }, (_, i) => `@id("p${i}")\npermit (principal, action, resource);\n`).join('');
+    const lines = new LineIndex(text);
+    expect(lines.at(text.indexOf('@id("p4999")'))).toEqual({ line: 9999, col: 1 });
+    expect(lines.at(text.length)).toEqual({ line: 20_001, col: 1 });
   });
 });

@@ -1,13 +1,16 @@
+import { availableParallelism } from 'node:os';
 import { statefulIsAuthorized, type Expr, type ExprNoExt, type PatternElem, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { errorMessage } from '../../errors.js';
 import { deepFreeze } from '../../deep-freeze.js';
 import type { CedarRequest } from '../../core/cedar-request.js';
+import { untimed, type PhaseClock } from '../load-phases.js';
 import type { PolicyProblem } from '../problem.js';
 import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';
 import { actionAncestors, type ActionAncestors } from './action-groups.js';
 import { preparseSubset, preparseVersion, type Preparsed, type SubsetResidency } from './slots.js';
-import { validatePolicySet, type PolicyInfo } from './validate.js';
+import { checkPolicySet, nothingToReuse, validatePolicySet, type Reusable } from './check-set.js';
+import type { CheckedSet, PolicyInfo } from './validate.js';
 
 export type { ActionAncestors, PolicyInfo, SubsetResidency };
 
@@ -20,6 +23,20 @@ export interface EngineDecision {
   readonly determining: string[];
   /** `policy` is '' when Cedar refused the request itself rather than one policy. */
   readonly errors: { policy: string; message: string }[];
+}
+
+/** How `PolicyEngine.load` shares out Cedar's work. */
+export interface LoadOptions {
+  readonly clock?: PhaseClock;
+  /** Threads to parse and validate in (default: one per core, at most 4); 0 keeps it all on the caller's thread. */
+  readonly threads?: number;
+  /** Fewer policies to parse are parsed on the caller's thread (default 500): starting threads would cost more than they save. */
+  readonly minPoliciesForThreads?: number;
+  /**
+   * The set loaded before, whose answers from Cedar this load takes for every policy whose text
+   * (and, for validation, id and schema) it shares: a reload asks Cedar only about what changed.
+   */
+  readonly earlier?: PolicyEngine;
 }
 
 export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; problems: PolicyProblem[] };
@@ -47,18 +64,34 @@ export class PolicyEngine {
   }
 
   /** Parses, names and strictly validates every policy; reports every problem at once. */
-  static prepare(input: PolicySetInput): PrepareResult {
-    const { policies, problems } = validatePolicySet(input);
+  static prepare(input: PolicySetInput, clock: PhaseClock = untimed): PrepareResult {
+    return PolicyEngine.#fromChecked(input, validatePolicySet(input, clock), clock);
+  }
+
+  /**
+   * `prepare` for a set that may be large, and may have been loaded before with a few changes:
+   * Cedar is asked only about what `earlier` does not answer, and its parsing and validation run
+   * in threads (see check-set.ts), so the event loop stays free for all but the preparse. The
+   * same checks, the same problems, the same engine.
+   */
+  static async load(input: PolicySetInput, options: LoadOptions = {}): Promise<PrepareResult> {
+    const clock = options.clock ?? untimed;
+    const plan = { threads: options.threads ?? Math.min(availableParallelism(), 4), minPolicies: options.minPoliciesForThreads ?? 500 };
+    const reuse = options.earlier === undefined ? nothingToReuse : options.earlier.#reusable();
+    return PolicyEngine.#fromChecked(input, await checkPolicySet(input, clock, plan, reuse), clock);
+  }
+
+  static #fromChecked(input: PolicySetInput, { policies, problems }: CheckedSet, clock: PhaseClock): PrepareResult {
     if (problems.some((problem) => problem.severity === 'error')) return { ok: false, problems };
 
     const engine = new PolicyEngine(
-      policySetVersion(input),
+      clock.time('version', () => policySetVersion(input)),
       policies.map(({ id, file, line, effect, text }) => ({ id, file, line, effect, text })),
       input.schemaText,
       problems,
       new Map(policies.map((policy) => [policy.id, deepFreeze(policy.json)])),
     );
-    const preparsed = engine.preparse();
+    const preparsed = clock.time('preparse', () => engine.preparse());
     if (!preparsed.ok) return { ok: false, problems: [{ file: input.schemaFile, line: 0, col: 0, message: preparsed.message, severity: 'error' }] };
     return { ok: true, engine };
   }
@@ -125,6 +158,23 @@ export class PolicyEngine {
    */
   policyJson(id: string): PolicyJson | undefined {
     return this.jsons.get(id);
+  }
+
+  /**
+   * Cedar's answers this set was built from: each policy's JSON by its text, and which policies
+   * strict validation against this schema found nothing in (a set that loaded has no errors, so
+   * only the policies a warning names are left out).
+   */
+  #reusable(): Reusable {
+    const byText = new Map(this.policies.map((policy) => [policy.text, this.jsons.get(policy.id)!]));
+    const warned = new Set(this.warnings.map((warning) => warning.policy));
+    return {
+      json: (text) => byText.get(text),
+      passed: (id, text, schemaText) => {
+        const index = this.order.get(id);
+        return schemaText === this.schemaText && index !== undefined && this.policies[index]!.text === text && !warned.has(id);
+      },
+    };
   }
 
   /** The schema's action groups (see action-groups.ts), read once; undefined when they cannot be modelled. */

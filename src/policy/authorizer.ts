@@ -83,13 +83,13 @@ export class CedarAuthorizer implements Authorizer {
       : request;
     // A long key is replaced by its digest, so every entry stays small whatever the caller sent
     // (headers read in full can be 64 KiB); the usual short key skips the hashing.
-    const text = JSON.stringify(keyed);
-    const key = text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
+    const key = cacheKey(JSON.stringify(keyed));
     const cached = this.cache.get(key);
     if (cached) return { ...cached, evaluated: request, cacheHit: true };
     // A new principal the policies cannot tell from one decided before shares its decision.
     const slice = this.slicer ? this.slicer.slice(request) : 'all';
-    const sharedKey = this.shared.key(keyed, slice);
+    const sharedText = this.shared.key(keyed, slice);
+    const sharedKey = sharedText === undefined ? undefined : cacheKey(sharedText);
     const shared = sharedKey === undefined ? undefined : this.cache.get(sharedKey);
     if (shared) {
       this.cache.set(key, shared);
@@ -108,6 +108,11 @@ export class CedarAuthorizer implements Authorizer {
   private evaluate(request: CedarRequest): EngineDecision {
     return this.slicer ? this.slicer.authorize(request) : this.engine.authorize(request);
   }
+}
+
+/** A key of the decision cache: the request's text when short, else its digest. */
+function cacheKey(text: string): string {
+  return text.length <= maxPlainKey ? text : `#${createHash('sha256').update(text).digest('base64')}`;
 }
 
 /** The first of `names` that policies read, when they read any of them. */

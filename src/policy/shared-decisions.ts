@@ -45,7 +45,8 @@ export class SharedDecisions {
 
   #view(ids: readonly string[] | 'all'): PrincipalView {
     if (ids === 'all') return (this.#whole ??= principalView(this.engine.policies.map((policy) => this.engine.policyJson(policy.id))));
-    const key = ids.join('\n');
+    // JSON, not ids joined by a separator: an id may hold any character, the separator too.
+    const key = JSON.stringify(ids);
     let view = this.#views.get(key);
     if (view === undefined) {
       view = principalView(ids.map((id) => this.engine.policyJson(id)));

@@ -61,6 +61,15 @@ describe('CedarThreads', () => {
   });
 });
 
+test('a thread that does not answer in time fails the call instead of holding it', async () => {
+  const threads = new CedarThreads(1, 1);
+  try {
+    await expect(threads.toJson(Array.from({ length: 2000 }, (_, i) => filler(i)))).rejects.toThrow('cedar thread gave no answer within 1 ms');
+  } finally {
+    await threads.close();
+  }
+});
+
 describe('a threaded load finds what prepare finds', () => {
   test.each([
     [31, 40],

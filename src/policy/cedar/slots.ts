@@ -94,7 +94,8 @@ export function preparseVersion(version: string, schemaText: string, policies: R
 
 /** The named policies of a version, evaluated under the schema preparsed in the version's slot. */
 export function preparseSubset(version: string, ids: readonly string[], texts: Readonly<Record<string, string>>, residency: SubsetResidency = 'analysis'): Preparsed {
-  return subsets[residency].ensure(`${version}\n${ids.join('\n')}`, ids.length, (name) => {
+  // JSON, not ids joined by a separator: an id may hold any character, the separator too.
+  return subsets[residency].ensure(JSON.stringify([version, ...ids]), ids.length, (name) => {
     const set = preparsePolicySet(name, { staticPolicies: Object.fromEntries(ids.map((id) => [id, texts[id]!])) });
     return set.type === 'failure' ? `policies: ${messages(set.errors)}` : undefined;
   });

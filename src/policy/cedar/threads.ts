@@ -34,7 +34,14 @@ type Reply = { answers: unknown[] } | { error: string };
 export class CedarThreads {
   readonly #threads: Worker[];
 
-  constructor(size: number) {
+  /**
+   * `deadlineMs`: how long one thread may take over its share of a call before it counts as failed
+   * (and is stopped), so that a thread that never answers cannot hold every later reload.
+   */
+  constructor(
+    size: number,
+    private readonly deadlineMs = 120_000,
+  ) {
     this.#threads = Array.from({ length: Math.max(1, size) }, () => new Worker(threadSource, { eval: true, workerData: cedarModule }));
   }
 
@@ -60,13 +67,19 @@ export class CedarThreads {
   }
 
   #each(fn: 'policyToJson' | 'validate', parts: readonly unknown[][][]): Promise<unknown[][]> {
-    return Promise.all(parts.map((calls, index) => (calls.length === 0 ? Promise.resolve([]) : ask(this.#threads[index]!, fn, calls))));
+    return Promise.all(parts.map((calls, index) => (calls.length === 0 ? Promise.resolve([]) : ask(this.#threads[index]!, fn, calls, this.deadlineMs))));
   }
 }
 
-function ask(thread: Worker, fn: string, calls: readonly unknown[][]): Promise<unknown[]> {
+function ask(thread: Worker, fn: string, calls: readonly unknown[][], deadlineMs: number): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      settle();
+      void thread.terminate();
+      reject(new Error(`cedar thread gave no answer within ${deadlineMs} ms`));
+    }, deadlineMs);
     const settle = (): void => {
+      clearTimeout(deadline);
       thread.off('message', onMessage);
       thread.off('error', onError);
       thread.off('exit', onExit);

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 interface Entry {
@@ -18,7 +19,15 @@ export class FilePool {
   private readonly waiting: (() => void)[] = [];
   private peak = 0;
 
-  constructor(readonly maxOpen: number) {
+  /**
+   * `identities`: each path's file (device and inode) as it was when checked; a path first opened
+   * here is held to the file it named then. A file replaced while the run goes on (rotated, or
+   * swapped for a pipe or a device) fails its read rather than being read from someone else's offset.
+   */
+  constructor(
+    readonly maxOpen: number,
+    private readonly identities = new Map<string, string>(),
+  ) {
     if (!Number.isInteger(maxOpen) || maxOpen < 1) throw new RangeError(`maxOpen must be a positive integer (got ${maxOpen})`);
   }
 
@@ -79,7 +88,7 @@ export class FilePool {
         await closeQuietly(idle[1]);
         continue;
       }
-      const entry: Entry = { handle: open(path, 'r'), users: 1 };
+      const entry: Entry = { handle: openLog(path, this.identities), users: 1 };
       this.entries.set(path, entry);
       this.peak = Math.max(this.peak, this.entries.size);
       try {
@@ -100,6 +109,26 @@ export class FilePool {
 
   private wakeOne(): void {
     this.waiting.shift()?.();
+  }
+}
+
+/**
+ * Opens a log for reading without blocking (a FIFO would wait for a writer), and only if it is a
+ * regular file and, when `identities` knows the path, still the same file. Returns its identity too.
+ */
+export async function openLog(path: string, identities: Map<string, string>): Promise<FileHandle> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat({ bigint: true });
+    if (!stat.isFile()) throw new Error('is not a regular file');
+    const identity = `${stat.dev}:${stat.ino}`;
+    const known = identities.get(path);
+    if (known === undefined) identities.set(path, identity);
+    else if (known !== identity) throw new Error('was replaced by another file while being read');
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
   }
 }
 

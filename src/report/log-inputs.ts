@@ -1,9 +1,9 @@
-import { glob, open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { glob, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { errorMessage } from '../errors.js';
-import { FilePool } from './file-pool.js';
+import { FilePool, openLog } from './file-pool.js';
 import type { LogInput } from './read-logs.js';
 
 /**
@@ -105,20 +105,19 @@ export async function openLogs(
   const expanded = await expandLogArguments(names);
   if (!expanded.ok) return expanded;
   const problems: string[] = [];
+  const identities = new Map<string, string>();
   for (const name of expanded.files) {
     if (name === '-') continue;
-    let handle: FileHandle | undefined;
     try {
-      handle = await open(name, 'r');
-      if (!(await handle.stat()).isFile()) problems.push(`${name}: is not a regular file`);
+      await (await openLog(name, identities)).close();
     } catch (err) {
-      problems.push(`${name}: cannot open the decision log: ${errorMessage(err)}`);
-    } finally {
-      await handle?.close();
+      const message = errorMessage(err);
+      problems.push(message === 'is not a regular file' ? `${name}: ${message}` : `${name}: cannot open the decision log: ${message}`);
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  const files = new FilePool(options.maxOpenFiles ?? defaultMaxOpenFiles);
+  // The read holds each path to the file checked here.
+  const files = new FilePool(options.maxOpenFiles ?? defaultMaxOpenFiles, identities);
   const chunkBytes = options.chunkBytes ?? Math.max(minChunkBytes, Math.min(maxChunkBytes, Math.floor(bufferedBytes / Math.max(1, expanded.files.length))));
   const inputs = expanded.files.map((name): LogInput => (name === '-' ? { name: '(stdin)', stream: stdin } : { name, stream: fileStream(name, files, chunkBytes) }));
   return { ok: true, inputs, files };

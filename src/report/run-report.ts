@@ -59,6 +59,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const identities = reviewIdentities(inventory);
   const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: options.sourceIp });
   let observedLogs: ReportParts['logs'];
+  let actorClasses: ReadonlyMap<string, Readonly<Record<string, number>>> = new Map();
   const paths = options.suggestDir === undefined ? undefined : new PathAggregator();
   if (logs.length > 0) {
     const aggregator = new UseAggregator();
@@ -81,6 +82,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
       await logFiles.close();
     }
     const observed = aggregator.summary();
+    actorClasses = actingFor.loggedClasses();
     observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses), actingFor: actingFor.summary(inventory.workloads) };
   }
   const findings = allFindings({
@@ -90,6 +92,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
     observed: observedLogs?.observed,
     unknownServices: observedLogs?.unknownServices ?? [],
     actingFor: observedLogs?.actingFor.edges ?? [],
+    actorClasses,
     denyThreshold: options.denyThreshold,
   });
   const report = buildReport({

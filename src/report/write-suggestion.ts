@@ -8,6 +8,7 @@ import { schemaFileName } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
 import type { NotSuggested, SuggestedPolicy, Suggestion } from './suggest-policies.js';
 import { suggestedPolicyText } from './suggest-policies.js';
+import { patternCovers } from './path-patterns.js';
 
 export const suggestionNames = { policies: 'observed.cedar', guards: 'guards.cedar', tests: join('tests', 'observed.yaml') } as const;
 
@@ -110,7 +111,7 @@ function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string, un
       ...(Object.keys(replayed.headers).length === 0 ? {} : { headers: replayed.headers }),
       sourceIp,
       expect: 'allow',
-      policies: [policy.id],
+      policies: [policy.id, ...ownPermitsOf(policies, policy, replayed.path)],
     })),
   );
   const callerPath = new Map<string, string>();
@@ -134,6 +135,19 @@ function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string, un
     ...(omitted > 0 ? [`# ${omitted} more unobserved cells are not written (at most ${maxDenyCases} deny cases).`] : []),
   ].join('\n');
   return `${header}\n${stringify({ cases: [...cases, ...denied] }, { lineWidth: 0 })}`;
+}
+
+/**
+ * A principal's own permit (no actor in it) also holds when a workload acts for the principal, as
+ * the current set's permits that do not read `context.actor` do: a delegated case names it too.
+ */
+function ownPermitsOf(policies: readonly SuggestedPolicy[], delegated: SuggestedPolicy, target: string): string[] {
+  if (delegated.actor === undefined) return [];
+  const path = target.split('?')[0]!;
+  return policies
+    .filter((own) => own.actor === undefined && own.principal === delegated.principal && own.service === delegated.service && own.action === delegated.action)
+    .filter((own) => own.patterns.some((pattern) => patternCovers(pattern, path)))
+    .map((own) => own.id);
 }
 
 function isWorkloadClass(value: string): value is WorkloadClass {

@@ -50,7 +50,7 @@ export interface Suggestion {
 }
 
 /**
- * For each allowed use, a permit for exactly that principal, service and action on the collapsed
+ * For each allowed use, a permit for exactly that principal (through its actor, when one acted), service and action on the collapsed
  * observed paths, checked against the current set: on every representative request (the current
  * policies' paths and tags for the cell, the patterns' own paths, the observed examples) a request
  * the suggestion allows must be one the current set allows or forbids (the suggested set keeps

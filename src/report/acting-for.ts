@@ -68,6 +68,21 @@ export class ActingForAggregator {
     if (decision.timeMs > stats.lastMs) stats.lastMs = decision.timeMs;
   }
 
+  /**
+   * Decisions per class the server logged (`actorClass`), per actor; lines without one are not
+   * counted: they say nothing about the class policies saw.
+   */
+  loggedClasses(): ReadonlyMap<string, Readonly<Record<string, number>>> {
+    const byActor = new Map<string, Record<string, number>>();
+    for (const stats of this.edges.values()) {
+      if (stats.actorClass === '') continue;
+      const classes = byActor.get(stats.actor) ?? {};
+      classes[stats.actorClass] = (classes[stats.actorClass] ?? 0) + stats.allow + stats.deny + stats.error;
+      byActor.set(stats.actor, classes);
+    }
+    return byActor;
+  }
+
   /** The edges, an actor the log gave no class for taking the inventory's. */
   summary(workloads: readonly InventoryWorkload[]): ActingForSummary {
     const inventoryClass = new Map(workloads.map((workload) => [workload.principal, workload.class]));

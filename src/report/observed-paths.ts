@@ -2,9 +2,13 @@ import type { LoggedDecision } from './log-line.js';
 import { cellKey } from './access-matrix.js';
 import { isSuggestablePath, parentPath, type ObservedPath } from './path-patterns.js';
 
-/** The allowed use of one (principal, service, action) in the window, with the paths it was on. */
+/** The allowed use of one (principal, actor, service, action) in the window, with the paths it was on. */
 export interface AllowedUse {
   readonly principal: string;
+  /** The workload that acted for the principal (the log's `actor`); undefined for the principal's own use. */
+  readonly actor: string | undefined;
+  /** The actor's class the server logged last, when it logged one. */
+  readonly actorClass: string | undefined;
   readonly service: string;
   readonly action: string;
   readonly requests: number;
@@ -30,6 +34,8 @@ export const defaultPathLimits: PathLimits = Object.freeze({ maxKeys: 100_000, m
 
 interface Entry {
   principal: string;
+  actor: string | undefined;
+  actorClass: string | undefined;
   service: string;
   action: string;
   requests: number;
@@ -43,7 +49,7 @@ interface Entry {
 }
 
 /**
- * Folds allowed decisions into their paths per (principal, service, action), for `report
+ * Folds allowed decisions into their paths per (principal, actor, service, action), for `report
  * --suggest`. Bounded: past `maxPathsPerKey` distinct paths a key's paths are replaced by their
  * parent routes (standing for everything under them), so it always covers what was seen.
  */
@@ -55,20 +61,22 @@ export class PathAggregator {
 
   add(decision: LoggedDecision): void {
     if (decision.decision !== 'allow' || decision.principal === '') return;
-    const key = cellKey(decision.principal, decision.service, decision.action);
+    // Use through an actor is its own key: a grant suggested from it names the actor.
+    const key = `${cellKey(decision.principal, decision.service, decision.action)}\n${decision.actor ?? ''}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
       if (this.entries.size >= this.limits.maxKeys) {
         this.dropped += 1;
         return;
       }
-      entry = { principal: decision.principal, service: decision.service, action: decision.action, requests: 0, firstMs: decision.timeMs, lastMs: decision.timeMs, class: undefined, paths: new Map(), examples: [], unnamedPaths: 0 };
+      entry = { principal: decision.principal, actor: decision.actor, actorClass: undefined, service: decision.service, action: decision.action, requests: 0, firstMs: decision.timeMs, lastMs: decision.timeMs, class: undefined, paths: new Map(), examples: [], unnamedPaths: 0 };
       this.entries.set(key, entry);
     }
     entry.requests += 1;
     entry.firstMs = Math.min(entry.firstMs, decision.timeMs);
     entry.lastMs = Math.max(entry.lastMs, decision.timeMs);
     if (decision.class !== undefined) entry.class = decision.class;
+    if (decision.actorClass !== undefined) entry.actorClass = decision.actorClass;
     if (!isSuggestablePath(decision.path)) {
       entry.unnamedPaths += 1;
       return;
@@ -83,6 +91,8 @@ export class PathAggregator {
   uses(): AllowedUse[] {
     return [...this.entries.values()].map((entry) => ({
       principal: entry.principal,
+      actor: entry.actor,
+      actorClass: entry.actorClass,
       service: entry.service,
       action: entry.action,
       requests: entry.requests,

@@ -17,6 +17,7 @@ import type { LoggedDecision } from './log-line.js';
 import { PathAggregator } from './observed-paths.js';
 import { readInventory } from './read-inventory.js';
 import { suggestPolicies } from './suggest-policies.js';
+import { knownCallers } from './suggested-caller.js';
 import { writeSuggestion, type UnobservedCell, type WrittenSuggestion } from './write-suggestion.js';
 import { readDecisionLogs, type LogInput, type LogReadResult, type Progress } from './read-logs.js';
 import { renderHtml } from './render-html.js';
@@ -58,6 +59,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const identities = reviewIdentities(inventory);
   const matrix = computeAccessMatrix(engine, policies, identities, inventory.services, { sourceIp: options.sourceIp });
   let observedLogs: ReportParts['logs'];
+  let actorClasses: ReadonlyMap<string, Readonly<Record<string, number>>> = new Map();
   const paths = options.suggestDir === undefined ? undefined : new PathAggregator();
   if (logs.length > 0) {
     const aggregator = new UseAggregator();
@@ -80,6 +82,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
       await logFiles.close();
     }
     const observed = aggregator.summary();
+    actorClasses = actingFor.loggedClasses();
     observedLogs = { read, observed, unknownServices: servicesOutsideInventory(inventory.services, observed.uses), actingFor: actingFor.summary(inventory.workloads) };
   }
   const findings = allFindings({
@@ -89,6 +92,7 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
     observed: observedLogs?.observed,
     unknownServices: observedLogs?.unknownServices ?? [],
     actingFor: observedLogs?.actingFor.edges ?? [],
+    actorClasses,
     denyThreshold: options.denyThreshold,
   });
   const report = buildReport({
@@ -109,16 +113,18 @@ export async function runReport(options: ReportOptions): Promise<ReportOutcome> 
   const files = await writeOutputs(options.outDir, report);
   if (options.suggestDir === undefined || paths === undefined) return { ok: true, report, files };
   const uses = paths.uses();
-  const suggestion = suggestPolicies(engine, policies, uses, { sourceIp: options.sourceIp });
-  const used = new Set(uses.map((use) => cellKey(use.principal, use.service, use.action)));
-  // People are left out of the suggestion (the log does not record their groups), so of their cells too.
-  const unobserved = identities.filter((identity) => identity.identity.kind !== 'user').flatMap((identity) =>
-    inventory.services.flatMap((service) =>
+  const suggestion = suggestPolicies(engine, policies, uses, knownCallers(inventory.users, inventory.workloads), { sourceIp: options.sourceIp });
+  // Use through an actor is granted only through it: the principal's own cell stays unobserved.
+  const used = new Set(uses.filter((use) => use.actor === undefined).map((use) => cellKey(use.principal, use.service, use.action)));
+  const unobserved = identities.flatMap((identity) => {
+    const { identity: caller } = identity;
+    const user = caller.kind === 'user' ? { subject: caller.subject, issuer: caller.issuer, groups: caller.groups } : undefined;
+    return inventory.services.flatMap((service) =>
       matrixActions
         .filter((action) => !used.has(cellKey(identity.principal, service.name, action)))
-        .map((action): UnobservedCell => ({ principal: identity.principal, class: identity.class, service: service.name, action })),
-    ),
-  );
+        .map((action): UnobservedCell => ({ principal: identity.principal, class: identity.class, ...(user === undefined ? {} : { user }), service: service.name, action })),
+    );
+  });
   return { ok: true, report, files, suggestion: await writeSuggestion(options.suggestDir, engine, suggestion, options.sourceIp, unobserved) };
 }
 

@@ -1,19 +1,22 @@
-import type { Identity, WorkloadClass } from '../core/identity.js';
-import { workloadClasses } from '../core/identity.js';
+import type { WorkloadClass } from '../core/identity.js';
 import { serviceFromRequest } from '../core/resource.js';
-import { SpiffeId } from '../core/spiffe-id.js';
 import type { PolicyEngine } from '../policy/cedar/engine.js';
 import { probeRequest, probesFor, type MatrixOptions, type Probe } from './access-matrix.js';
 import type { AnalyzedPolicy } from './analyzed-policy.js';
 import type { AllowedUse } from './observed-paths.js';
 import { collapsePaths, patternCondition, patternCovers, type PathPattern } from './path-patterns.js';
-import { actionScopeMatches, entityRef, entityScopeMatches, type ScopeTarget } from './policy-scope.js';
-import { anonymousPrincipal, serviceTarget } from './review-identity.js';
+import { actionScopeMatches, entityRef, entityScopeMatches } from './policy-scope.js';
+import { serviceTarget } from './review-identity.js';
+import { suggestedCaller, type ActingWorkload, type KnownCallers, type SuggestedCaller } from './suggested-caller.js';
 
-/** A permit granting one (principal, service, action) exactly the use observed. */
+/** A permit granting one (principal, actor, service, action) exactly the use observed. */
 export interface SuggestedPolicy {
   readonly id: string;
   readonly principal: string;
+  /** The workload that acted for the principal: the permit holds only when it acts (`context.actor`). */
+  readonly actor: ActingWorkload | undefined;
+  /** A person's inventory groups, which the permit requires, and how the test cases name them. */
+  readonly user: { readonly subject: string; readonly issuer: string; readonly groups: readonly string[] } | undefined;
   readonly service: string;
   readonly action: string;
   readonly patterns: readonly PathPattern[];
@@ -34,6 +37,7 @@ export interface SuggestedCase {
 
 export interface NotSuggested {
   readonly principal: string;
+  readonly actor: string | undefined;
   readonly service: string;
   readonly action: string;
   readonly requests: number;
@@ -46,27 +50,28 @@ export interface Suggestion {
 }
 
 /**
- * For each allowed use, a permit for exactly that principal, service and action on the collapsed
+ * For each allowed use, a permit for exactly that principal (through its actor, when one acted), service and action on the collapsed
  * observed paths, checked against the current set: on every representative request (the current
  * policies' paths and tags for the cell, the patterns' own paths, the observed examples) a request
  * the suggestion allows must be one the current set allows or forbids (the suggested set keeps
  * the current forbids). A suggestion that fails falls back to the exact paths observed; what still
  * fails, or cannot be named, is listed as not suggested, with why.
  */
-export function suggestPolicies(engine: PolicyEngine, policies: readonly AnalyzedPolicy[], uses: readonly AllowedUse[], options: MatrixOptions): Suggestion {
+export function suggestPolicies(engine: PolicyEngine, policies: readonly AnalyzedPolicy[], uses: readonly AllowedUse[], known: KnownCallers, options: MatrixOptions): Suggestion {
   const suggested: SuggestedPolicy[] = [];
   const notSuggested: NotSuggested[] = [];
   const ids = new Set<string>();
-  const sorted = [...uses].sort((a, b) => compare(a.principal, b.principal) || compare(a.service, b.service) || compare(a.action, b.action));
+  const sorted = [...uses].sort((a, b) => compare(a.principal, b.principal) || compare(a.actor ?? '', b.actor ?? '') || compare(a.service, b.service) || compare(a.action, b.action));
   for (const use of sorted) {
     const skip = (reason: string): void => {
-      notSuggested.push({ principal: use.principal, service: use.service, action: use.action, requests: use.requests, reason });
+      notSuggested.push({ principal: use.principal, actor: use.actor, service: use.service, action: use.action, requests: use.requests, reason });
     };
-    const caller = callerOf(use);
-    if (caller === undefined) {
-      skip('only workloads and the anonymous caller are suggested: a person’s groups are not in the decision log');
+    const resolved = suggestedCaller(use, known);
+    if (!resolved.ok) {
+      skip(resolved.reason);
       continue;
     }
+    const caller = resolved.value;
     if (use.paths.length === 0) {
       skip('no allowed request had a path a policy can name');
       continue;
@@ -102,6 +107,8 @@ export function suggestPolicies(engine: PolicyEngine, policies: readonly Analyze
     suggested.push({
       id: uniqueId(ids, `observed-${caller.name}-${use.service}-${use.action}`),
       principal: use.principal,
+      actor: caller.actor,
+      user: userOf(caller),
       service: use.service,
       action: use.action,
       patterns,
@@ -115,38 +122,23 @@ export function suggestPolicies(engine: PolicyEngine, policies: readonly Analyze
   return { policies: suggested, notSuggested };
 }
 
-/** The Cedar text of a suggested permit, before formatting. */
+/**
+ * The Cedar text of a suggested permit, before formatting. A person's permit also requires the
+ * groups the inventory gives them, so it ends when they leave one, as a group's grant would; a
+ * delegated one holds only when its actor acts, as docs/policies.md ("Delegation") writes it.
+ */
 export function suggestedPolicyText(policy: SuggestedPolicy): string {
-  const condition = policy.patterns.map(patternCondition).join(' || ');
+  const paths = policy.patterns.map(patternCondition).join(' || ');
+  const conditions = [
+    ...(policy.user?.groups ?? []).map((group) => `principal in ${entityRef('Group', group)}`),
+    ...(policy.actor === undefined ? [] : ['context has actor', `context.actor == ${policy.actor.principal}`]),
+  ];
   return [
     `@id(${JSON.stringify(policy.id)})`,
     `@doc(${JSON.stringify(`observed ${policy.requests.toLocaleString('en')} ${policy.requests === 1 ? 'request' : 'requests'} ${day(policy.firstMs)}..${day(policy.lastMs)}`)})`,
     `permit (principal == ${policy.principal}, action == Action::${JSON.stringify(policy.action)}, resource == Service::${JSON.stringify(policy.service)})`,
-    `when { ${condition} };`,
+    `when { ${conditions.length === 0 ? paths : [...conditions, paths.includes(' || ') ? `(${paths})` : paths].join(' && ')} };`,
   ].join('\n');
-}
-
-interface Caller {
-  readonly identity: Identity;
-  readonly target: ScopeTarget;
-  /** A readable part of the suggested policies' ids. */
-  readonly name: string;
-}
-
-function callerOf(use: AllowedUse): Caller | undefined {
-  if (use.principal === anonymousPrincipal) return { identity: { kind: 'anonymous' }, target: { type: 'Anonymous', ref: anonymousPrincipal, ancestors: new Set() }, name: 'anonymous' };
-  const workload = /^Workload::"(spiffe:\/\/[^"\\]+)"$/.exec(use.principal);
-  if (workload === null) return undefined;
-  const parsed = SpiffeId.parse(workload[1]!);
-  if (!parsed.ok) return undefined;
-  const id = parsed.value;
-  const kubernetes = id.kubernetesParts();
-  const loggedClass = workloadClasses.find((known) => known === use.class) ?? 'unknown';
-  return {
-    identity: { kind: 'workload', spiffeId: id, class: loggedClass, authn: 'mtls' },
-    target: { type: 'Workload', ref: use.principal, ancestors: new Set(kubernetes ? [entityRef('Namespace', kubernetes.namespace)] : []) },
-    name: kubernetes ? `${kubernetes.namespace}-${kubernetes.serviceAccount}` : id.path.split('/').filter(Boolean).join('-') || id.trustDomain,
-  };
 }
 
 /** A request on each pattern (the route, a path under it) and each observed path. */
@@ -159,7 +151,7 @@ function patternProbes(patterns: readonly PathPattern[], examples: readonly stri
  * An observed request as a test case: as logged, or with the headers and query parameters the
  * current policies test when it needs them (the log does not keep them). None when neither is allowed.
  */
-function replay(engine: PolicyEngine, relevant: readonly AnalyzedPolicy[], identity: Identity, use: AllowedUse, path: string, options: MatrixOptions): SuggestedCase[] {
+function replay(engine: PolicyEngine, relevant: readonly AnalyzedPolicy[], identity: SuggestedCaller['identity'], use: AllowedUse, path: string, options: MatrixOptions): SuggestedCase[] {
   const tags = probesFor(relevant).find((probe) => probe.tags.length > 0)?.tags ?? [];
   for (const variant of tags.length === 0 ? [[]] : [[], tags]) {
     const probe: Probe = { path, condition: null, tags: variant };
@@ -173,6 +165,11 @@ function replay(engine: PolicyEngine, relevant: readonly AnalyzedPolicy[], ident
     return [{ path: query === '' ? path : `${path}?${query}`, headers }];
   }
   return [];
+}
+
+function userOf(caller: SuggestedCaller): SuggestedPolicy['user'] {
+  const { identity } = caller;
+  return identity.kind === 'user' ? { subject: identity.subject, issuer: identity.issuer, groups: caller.groups } : undefined;
 }
 
 function uniqueId(taken: Set<string>, wanted: string): string {

@@ -8,6 +8,7 @@ import { schemaFileName } from '../policy/loader.js';
 import { formatProblem } from '../policy/problem.js';
 import type { NotSuggested, SuggestedPolicy, Suggestion } from './suggest-policies.js';
 import { suggestedPolicyText } from './suggest-policies.js';
+import { patternCovers } from './path-patterns.js';
 
 export const suggestionNames = { policies: 'observed.cedar', guards: 'guards.cedar', tests: join('tests', 'observed.yaml') } as const;
 
@@ -20,11 +21,13 @@ export interface WrittenSuggestion {
   readonly denyCasesOmitted: number;
 }
 
-/** A cell of the inventory matrix (identity × service × method) with no allowed use in the window. */
+/** A cell of the inventory matrix (identity × service × method) with no allowed use of the principal's own in the window. */
 export interface UnobservedCell {
-  /** `Workload::"spiffe://…"` or `Anonymous::"anonymous"`. */
+  /** `Workload::"spiffe://…"`, `User::"…"` or `Anonymous::"anonymous"`. */
   readonly principal: string;
   readonly class: string;
+  /** A person's subject, issuer and groups, as the inventory gives them. */
+  readonly user?: { readonly subject: string; readonly issuer: string; readonly groups: readonly string[] };
   readonly service: string;
   readonly action: string;
 }
@@ -47,7 +50,7 @@ export async function writeSuggestion(dir: string, current: PolicyEngine, sugges
   if (!prepared.ok) {
     const refused = new Map(prepared.problems.filter((problem) => problem.severity === 'error' && problem.policy !== undefined).map((problem) => [problem.policy!, formatProblem(problem)]));
     for (const policy of kept.filter((candidate) => refused.has(candidate.id))) {
-      notSuggested.push({ principal: policy.principal, service: policy.service, action: policy.action, requests: policy.requests, reason: `invalid against the schema: ${refused.get(policy.id)!}` });
+      notSuggested.push({ principal: policy.principal, actor: policy.actor?.principal, service: policy.service, action: policy.action, requests: policy.requests, reason: `invalid against the schema: ${refused.get(policy.id)!}` });
     }
     kept = kept.filter((policy) => !refused.has(policy.id));
     policiesText = policyFileText(kept, notSuggested);
@@ -65,7 +68,7 @@ function policyFileText(policies: readonly SuggestedPolicy[], notSuggested: read
   const header = [
     '// Suggested by gatehouse report --suggest: each permit grants one caller one method on one',
     '// service, on the paths the decision log shows it used. Review before replacing your permits.',
-    ...(notSuggested.length === 0 ? [] : ['//', '// Allowed use not suggested:', ...notSuggested.slice(0, 100).map((skip) => `//   ${oneLine(`${skip.principal} ${skip.service} ${skip.action} (${skip.requests} requests): ${skip.reason}`)}`)]),
+    ...(notSuggested.length === 0 ? [] : ['//', '// Allowed use not suggested:', ...notSuggested.slice(0, 100).map((skip) => `//   ${oneLine(`${skip.principal}${skip.actor === undefined ? '' : ` through ${skip.actor}`} ${skip.service} ${skip.action} (${skip.requests} requests): ${skip.reason}`)}`)]),
     ...(notSuggested.length > 100 ? [`//   … and ${notSuggested.length - 100} more`] : []),
   ].join('\n');
   const text = `${header}\n\n${policies.map(suggestedPolicyText).join('\n\n')}\n`;
@@ -108,7 +111,7 @@ function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string, un
       ...(Object.keys(replayed.headers).length === 0 ? {} : { headers: replayed.headers }),
       sourceIp,
       expect: 'allow',
-      policies: [policy.id],
+      policies: [policy.id, ...ownPermitsOf(policies, policy, replayed.path)],
     })),
   );
   const callerPath = new Map<string, string>();
@@ -121,7 +124,7 @@ function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string, un
   }
   const denied = unobserved.slice(0, maxDenyCases).map((cell) => {
     const workload = /^Workload::"(.*)"$/.exec(cell.principal);
-    const caller = workload === null ? { anonymous: true } : { spiffe: workload[1]!, ...(isWorkloadClass(cell.class) ? { class: cell.class } : {}) };
+    const caller = cell.user !== undefined ? { user: userKeys(cell.user) } : workload === null ? { anonymous: true } : { spiffe: workload[1]!, ...(isWorkloadClass(cell.class) ? { class: cell.class } : {}) };
     const path = callerPath.get(`${cell.principal} ${cell.service}`) ?? servicePath.get(cell.service) ?? '/';
     return { name: `unobserved ${cell.principal} ${cell.service} ${cell.action}`, ...caller, method: cell.action, path, service: cell.service, sourceIp, expect: 'deny' };
   });
@@ -134,14 +137,34 @@ function testFileText(policies: readonly SuggestedPolicy[], sourceIp: string, un
   return `${header}\n${stringify({ cases: [...cases, ...denied] }, { lineWidth: 0 })}`;
 }
 
+/**
+ * A principal's own permit (no actor in it) also holds when a workload acts for the principal, as
+ * the current set's permits that do not read `context.actor` do: a delegated case names it too.
+ */
+function ownPermitsOf(policies: readonly SuggestedPolicy[], delegated: SuggestedPolicy, target: string): string[] {
+  if (delegated.actor === undefined) return [];
+  const path = target.split('?')[0]!;
+  return policies
+    .filter((own) => own.actor === undefined && own.principal === delegated.principal && own.service === delegated.service && own.action === delegated.action)
+    .filter((own) => own.patterns.some((pattern) => patternCovers(pattern, path)))
+    .map((own) => own.id);
+}
+
 function isWorkloadClass(value: string): value is WorkloadClass {
   return (workloadClasses as readonly string[]).includes(value);
 }
 
+/** The case's caller, and the workload acting for it as a token's `act` claim would name it. */
 function callerKeys(policy: SuggestedPolicy): Record<string, unknown> {
+  const actor = policy.actor === undefined ? {} : { actor: policy.actor.spiffeId.toString(), actorClass: policy.actor.class };
+  if (policy.user !== undefined) return { user: userKeys(policy.user), ...actor };
   const workload = /^Workload::"(.*)"$/.exec(policy.principal);
   if (workload === null) return { anonymous: true };
-  return { spiffe: workload[1]!, ...(policy.class === undefined ? {} : { class: policy.class }) };
+  return { spiffe: workload[1]!, ...(policy.class === undefined ? {} : { class: policy.class }), ...actor };
+}
+
+function userKeys(user: NonNullable<SuggestedPolicy['user']>): Record<string, unknown> {
+  return { subject: user.subject, ...(user.issuer === '' ? {} : { issuer: user.issuer }), groups: [...user.groups] };
 }
 
 function oneLine(text: string): string {

@@ -75,6 +75,8 @@ describe('the sample inventory, examples/inventory.yaml', () => {
       logLine({ time: hoursAgo(2), principal: principal(ids.frontend), resource: 'ledger.finance', action: 'GET', decision: 'deny' }),
       // A server that classed the build job as a service: its guards against build jobs did not apply.
       JSON.stringify({ ...JSON.parse(logLine({ time: hoursAgo(3), principal: builder, resource: 'artifacts.registry', action: 'GET', decision: 'allow', policies: ['ci-builder-pulls-artifacts'] })), class: 'service' }),
+      // And acting for alice as a service: build-jobs-never-act-in-shop would not have applied.
+      logLine({ time: hoursAgo(4), principal: 'User::"alice"', actor: builder, actorClass: 'service', resource: 'artifacts.registry', action: 'GET', decision: 'allow', policies: ['sre-reads-admin'], path: '/admin/status' }),
     ].join('\n');
     await dir.write('decisions.jsonl', `${log}\n`);
     const out = join(dir.dir, 'out');
@@ -87,6 +89,16 @@ describe('the sample inventory, examples/inventory.yaml', () => {
     expect(report.unknownServices).toEqual([expect.objectContaining({ name: 'ledger.finance', namespace: 'finance', deny: 1, callers: 1 })]);
     expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'unknown-service', severity: 'low', service: 'ledger.finance' }));
     expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'class-mismatch', severity: 'high', principal: builder, inventoryClass: 'build', loggedClasses: { service: 1 } }));
+    expect(report.findings.filter((finding) => finding.kind === 'actor-class-mismatch')).toEqual([
+      {
+        kind: 'actor-class-mismatch',
+        severity: 'high',
+        message: `${builder} is "build" in the inventory but the server logged it acting for others as "service" in 1 acting-for decision`,
+        actor: builder,
+        inventoryClass: 'build',
+        loggedClasses: { service: 1 },
+      },
+    ]);
     expect(report.findings.filter((finding) => finding.kind === 'unknown-identity')).toEqual([]);
     expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('| ledger.finance | 0 | 1 | 0 | 1 |');
     expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<td class="mono">ledger.finance</td>');

@@ -339,8 +339,18 @@ describe('docs/report.md\'s delegation example, on the shipped policies', () => 
     expect(lines.at(-1)).toMatch(/^3 granted, 0 revoked: /);
     expect(output.at(-1)).toMatch(/^3 granted, 0 revoked: /);
 
-    const withoutPeople = await gatehouse(['diff', '--inventory', join(projectRoot, 'examples', 'inventory.yaml'), examplePolicyDir, newDir]);
+    const workloadsOnly = yaml.replace(/^ +actsFor:.*\n/gm, '').replace(/^users:\n(?: +- .*\n)*/m, '');
+    expect(workloadsOnly).not.toMatch(/actsFor|users|alice/);
+    const withoutPeople = await gatehouse(['diff', '--inventory', join(await scratchDir({ 'inventory.yaml': workloadsOnly }), 'inventory.yaml'), examplePolicyDir, newDir]);
     expect({ code: withoutPeople.code, stdout: withoutPeople.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^no access granted or revoked: /) });
+
+    // The sample inventory lists people and actsFor too: the same edges, on each of the shop's three services.
+    const sample = await gatehouse(['diff', '--inventory', join(projectRoot, 'examples', 'inventory.yaml'), examplePolicyDir, newDir]);
+    const granted = sample.stdout.trimEnd().split('\n');
+    expect(granted.at(-1)).toMatch(/^9 granted, 0 revoked: /);
+    expect(granted.slice(0, -1).map((line) => line.replace(/ (orders|catalog|payments)\.shop /, ' SERVICE.shop '))).toEqual(
+      ['orders', 'catalog', 'payments'].flatMap(() => output.slice(0, -1).map((line) => line.replace(' orders.shop ', ' SERVICE.shop '))),
+    );
   });
 });
 

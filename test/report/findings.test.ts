@@ -1,5 +1,7 @@
 import type { MatrixCell } from '../../src/report/access-matrix.js';
 import { analyzePolicies, type AnalyzedPolicy } from '../../src/report/analyzed-policy.js';
+import { ActingForAggregator } from '../../src/report/acting-for.js';
+import { actorClassMismatches } from '../../src/report/findings/actor-class-mismatches.js';
 import { allFindings } from '../../src/report/findings/all-findings.js';
 import { classMismatches } from '../../src/report/findings/class-mismatches.js';
 import { sortFindings, type Finding } from '../../src/report/findings/finding.js';
@@ -217,6 +219,53 @@ describe('workload classes the server logged otherwise', () => {
   });
 });
 
+describe('actor classes the server logged otherwise', () => {
+  const alice = 'User::"alice"';
+  /** Acting-for decisions of `actor`, one per logged class given (undefined: a line without actorClass). */
+  const actingAs = (actor: string, classes: (string | undefined)[]): ReadonlyMap<string, Readonly<Record<string, number>>> => {
+    const acting = new ActingForAggregator();
+    classes.forEach((actorClass, index) =>
+      acting.add({ timeMs: index, principal: alice, service: 'tickets.support', action: 'GET', path: '/', decision: index % 2 === 0 ? 'allow' : 'deny', policies: [], reason: '', policyVersion: '', actor, ...(actorClass === undefined ? {} : { actorClass }) }),
+    );
+    return acting.loggedClasses();
+  };
+  test.each<{ name: string; logged: ReadonlyMap<string, Readonly<Record<string, number>>>; expected: Finding[] }>([
+    { name: 'lines without actorClass say nothing', logged: actingAs(builder, [undefined, undefined]), expected: [] },
+    { name: 'the class the inventory gives', logged: actingAs(builder, ['build', 'build']), expected: [] },
+    {
+      name: 'a build job acting for people that the server did not treat as one is high',
+      logged: actingAs(builder, ['service', 'service', 'build', undefined]),
+      expected: [
+        {
+          kind: 'actor-class-mismatch',
+          severity: 'high',
+          message: `${builder} is "build" in the inventory but the server logged it acting for others as "service" in 2 acting-for decisions`,
+          actor: builder,
+          inventoryClass: 'build',
+          loggedClasses: { service: 2, build: 1 },
+        },
+      ],
+    },
+    {
+      name: 'any other disagreement is medium',
+      logged: actingAs(web, ['agent']),
+      expected: [
+        {
+          kind: 'actor-class-mismatch',
+          severity: 'medium',
+          message: `${web} is "service" in the inventory but the server logged it acting for others as "agent" in 1 acting-for decision`,
+          actor: web,
+          inventoryClass: 'service',
+          loggedClasses: { agent: 1 },
+        },
+      ],
+    },
+    { name: 'actors outside the inventory are not mismatches', logged: actingAs('Workload::"spiffe://cluster.local/ns/x/sa/y"', ['build']), expected: [] },
+  ])('$name', ({ logged, expected }) => {
+    expect(actorClassMismatches(inventory.workloads, logged)).toEqual(expected);
+  });
+});
+
 describe('repeated denies', () => {
   const known = new Set([web, builder]);
   const uses = [use(builder, 'orders.shop', 'GET', 0, 7), use(builder, 'orders.shop', 'POST', 0, 2), use(builder, 'catalog.shop', 'DELETE', 0, 3), use(web, 'orders.shop', 'POST', 10, 5)];
@@ -338,7 +387,7 @@ describe('over-broad policies', () => {
 describe('all findings', () => {
   test('without a log only the policy findings are made; sorted by severity then kind', () => {
     const engine = engineOf({ 'p.cedar': '@id("open") permit (principal, action == Action::"GET", resource) when { context.path == "/x" };\n@id("wide") permit (principal, action, resource);' });
-    const findings = allFindings({ inventory, policies: analyzePolicies(engine), matrix: { cells: [], evaluations: 0, errors: [] }, observed: undefined, unknownServices: [], actingFor: [], denyThreshold: 5 });
+    const findings = allFindings({ inventory, policies: analyzePolicies(engine), matrix: { cells: [], evaluations: 0, errors: [] }, observed: undefined, unknownServices: [], actingFor: [], actorClasses: new Map(), denyThreshold: 5 });
     expect(findings.map((finding) => `${finding.severity} ${finding.kind} ${'policy' in finding ? finding.policy : ''}`)).toEqual(['high over-broad-policy wide', 'medium over-broad-policy open']);
   });
 

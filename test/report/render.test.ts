@@ -31,7 +31,7 @@ async function exampleReport(): Promise<ReportJson> {
   acting.add({ timeMs: t, principal: 'User::"<u>bob</u>"', service: 'orders.shop', action: 'GET', path: '/', decision: 'deny', policies: [], reason: 'policy_denied', policyVersion: engine.version, actor: hostile });
   const actingFor = acting.summary(inventory.workloads);
   const read = { files: [{ name: 'decisions.log', lines: 4, inWindow: 4, outsideWindow: 0, malformed: 1, duplicates: 0 }], malformed: { count: 1, byReason: { 'not JSON': 1 }, examples: [{ file: 'decisions.log', line: 5, reason: 'not JSON', sample: '<img src=x onerror=alert(2)>' }] } };
-  const findings = allFindings({ inventory, policies, matrix, observed, unknownServices, actingFor: actingFor.edges, denyThreshold: 2 });
+  const findings = allFindings({ inventory, policies, matrix, observed, unknownServices, actingFor: actingFor.edges, actorClasses: acting.loggedClasses(), denyThreshold: 2 });
   return buildReport({
     generatedAt: new Date(Date.UTC(2025, 0, 31, 12)),
     window: { fromMs: Date.UTC(2025, 0, 30, 12), toMs: Date.UTC(2025, 0, 31, 12) },

@@ -4,6 +4,7 @@ import type { AnalyzedPolicy } from '../analyzed-policy.js';
 import type { Inventory } from '../inventory.js';
 import type { ObservedSummary } from '../observed-use.js';
 import type { UnknownService } from '../service-traffic.js';
+import { actorClassMismatches } from './actor-class-mismatches.js';
 import { classMismatches } from './class-mismatches.js';
 import { delegatedWrites } from './delegated-writes.js';
 import { sortFindings, type Finding } from './finding.js';
@@ -25,6 +26,8 @@ export interface FindingInputs {
   readonly unknownServices: readonly UnknownService[];
   /** Who acted for whom; empty without a log. */
   readonly actingFor: readonly ActingForEdge[];
+  /** Acting-for decisions per actor by the actor class the server logged; empty without a log. */
+  readonly actorClasses: ReadonlyMap<string, Readonly<Record<string, number>>>;
   readonly denyThreshold: number;
 }
 
@@ -38,6 +41,7 @@ export function allFindings(input: FindingInputs): Finding[] {
       ...delegatedWrites(input.actingFor),
       ...repeatedDenies(observed.principals, observed.uses, known, input.denyThreshold),
       ...classMismatches(inventory.workloads, observed.principals),
+      ...actorClassMismatches(inventory.workloads, input.actorClasses),
       ...unknownIdentities(inventory.workloads, observed.principals),
       ...unknownServices(input.unknownServices),
       ...unusedGrants(matrix.cells, observed.uses),

@@ -54,6 +54,14 @@ export type Finding =
       readonly loggedClasses: Readonly<Record<string, number>>;
     })
   | (FindingBase & {
+      /** An inventory workload that acted for others, logged as the actor with another class than the inventory's. */
+      readonly kind: 'actor-class-mismatch';
+      readonly actor: string;
+      readonly inventoryClass: string;
+      /** Acting-for decisions by the actor class the server logged, the inventory's own among them when it was logged too. */
+      readonly loggedClasses: Readonly<Record<string, number>>;
+    })
+  | (FindingBase & {
       /** A principal denied at least the threshold number of times: misconfiguration or probing. */
       readonly kind: 'repeated-denies';
       readonly principal: string;
@@ -105,6 +113,7 @@ export const findingKinds: readonly FindingKind[] = [
   'over-broad-policy',
   'delegated-write',
   'class-mismatch',
+  'actor-class-mismatch',
   'repeated-denies',
   'unknown-identity',
   'unknown-service',

@@ -8,17 +8,29 @@ const run = promisify(execFile);
 export interface Served {
   readonly child: ChildProcess;
   readonly grpc: string;
+  /** The health and metrics address, when the server names one. */
+  readonly http?: string;
   stop(): Promise<void>;
   /** Resident memory of the process and its workers, in MB. */
   rssMb(): number;
+  /** Resident memory of each process: the server first, then its workers. */
+  processes(): ProcessRss[];
 }
 
-/** Starts a server and waits for its `… serving` JSON line on stderr. */
-export function startServed(args: readonly string[], stdoutFile?: number): Promise<Served> {
+export interface ProcessRss {
+  readonly pid: number;
+  readonly rssMb: number;
+}
+
+/** Starts a server and waits for its `… serving` JSON line on stderr (a server that does not say it in time is stopped). */
+export function startServed(args: readonly string[], stdoutFile?: number, startSeconds = 20): Promise<Served> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', stdoutFile ?? 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no serving line within 20 s\n${buffered}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`${args.join(' ')}: no serving line within ${startSeconds} s\n${buffered}`));
+    }, startSeconds * 1000);
     child.stderr!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const match = /"grpc":"([^"]+)"/.exec(buffered);
@@ -29,7 +41,9 @@ export function startServed(args: readonly string[], stdoutFile?: number): Promi
       resolve({
         child,
         grpc: match[1]!,
-        rssMb: () => treeRss(child.pid!),
+        http: /"http":"([^"]+)"/.exec(buffered)?.[1],
+        rssMb: () => treeRss(child.pid!).reduce((sum, p) => sum + p.rssMb, 0),
+        processes: () => treeRss(child.pid!),
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();
@@ -42,7 +56,7 @@ export function startServed(args: readonly string[], stdoutFile?: number): Promi
   });
 }
 
-function treeRss(pid: number): number {
+function treeRss(pid: number): ProcessRss[] {
   const pids = [pid];
   try {
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
@@ -50,15 +64,16 @@ function treeRss(pid: number): number {
   } catch {
     // the process is gone
   }
-  let kb = 0;
+  const out: ProcessRss[] = [];
   for (const p of pids) {
     try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      out.push({ pid: p, rssMb: kb / 1024 });
     } catch {
       // exited meanwhile
     }
   }
-  return kb / 1024;
+  return out;
 }
 
 export interface LoadResult {

@@ -1,0 +1,64 @@
+import type { ContainerLimits } from './container-limits.js';
+
+/**
+ * What one deciding process holds at most under the bench's loads (`npm run bench:memory`: 1,000
+ * policies, repeated, distinct, cache-miss and maximum-header traffic) with an 8 MiB semi-space:
+ * 250-280 MiB measured. A primary, which decides nothing, about 100 MiB.
+ */
+export const workerMiB = 256;
+export const primaryMiB = 96;
+/** The budget with no memory limit in sight (a VM, a bare machine). */
+export const defaultBudgetMiB = 400;
+/** The share of a container's memory limit gatehouse plans to use: the rest is headroom before the OOM killer. */
+export const limitShare = 0.8;
+/**
+ * V8's young generation, per semi-space. Node 24 lets a busy process grow it to 64 MiB (128 MiB
+ * resident for the pair); 8 MiB costs a few per cent of throughput in more frequent scavenges.
+ */
+export const semiSpaceMiB = 8;
+/** The old generation never gets less than this, however many workers share a small budget. */
+export const minOldSpaceMiB = 128;
+
+export interface PlanInput {
+  /** os.availableParallelism(): the cores the CPU affinity allows. */
+  readonly cores: number;
+  readonly limits: ContainerLimits;
+  /** `workers` from the config or the flag. */
+  readonly workers?: number;
+  /** `memoryBudgetMiB` from the config. */
+  readonly memoryBudgetMiB?: number;
+}
+
+export interface ProcessPlan {
+  /** Processes that decide; with more than one, a primary supervises them. */
+  readonly workers: number;
+  readonly budgetMiB: number;
+  readonly budgetFrom: 'config' | 'container limit' | 'default';
+  /** What held the worker count down when it was not configured. */
+  readonly workersFrom: 'config' | 'cores' | 'cpu limit' | 'memory budget';
+  readonly semiSpaceMiB: number;
+  readonly oldSpaceMiB: number;
+}
+
+/**
+ * How many workers to start and how large each may let V8's heap grow. Unless configured, the
+ * workers are as many as the CPU allows (the affinity, and the container's CPU limit rounded up)
+ * and the budget holds: n workers cost n × workerMiB, plus a primary once there are two or more.
+ * One worker is always started, whatever the budget.
+ */
+export function planProcesses(input: PlanInput): ProcessPlan {
+  const { budgetMiB, budgetFrom } = budget(input);
+  const cpuLimit = input.limits.cpus === undefined ? Infinity : Math.max(1, Math.ceil(input.limits.cpus));
+  const byCpu = Math.max(1, Math.min(input.cores, cpuLimit));
+  const byMemory = Math.max(1, Math.floor((budgetMiB - primaryMiB) / workerMiB), budgetMiB >= workerMiB ? 1 : 0);
+  const workers = input.workers ?? Math.min(byCpu, byMemory);
+  const workersFrom = input.workers !== undefined ? 'config' : byMemory < byCpu ? 'memory budget' : cpuLimit < input.cores ? 'cpu limit' : 'cores';
+  const share = (budgetMiB - (workers > 1 ? primaryMiB : 0)) / workers;
+  return { workers, budgetMiB, budgetFrom, workersFrom, semiSpaceMiB, oldSpaceMiB: Math.max(minOldSpaceMiB, Math.floor(share / 2)) };
+}
+
+function budget(input: PlanInput): Pick<ProcessPlan, 'budgetMiB' | 'budgetFrom'> {
+  if (input.memoryBudgetMiB !== undefined) return { budgetMiB: input.memoryBudgetMiB, budgetFrom: 'config' };
+  if (input.limits.memoryBytes !== undefined) return { budgetMiB: Math.floor((input.limits.memoryBytes / 2 ** 20) * limitShare), budgetFrom: 'container limit' };
+  return { budgetMiB: defaultBudgetMiB, budgetFrom: 'default' };
+}

@@ -144,12 +144,6 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     if (counts) rmSync(counts, { recursive: true, force: true });
     throw err;
   }
-  opsLog.info('gatehouse serving', {
-    grpc: `${hostOf(config.listen)}:${grpcPort}`,
-    http: `${hostOf(config.httpListen)}:${httpPort}`,
-    ...(config.httpAuthz.enabled ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
-    workers,
-  });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -169,6 +163,13 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Said once the signals are handled: a SIGTERM sent on reading it stops the workers instead of orphaning them.
+    opsLog.info('gatehouse serving', {
+      grpc: `${hostOf(config.listen)}:${grpcPort}`,
+      http: `${hostOf(config.httpListen)}:${httpPort}`,
+      ...(config.httpAuthz.enabled ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
+      workers,
+    });
   });
   await Promise.all(settling);
   assertions?.close();

@@ -112,14 +112,6 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
         throw err;
       })
     : 0;
-  if (role.kind === 'single') {
-    opsLog.info('gatehouse serving', {
-      grpc: `${hostOf(config.listen)}:${grpcPort}`,
-      http: `${hostOf(config.httpListen)}:${httpPort}`,
-      ...(httpAuthz ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
-      policyVersion: policies.version,
-    });
-  }
   report();
 
   let resolveStopped!: () => void;
@@ -155,6 +147,15 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     setTimeout(() => process.exit(1), uncaughtFlushMs);
     void log.close().finally(() => process.exit(1));
   });
+  // Said once the signals are handled: a SIGTERM sent on reading it drains instead of killing.
+  if (role.kind === 'single') {
+    opsLog.info('gatehouse serving', {
+      grpc: `${hostOf(config.listen)}:${grpcPort}`,
+      http: `${hostOf(config.httpListen)}:${httpPort}`,
+      ...(httpAuthz ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
+      policyVersion: policies.version,
+    });
+  }
   return { grpcPort, httpPort, httpAuthzPort, stopped, shutdown };
 }
 

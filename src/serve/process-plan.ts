@@ -34,7 +34,7 @@ export interface ProcessPlan {
   readonly workers: number;
   readonly budgetMiB: number;
   readonly budgetFrom: 'config' | 'container limit' | 'default';
-  /** What held the worker count down when it was not configured. */
+  /** What held the worker count down when it was not configured (the CPU limit when both did). */
   readonly workersFrom: 'config' | 'cores' | 'cpu limit' | 'memory budget';
   readonly semiSpaceMiB: number;
   readonly oldSpaceMiB: number;
@@ -50,7 +50,8 @@ export function planProcesses(input: PlanInput): ProcessPlan {
   const { budgetMiB, budgetFrom } = budget(input);
   const cpuLimit = input.limits.cpus === undefined ? Infinity : Math.max(1, Math.ceil(input.limits.cpus));
   const byCpu = Math.max(1, Math.min(input.cores, cpuLimit));
-  const byMemory = Math.max(1, Math.floor((budgetMiB - primaryMiB) / workerMiB), budgetMiB >= workerMiB ? 1 : 0);
+  // n workers fit when n × workerMiB + primaryMiB ≤ budget; one fits (or must do) in any budget.
+  const byMemory = Math.max(1, Math.floor((budgetMiB - primaryMiB) / workerMiB));
   const workers = input.workers ?? Math.min(byCpu, byMemory);
   const workersFrom = input.workers !== undefined ? 'config' : byMemory < byCpu ? 'memory budget' : cpuLimit < input.cores ? 'cpu limit' : 'cores';
   const share = (budgetMiB - (workers > 1 ? primaryMiB : 0)) / workers;

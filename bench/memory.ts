@@ -16,7 +16,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { frontend, policyDir, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
-import { h2load, loadgen, startServed, type LoadResult, type Served } from './processes.js';
+import { h2load, loadgens, startServed, type LoadResult, type Served } from './processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -41,16 +41,6 @@ interface Sample {
   readonly load: string;
   readonly result: LoadResult;
   readonly rss: number[];
-}
-
-/** One loadgen per connection at once, their counts summed; the latencies are the worse of them. */
-async function distinctLoad(target: string, bodies: string, seconds: number, rate = 0): Promise<LoadResult> {
-  const runs = await Promise.all(
-    Array.from({ length: connections }, () => loadgen(loadgenScript, { target, bodies, concurrency: 32, seconds, rate: rate / connections })),
-  );
-  const sum = (pick: (r: LoadResult) => number): number => runs.reduce((total, r) => total + pick(r), 0);
-  const worst = (pick: (r: LoadResult) => number): number => Math.max(...runs.map(pick));
-  return { requests: sum((r) => r.requests), failures: sum((r) => r.failures), rps: sum((r) => r.rps), p50: worst((r) => r.p50), p99: worst((r) => r.p99), p999: worst((r) => r.p999) };
 }
 
 /** The V8 and external figures of the workers that decide (prom-client's defaults, summed over workers by the primary). */
@@ -78,16 +68,16 @@ async function main(): Promise<void> {
     const repeated = await h2load(server.grpc, one, seconds, connections, join(work, 'h2.log'));
     samples.push({ load: 'repeated (h2load)', result: repeated, rss: rss() });
     const distinct = writeBodies(join(work, 'distinct.bin'), Array.from({ length: 5000 }, (_, i) => orders(i)));
-    samples.push({ load: 'distinct paths (loadgen)', result: await distinctLoad(server.grpc, distinct, seconds), rss: rss() });
+    samples.push({ load: 'distinct paths (loadgen)', result: await loadgens(loadgenScript, connections, { target: server.grpc, bodies: distinct, concurrency: 32, seconds }), rss: rss() });
     const misses = writeBodies(join(work, 'misses.bin'), Array.from({ length: 60_000 }, (_, i) => ({ principal: shopWorkload(i), path: '/api/orders/42', requestId: `r-${i}` })));
-    samples.push({ load: 'cache misses (loadgen)', result: await distinctLoad(server.grpc, misses, seconds), rss: rss() });
+    samples.push({ load: 'cache misses (loadgen)', result: await loadgens(loadgenScript, connections, { target: server.grpc, bodies: misses, concurrency: 32, seconds }), rss: rss() });
     const headers = writeBodies(join(work, 'headers.bin'), Array.from({ length: 500 }, (_, i) => ({ ...orders(i), headers: bulky(i) })));
-    samples.push({ load: 'max headers (loadgen)', result: await distinctLoad(server.grpc, headers, seconds), rss: rss() });
+    samples.push({ load: 'max headers (loadgen)', result: await loadgens(loadgenScript, connections, { target: server.grpc, bodies: headers, concurrency: 32, seconds }), rss: rss() });
     const heap = await heapFigures(server);
     const soak: number[] = [];
     if (soakSeconds > 0) {
       const timer = setInterval(() => soak.push(rss().reduce((a, b) => a + b, 0)), 10_000);
-      await distinctLoad(server.grpc, one, soakSeconds, Math.round(repeated.rps / 2));
+      await loadgens(loadgenScript, connections, { target: server.grpc, bodies: one, concurrency: 32, seconds: soakSeconds, rate: Math.round(repeated.rps / 2) });
       clearInterval(timer);
     }
     report(idle, samples, heap, soak);

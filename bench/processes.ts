@@ -93,6 +93,17 @@ export async function loadgen(script: string, options: { target: string; bodies:
 }
 
 /**
+ * `count` generators at once, each on its own connection (node:cluster hands a worker connections,
+ * not requests): their counts summed, their latencies the worse of them. `rate` is the total.
+ */
+export async function loadgens(script: string, count: number, options: { target: string; bodies: string; concurrency: number; seconds: number; rate?: number }): Promise<LoadResult> {
+  const runs = await Promise.all(Array.from({ length: count }, () => loadgen(script, { ...options, rate: (options.rate ?? 0) / count })));
+  const sum = (pick: (r: LoadResult) => number): number => runs.reduce((total, r) => total + pick(r), 0);
+  const worst = (pick: (r: LoadResult) => number): number => Math.max(...runs.map(pick));
+  return { requests: sum((r) => r.requests), failures: sum((r) => r.failures), rps: sum((r) => r.rps), p50: worst((r) => r.p50), p99: worst((r) => r.p99), p999: worst((r) => r.p999) };
+}
+
+/**
  * h2load with one repeated request. It counts any HTTP 200 as a success, so the gRPC status is
  * checked separately by the caller; latencies come from its per-request log.
  */

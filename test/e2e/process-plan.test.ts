@@ -33,7 +33,7 @@ test('a flag in NODE_OPTIONS stands; only the other is added', async () => {
 });
 
 test('workers inherit the flags from the primary', async () => {
-  const server = await startGatehouse({ workers: 2, configYaml: 'memoryBudgetMiB: 1024\n' });
+  const server = await startGatehouse({ workers: 2, configYaml: 'memoryBudgetMiB: 1024\n', readyTimeoutMs: 30_000 });
   expect(nodeArgs(server)).toEqual(['--max-semi-space-size=8', '--max-old-space-size=232']);
   const children = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/);
   expect(children).toHaveLength(2);

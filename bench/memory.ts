@@ -41,6 +41,8 @@ interface Sample {
   readonly load: string;
   readonly result: LoadResult;
   readonly rss: number[];
+  /** CPU time of all gatehouse processes per Check answered, in µs. */
+  readonly cpuUs: number;
 }
 
 /** The V8 and external figures of the workers that decide (prom-client's defaults, summed over workers by the primary). */
@@ -62,17 +64,24 @@ async function main(): Promise<void> {
   const server = await startServed([...nodeFlags, gatehouseMain, 'serve', '--config', configFile, '--policies', dir, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', ...serveArgs], logFd, 180);
   const samples: Sample[] = [];
   const rss = (): number[] => server.processes().map((p) => Math.round(p.rssMb));
+  const cpu = (): number => server.processes().reduce((sum, p) => sum + p.cpuSeconds, 0);
+  const sample = async (load: string, run: () => Promise<LoadResult>): Promise<LoadResult> => {
+    const before = cpu();
+    const result = await run();
+    // Both generators warm up for a second before they count, at about the rate they then measure.
+    samples.push({ load, result, rss: rss(), cpuUs: ((cpu() - before) * 1e6) / Math.max(1, result.rps * (seconds + 1)) });
+    return result;
+  };
   try {
     const idle = rss();
     const one = writeBodies(join(work, 'one.bin'), [orders(42)]);
-    const repeated = await h2load(server.grpc, one, seconds, connections, join(work, 'h2.log'));
-    samples.push({ load: 'repeated (h2load)', result: repeated, rss: rss() });
+    const repeated = await sample('repeated (h2load)', () => h2load(server.grpc, one, seconds, connections, join(work, 'h2.log')));
     const distinct = writeBodies(join(work, 'distinct.bin'), Array.from({ length: 5000 }, (_, i) => orders(i)));
-    samples.push({ load: 'distinct paths (loadgen)', result: await loadgens(loadgenScript, connections, { target: server.grpc, bodies: distinct, concurrency: 32, seconds }), rss: rss() });
+    await sample('distinct paths (loadgen)', () => loadgens(loadgenScript, connections, { target: server.grpc, bodies: distinct, concurrency: 32, seconds }));
     const misses = writeBodies(join(work, 'misses.bin'), Array.from({ length: 60_000 }, (_, i) => ({ principal: shopWorkload(i), path: '/api/orders/42', requestId: `r-${i}` })));
-    samples.push({ load: 'cache misses (loadgen)', result: await loadgens(loadgenScript, connections, { target: server.grpc, bodies: misses, concurrency: 32, seconds }), rss: rss() });
+    await sample('cache misses (loadgen)', () => loadgens(loadgenScript, connections, { target: server.grpc, bodies: misses, concurrency: 32, seconds }));
     const headers = writeBodies(join(work, 'headers.bin'), Array.from({ length: 500 }, (_, i) => ({ ...orders(i), headers: bulky(i) })));
-    samples.push({ load: 'max headers (loadgen)', result: await loadgens(loadgenScript, connections, { target: server.grpc, bodies: headers, concurrency: 32, seconds }), rss: rss() });
+    await sample('max headers (loadgen)', () => loadgens(loadgenScript, connections, { target: server.grpc, bodies: headers, concurrency: 32, seconds }));
     const heap = await heapFigures(server);
     const soak: number[] = [];
     if (soakSeconds > 0) {
@@ -93,10 +102,10 @@ function report(idle: number[], samples: readonly Sample[], heap: string, soak: 
     `# gatehouse memory at defaults (${new Date().toISOString()})`,
     `machine: ${cpus()[0]?.model ?? 'unknown'}, ${availableParallelism()} cores; node ${process.version}; ${seconds} s per load; ${policies} policies; node flags: ${nodeFlags.join(' ') || 'none'}; serve flags: ${serveArgs.join(' ') || 'none'}`,
     '',
-    '| after | req/s | p50 ms | p99 ms | failed | RSS MiB per process (server first) | all processes MiB |',
-    '|---|---:|---:|---:|---:|---|---:|',
-    `| start (idle) | | | | | ${idle.join(' + ')} | ${total(idle)} |`,
-    ...samples.map((s) => `| ${s.load} | ${s.result.rps.toFixed(0)} | ${s.result.p50.toFixed(2)} | ${s.result.p99.toFixed(2)} | ${s.result.failures} | ${s.rss.join(' + ')} | ${total(s.rss)} |`),
+    '| after | req/s | CPU µs per Check | p50 ms | p99 ms | failed | RSS MiB per process (server first) | all processes MiB |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
+    `| start (idle) | | | | | | ${idle.join(' + ')} | ${total(idle)} |`,
+    ...samples.map((s) => `| ${s.load} | ${s.result.rps.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${s.result.p50.toFixed(2)} | ${s.result.p99.toFixed(2)} | ${s.result.failures} | ${s.rss.join(' + ')} | ${total(s.rss)} |`),
     '',
     `deciding processes after the loads: ${heap}`,
     `peak of all processes: ${Math.max(...samples.map((s) => total(s.rss)))} MiB`,

@@ -20,7 +20,12 @@ export interface Served {
 export interface ProcessRss {
   readonly pid: number;
   readonly rssMb: number;
+  /** User and system CPU time so far: under a shared machine's contention, a steadier cost per Check than req/s. */
+  readonly cpuSeconds: number;
 }
+
+/** Linux's USER_HZ, the unit of /proc/PID/stat's times, is 100 on every architecture gatehouse runs on. */
+const ticksPerSecond = 100;
 
 /** Starts a server and waits for its `… serving` JSON line on stderr (a server that does not say it in time is stopped). */
 export function startServed(args: readonly string[], stdoutFile?: number, startSeconds = 20): Promise<Served> {
@@ -68,7 +73,10 @@ function treeRss(pid: number): ProcessRss[] {
   for (const p of pids) {
     try {
       const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-      out.push({ pid: p, rssMb: kb / 1024 });
+      // The fields after the command name (which may hold spaces), from the state on: utime and stime are the 12th and 13th.
+      const statLine = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const stat = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: p, rssMb: kb / 1024, cpuSeconds: (Number(stat[11]) + Number(stat[12])) / ticksPerSecond });
     } catch {
       // exited meanwhile
     }

@@ -1,9 +1,10 @@
 import type { ContainerLimits } from './container-limits.js';
 
 /**
- * What one deciding process holds at most under the bench's loads (`npm run bench:memory`: 1,000
- * policies, repeated, distinct, cache-miss and maximum-header traffic) with an 8 MiB semi-space:
- * 250-280 MiB measured. A primary, which decides nothing, about 100 MiB.
+ * What one deciding process is planned at, and a primary (which decides nothing). Measured with
+ * `npm run bench:memory` at these defaults (one process, 8 MiB semi-space, 200 MiB old space):
+ * 170 MiB at most under the bench's loads at 1,000 policies, 250-290 MiB at 10,000, flat over a
+ * soak; a primary 90-110 MiB.
  */
 export const workerMiB = 256;
 export const primaryMiB = 96;
@@ -16,8 +17,12 @@ export const limitShare = 0.8;
  * resident for the pair); 8 MiB costs a few per cent of throughput in more frequent scavenges.
  */
 export const semiSpaceMiB = 8;
-/** The old generation never gets less than this, however many workers share a small budget. */
-export const minOldSpaceMiB = 128;
+/**
+ * The old generation never gets less than this, however many workers share a small budget: a
+ * ceiling, not a reservation, and a reload of 10,000 policies holds two sets at once (about
+ * 60 MiB of old space each measured).
+ */
+export const minOldSpaceMiB = 192;
 
 export interface PlanInput {
   /** os.availableParallelism(): the cores the CPU affinity allows. */

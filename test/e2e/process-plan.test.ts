@@ -19,16 +19,16 @@ function plan(server: ServerProcess): Record<string, unknown> | undefined {
 
 test('with no worker count given, one process runs under the budget with the heap flags, same pid', async () => {
   const server = await startGatehouse({ workers: 'planned', configYaml: 'memoryBudgetMiB: 300\n' });
-  expect(nodeArgs(server)).toEqual(['--max-semi-space-size=8', '--max-old-space-size=150']);
-  expect(plan(server)).toMatchObject({ workers: 1, workersFrom: 'memory budget', budgetMiB: 300, budgetFrom: 'config', semiSpaceMiB: 8, oldSpaceMiB: 150 });
+  expect(nodeArgs(server)).toEqual(['--max-semi-space-size=8', '--max-old-space-size=192']);
+  expect(plan(server)).toMatchObject({ workers: 1, workersFrom: 'memory budget', budgetMiB: 300, budgetFrom: 'config', semiSpaceMiB: 8, oldSpaceMiB: 192 });
   expect(server.stderr).not.toContain('"workers":2');
   expect(await server.stop('SIGTERM')).toBe(0);
 });
 
 test('a flag in NODE_OPTIONS stands; only the other is added', async () => {
   const server = await startGatehouse({ workers: 'planned', configYaml: 'memoryBudgetMiB: 300\n', env: { NODE_OPTIONS: '--max-semi-space-size=16' } });
-  expect(nodeArgs(server)).toEqual(['--max-old-space-size=150']);
-  expect(plan(server)).toMatchObject({ v8Flags: ['--max-old-space-size=150'] });
+  expect(nodeArgs(server)).toEqual(['--max-old-space-size=192']);
+  expect(plan(server)).toMatchObject({ v8Flags: ['--max-old-space-size=192'] });
   expect(await server.stop('SIGTERM')).toBe(0);
 });
 

@@ -2,11 +2,9 @@ import cluster from 'node:cluster';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { primarySink, runPrimary, tellPrimary } from '../cluster-primary.js';
 import { loadConfig, type Config } from '../config.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
-import { startServer } from '../server.js';
 import { readContainerLimits } from '../serve/container-limits.js';
 import { flagsToAdd, heapFlags, restartWith } from '../serve/heap-flags.js';
 import { planProcesses, type ProcessPlan } from '../serve/process-plan.js';
@@ -35,7 +33,10 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   const config = loadConfig(values.config, { policies: values.policies, listen: values.listen, httpListen: values['http-listen'], workers: workersFlag });
   await requireDirectory(config.policies, values.policies === undefined ? 'policies' : '--policies');
 
+  // The servers' modules (gRPC, Cedar, Kubernetes) load only after the plan: a process that starts
+  // again with the heap flags has not paid for them twice.
   if (cluster.isWorker) {
+    const [{ startServer }, { primarySink, tellPrimary }] = await Promise.all([import('../server.js'), import('../cluster-primary.js')]);
     try {
       const server = await startServer(config, {
         kind: 'worker',
@@ -52,9 +53,11 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   }
   const { workers } = sizeProcesses(config);
   if (workers > 1) {
+    const { runPrimary } = await import('../cluster-primary.js');
     await runPrimary(config, workers);
     return { code: 0 };
   }
+  const { startServer } = await import('../server.js');
   const server = await startServer(config);
   await server.stopped;
   return { code: 0 };

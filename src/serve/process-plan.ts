@@ -14,13 +14,14 @@ export const defaultBudgetMiB = 400;
 export const limitShare = 0.8;
 /**
  * V8's young generation, per semi-space. Node 24 lets a busy process grow it to 64 MiB (128 MiB
- * resident for the pair); 8 MiB costs a few per cent of throughput in more frequent scavenges.
+ * resident for the pair). 8 MiB scavenges more often; what that costs in throughput was below
+ * what the shared bench machine could resolve (docs/performance.md, "Memory").
  */
 export const semiSpaceMiB = 8;
 /**
  * The old generation never gets less than this, however many workers share a small budget: a
- * ceiling, not a reservation, and a reload of 10,000 policies holds two sets at once (about
- * 60 MiB of old space each measured).
+ * ceiling, not a reservation, and a reload of 10,000 policies holds two sets at once (loading
+ * one took the old space to 60 MiB in bench/memory-probe.ts).
  */
 export const minOldSpaceMiB = 192;
 

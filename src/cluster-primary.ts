@@ -8,11 +8,12 @@ import type { Config } from './config.js';
 import { ErrorCode, errorMessage, GatehouseError } from './errors.js';
 import { createDecisionCount, DecisionCount, decisionCountEnv } from './log/decision-count.js';
 import type { LineSink } from './log/decision-log.js';
+import { decisionSink } from './log/decision-sink.js';
 import { LossNotice } from './log/loss-notice.js';
 import { opsLog } from './log/ops-log.js';
 import { WorkerLedger } from './log/worker-ledger.js';
-import { decisionSink, hostOf, listenHttp } from './server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
+import { hostOf, listenHttp } from './transport/listen-http.js';
 import { decisionLogDroppedCounter, decisionLogLostCounter } from './transport/metrics.js';
 
 /** Messages a worker sends its primary. */

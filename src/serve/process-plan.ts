@@ -2,9 +2,9 @@ import type { ContainerLimits } from './container-limits.js';
 
 /**
  * What one deciding process is planned at, and a primary (which decides nothing). Measured with
- * `npm run bench:memory` at these defaults (one process, 8 MiB semi-space, 200 MiB old space):
- * 170 MiB at most under the bench's loads at 1,000 policies, 250-290 MiB at 10,000, flat over a
- * soak; a primary 90-110 MiB.
+ * `npm run bench:memory` (one process, 200 MiB old space): 210-215 MiB at most under the bench's
+ * loads at 1,000 policies with a 16 MiB semi-space (194-197 with 8), 250-290 MiB at 10,000 with 8,
+ * flat over a soak; a primary 90-110 MiB.
  */
 export const workerMiB = 256;
 export const primaryMiB = 96;
@@ -14,10 +14,10 @@ export const defaultBudgetMiB = 400;
 export const limitShare = 0.8;
 /**
  * V8's young generation, per semi-space. Node 24 lets a busy process grow it to 64 MiB (128 MiB
- * resident for the pair). 8 MiB scavenges more often; what that costs in throughput was below
- * what the shared bench machine could resolve (docs/performance.md, "Memory").
+ * resident for the pair, a process of 420-430 MiB). 16 MiB cost 10-30% less CPU per Check than 8
+ * on distinct and cache-miss traffic for 15 MiB more (docs/performance.md, "Memory").
  */
-export const semiSpaceMiB = 8;
+export const semiSpaceMiB = 16;
 /**
  * The old generation never gets less than this, however many workers share a small budget: a
  * ceiling, not a reservation, and a reload of 10,000 policies holds two sets at once (loading

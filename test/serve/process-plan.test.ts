@@ -16,6 +16,6 @@ describe('planProcesses', () => {
     ['workers from the config win over both limits, the old space never below 192 MiB', { cores: 2, limits: { cpus: 1, memoryBytes: 512 * mib }, workers: 4 }, { workers: 4, workersFrom: 'config', budgetMiB: 409, budgetFrom: 'container limit', oldSpaceMiB: 192 }],
     ['a CPU limit under one core still starts one', { cores: 4, limits: { cpus: 0.25 }, memoryBudgetMiB: 4096 }, { workers: 1, workersFrom: 'cpu limit', budgetMiB: 4096, budgetFrom: 'config', oldSpaceMiB: 2048 }],
   ])('%s', (_name, input, expected) => {
-    expect(planProcesses(input)).toEqual({ ...expected, semiSpaceMiB: 8 });
+    expect(planProcesses(input)).toEqual({ ...expected, semiSpaceMiB: 16 });
   });
 });

@@ -14,8 +14,8 @@ export const defaultBudgetMiB = 400;
 export const limitShare = 0.8;
 /**
  * V8's young generation, per semi-space. Node 24 lets a busy process grow it to 64 MiB (128 MiB
- * resident for the pair, a process of 420-430 MiB). 16 MiB cost 10-30% less CPU per Check than 8
- * on distinct and cache-miss traffic for 15 MiB more (docs/performance.md, "Memory").
+ * resident for the pair, a process of 420-430 MiB). 16 MiB took about 20% less CPU per Check than
+ * 8 on repeated and cache-miss traffic for 15 MiB more (docs/performance.md, "Memory").
  */
 export const semiSpaceMiB = 16;
 /**

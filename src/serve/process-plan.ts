@@ -2,9 +2,9 @@ import type { ContainerLimits } from './container-limits.js';
 
 /**
  * What one deciding process is planned at, and a primary (which decides nothing). Measured with
- * `npm run bench:memory` (one process, 200 MiB old space): 210-215 MiB at most under the bench's
- * loads at 1,000 policies with a 16 MiB semi-space (194-197 with 8), 250-290 MiB at 10,000 with 8,
- * flat over a soak; a primary 90-110 MiB.
+ * `npm run bench:memory` (one process, 16 MiB semi-space, 200 MiB old space): 210-215 MiB at most
+ * under the bench's loads at 1,000 policies, 272-300 MiB at 10,000, flat over a soak; a primary
+ * 88 MiB idle.
  */
 export const workerMiB = 256;
 export const primaryMiB = 96;

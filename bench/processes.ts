@@ -11,17 +11,34 @@ export interface Served {
   readonly grpc: string;
   /** Every `host:port` the serving line names, by key (`grpc`, `http`, `httpAuthz`). */
   readonly addresses: Readonly<Record<string, string>>;
+  /** The health and metrics address, when the server names one. */
+  readonly http?: string;
   stop(): Promise<void>;
   /** Resident memory of the process and its workers, in MB. */
   rssMb(): number;
+  /** Resident memory of each process: the server first, then its workers. */
+  processes(): ProcessRss[];
 }
 
-/** Starts a server and waits for its `… serving` JSON line on stderr. */
-export function startServed(args: readonly string[], stdoutFile?: number): Promise<Served> {
+export interface ProcessRss {
+  readonly pid: number;
+  readonly rssMb: number;
+  /** User and system CPU time so far: under a shared machine's contention, a steadier cost per Check than req/s. */
+  readonly cpuSeconds: number;
+}
+
+/** Linux's USER_HZ, the unit of /proc/PID/stat's times, is 100 on every architecture gatehouse runs on. */
+const ticksPerSecond = 100;
+
+/** Starts a server and waits for its `… serving` JSON line on stderr (a server that does not say it in time is stopped). */
+export function startServed(args: readonly string[], stdoutFile?: number, startSeconds = 20): Promise<Served> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', stdoutFile ?? 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no serving line within 20 s\n${buffered}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`${args.join(' ')}: no serving line within ${startSeconds} s\n${buffered}`));
+    }, startSeconds * 1000);
     child.stderr!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const line = buffered.split('\n').slice(0, -1).find((text) => /"message":"[^"]*serving"/.test(text));
@@ -34,7 +51,9 @@ export function startServed(args: readonly string[], stdoutFile?: number): Promi
         child,
         grpc: addresses['grpc'] ?? '',
         addresses,
-        rssMb: () => treeRss(child.pid!),
+        http: addresses['http'],
+        rssMb: () => treeRss(child.pid!).reduce((sum, p) => sum + p.rssMb, 0),
+        processes: () => treeRss(child.pid!),
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();
@@ -47,7 +66,7 @@ export function startServed(args: readonly string[], stdoutFile?: number): Promi
   });
 }
 
-function treeRss(pid: number): number {
+function treeRss(pid: number): ProcessRss[] {
   const pids = [pid];
   try {
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
@@ -55,15 +74,19 @@ function treeRss(pid: number): number {
   } catch {
     // the process is gone
   }
-  let kb = 0;
+  const out: ProcessRss[] = [];
   for (const p of pids) {
     try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      // The fields after the command name (which may hold spaces), from the state on: utime and stime are the 12th and 13th.
+      const statLine = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const stat = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: p, rssMb: kb / 1024, cpuSeconds: (Number(stat[11]) + Number(stat[12])) / ticksPerSecond });
     } catch {
       // exited meanwhile
     }
   }
-  return kb / 1024;
+  return out;
 }
 
 export interface LoadResult {
@@ -82,6 +105,17 @@ export async function loadgen(script: string, options: { target: string; bodies:
   const args = { warmupSeconds: 1, rate: 0, ...options };
   const { stdout } = await run(process.execPath, [script, JSON.stringify(args)], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as LoadResult;
+}
+
+/**
+ * `count` generators at once, each on its own connection (node:cluster hands a worker connections,
+ * not requests): their counts summed, their latencies the worse of them. `rate` is the total.
+ */
+export async function loadgens(script: string, count: number, options: { target: string; bodies: string; concurrency: number; seconds: number; rate?: number }): Promise<LoadResult> {
+  const runs = await Promise.all(Array.from({ length: count }, () => loadgen(script, { ...options, rate: (options.rate ?? 0) / count })));
+  const sum = (pick: (r: LoadResult) => number): number => runs.reduce((total, r) => total + pick(r), 0);
+  const worst = (pick: (r: LoadResult) => number): number => Math.max(...runs.map(pick));
+  return { requests: sum((r) => r.requests), failures: sum((r) => r.failures), rps: sum((r) => r.rps), p50: worst((r) => r.p50), p99: worst((r) => r.p99), p999: worst((r) => r.p999) };
 }
 
 /**

@@ -8,11 +8,12 @@ import type { Config } from './config.js';
 import { ErrorCode, errorMessage, GatehouseError } from './errors.js';
 import { createDecisionCount, DecisionCount, decisionCountEnv } from './log/decision-count.js';
 import type { LineSink } from './log/decision-log.js';
+import { decisionSink } from './log/decision-sink.js';
 import { LossNotice } from './log/loss-notice.js';
 import { opsLog } from './log/ops-log.js';
 import { WorkerLedger } from './log/worker-ledger.js';
-import { decisionSink, hostOf, listenHttp } from './server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
+import { hostOf, listenHttp } from './transport/listen-http.js';
 import { decisionLogDroppedCounter, decisionLogLostCounter } from './transport/metrics.js';
 
 /** Messages a worker sends its primary. */
@@ -144,12 +145,6 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     if (counts) rmSync(counts, { recursive: true, force: true });
     throw err;
   }
-  opsLog.info('gatehouse serving', {
-    grpc: `${hostOf(config.listen)}:${grpcPort}`,
-    http: `${hostOf(config.httpListen)}:${httpPort}`,
-    ...(config.httpAuthz.enabled ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
-    workers,
-  });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -169,6 +164,13 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Said once the signals are handled: a SIGTERM sent on reading it stops the workers instead of orphaning them.
+    opsLog.info('gatehouse serving', {
+      grpc: `${hostOf(config.listen)}:${grpcPort}`,
+      http: `${hostOf(config.httpListen)}:${httpPort}`,
+      ...(config.httpAuthz.enabled ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
+      workers,
+    });
   });
   await Promise.all(settling);
   assertions?.close();

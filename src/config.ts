@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { trustDomainProblem, type TrustDomain } from './core/trust-domain.js';
@@ -103,8 +102,10 @@ export const configSchema = z.strictObject({
   policies: z.string().min(1).default('./policies'),
   mode: z.enum(['enforce', 'dry-run']).default('enforce'),
   dryRunNamespaces: z.array(z.string().min(1)).default([]),
-  /** Processes sharing the gRPC port; absent: the cores this container may use. */
+  /** Processes sharing the gRPC port; absent: as many as the CPU limit and the memory budget allow (src/serve/process-plan.ts). */
   workers: z.number().int().min(1).max(64).optional(),
+  /** MiB all gatehouse processes together plan to stay within; absent: 80% of the container's memory limit, else 400. */
+  memoryBudgetMiB: z.number().int().min(128).max(1_048_576).optional(),
   shutdownGraceSeconds: seconds.default(10),
   grpcReflection: z.boolean().default(false),
   identity: z
@@ -322,23 +323,3 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   }
   return parseConfig(doc, overrides);
 }
-
-/**
- * The default worker count: the cores this process may use. availableParallelism() sees the
- * CPU affinity but not a container's CPU limit, which cgroup v2 states in cpu.max.
- */
-export function defaultWorkers(cpuMax = readCpuMax()): number {
-  const cores = availableParallelism();
-  const match = /^(\d+)\s+(\d+)/.exec(cpuMax ?? '');
-  const limit = match ? Math.ceil(Number(match[1]) / Number(match[2])) : cores;
-  return Math.max(1, Math.min(cores, limit));
-}
-
-function readCpuMax(): string | undefined {
-  try {
-    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-

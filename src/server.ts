@@ -1,4 +1,3 @@
-import type { Server as HttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import { AggregatorRegistry } from 'prom-client';
 import { generatedKeyEnv, startAssertions } from './assertion/index.js';
@@ -6,7 +5,8 @@ import { forwardAuthPath, type Config } from './config.js';
 import { noLifecycle } from './core/decide.js';
 import { resolverFromConfig } from './identity/resolver-from-config.js';
 import type { KubernetesRuntime } from './kubernetes/index.js';
-import { DecisionLog, winstonSink, type LineSink } from './log/decision-log.js';
+import { DecisionLog, type LineSink } from './log/decision-log.js';
+import { decisionSink } from './log/decision-sink.js';
 import { LossNotice } from './log/loss-notice.js';
 import { opsLog } from './log/ops-log.js';
 import { recordDecision } from './log/record-decision.js';
@@ -17,6 +17,7 @@ import { bindGrpc, createGrpcServer, HealthState } from './transport/grpc-server
 import { createHttpAuthzServer, type HttpAuthzServer } from './transport/http-authz-server.js';
 import { createHttpServer, type ReadinessReport } from './transport/http-server.js';
 import { listenFailure } from './transport/listen-failure.js';
+import { hostOf, listenHttp } from './transport/listen-http.js';
 import { addressMatcher } from './net/cidr.js';
 import { Metrics } from './transport/metrics.js';
 import type { Telemetry } from './telemetry/telemetry.js';
@@ -115,14 +116,6 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
         throw err;
       })
     : 0;
-  if (role.kind === 'single') {
-    opsLog.info('gatehouse serving', {
-      grpc: `${hostOf(config.listen)}:${grpcPort}`,
-      http: `${hostOf(config.httpListen)}:${httpPort}`,
-      ...(httpAuthz ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
-      policyVersion: policies.version,
-    });
-  }
   report();
 
   let resolveStopped!: () => void;
@@ -158,6 +151,15 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
     setTimeout(() => process.exit(1), uncaughtFlushMs);
     void log.close().finally(() => process.exit(1));
   });
+  // Said once the signals are handled: a SIGTERM sent on reading it drains instead of killing.
+  if (role.kind === 'single') {
+    opsLog.info('gatehouse serving', {
+      grpc: `${hostOf(config.listen)}:${grpcPort}`,
+      http: `${hostOf(config.httpListen)}:${httpPort}`,
+      ...(httpAuthz ? { httpAuthz: `${hostOf(config.httpAuthz.listen)}:${httpAuthzPort}` } : {}),
+      policyVersion: policies.version,
+    });
+  }
   return { grpcPort, httpPort, httpAuthzPort, stopped, shutdown };
 }
 
@@ -210,37 +212,7 @@ function drainGrpc(server: grpc.Server, graceMs: number): Promise<void> {
   });
 }
 
-/** Decision lines of a standalone server or a primary; losses go to `losses` (counted and said). */
-export function decisionSink(config: Config, losses: LossNotice): LineSink | undefined {
-  const sink = winstonSink(config.decisionLog, (loss, destination) => losses.report(loss.lost, destination, loss.reason));
-  return (
-    sink && {
-      write: (lines) => sink.write(lines),
-      async close() {
-        await sink.close();
-        losses.close();
-      },
-    }
-  );
-}
-
-export function listenHttp(server: HttpServer, hostPort: string): Promise<number> {
-  const host = hostOf(hostPort);
-  const port = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(listenFailure(hostPort, '--http-listen / httpListen', err)));
-    server.listen(port, host.replace(/^\[|\]$/g, ''), () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
-}
-
 function listenHttpAuthz(server: HttpAuthzServer, hostPort: string): Promise<number> {
   const port = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
   return server.listen(port, hostOf(hostPort).replace(/^\[|\]$/g, '')).catch((err: unknown) => Promise.reject(listenFailure(hostPort, 'httpAuthz.listen', err)));
-}
-
-export function hostOf(hostPort: string): string {
-  return hostPort.slice(0, hostPort.lastIndexOf(':'));
 }

@@ -1,4 +1,4 @@
-import { parseConfig, workloadTrustDomain } from '../src/config.js';
+import { parseConfig, workloadTrustDomain, type ConfigOverrides } from '../src/config.js';
 import { GatehouseError } from '../src/errors.js';
 
 function problem(input: unknown): string {
@@ -86,6 +86,36 @@ describe('config', () => {
     const config = parseConfig({ listen: '0.0.0.0:1' }, { listen: '127.0.0.1:2', policies: '/p' });
     expect(config.listen).toBe('127.0.0.1:2');
     expect(config.policies).toBe('/p');
+  });
+
+  describe('workers and memoryBudgetMiB', () => {
+    test('both unset by default: serve plans them from the CPU and memory limits', () => {
+      const config = parseConfig(undefined);
+      expect(config.workers).toBeUndefined();
+      expect(config.memoryBudgetMiB).toBeUndefined();
+    });
+
+    test('set, they are kept; the --workers flag overrides the file', () => {
+      const config = parseConfig({ workers: 3, memoryBudgetMiB: 1024 }, { workers: 2 });
+      expect(config.workers).toBe(2);
+      expect(config.memoryBudgetMiB).toBe(1024);
+    });
+
+    test.each<[string, Record<string, unknown>, string, ConfigOverrides?]>([
+      ['below 128', { memoryBudgetMiB: 64 }, 'memoryBudgetMiB'],
+      ['a fraction', { memoryBudgetMiB: 400.5 }, 'memoryBudgetMiB'],
+      ['a string with a unit', { memoryBudgetMiB: '400Mi' }, 'memoryBudgetMiB'],
+      ['no workers', { workers: 0 }, 'workers'],
+      ['a --workers flag that is not a number', {}, 'workers', { workers: Number('two') }],
+    ])('refused: %s, naming the key', (_name, input, key, overrides = {}) => {
+      let message = '';
+      try {
+        parseConfig(input, overrides);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(new RegExp(`^config: ${key}: `, 'm'));
+    });
   });
 });
 

@@ -1,16 +1,20 @@
 import cluster from 'node:cluster';
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { primarySink, runPrimary, tellPrimary } from '../cluster-primary.js';
-import { defaultWorkers, loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { ErrorCode, GatehouseError } from '../errors.js';
-import { startServer } from '../server.js';
+import { opsLog } from '../log/ops-log.js';
+import { readContainerLimits } from '../serve/container-limits.js';
+import { flagsToAdd, heapFlags, restartWith } from '../serve/heap-flags.js';
+import { planProcesses, type ProcessPlan } from '../serve/process-plan.js';
 import { usage, type CommandResult } from './command.js';
 
 const help = `gatehouse serve [--config FILE] [--policies DIR] [--listen HOST:PORT] [--http-listen HOST:PORT] [--workers N]
   runs the Envoy ext_authz v3 gRPC server (default 0.0.0.0:9191) and the health, readiness
   and metrics HTTP server (default 0.0.0.0:9192); flags override the config file.
-  --workers N  processes sharing the gRPC port (default: the cores this container may use)`;
+  --workers N  processes sharing the gRPC port (default: as many as the CPU limit and the
+               memory budget allow; see memoryBudgetMiB)`;
 
 export async function serve(argv: string[]): Promise<CommandResult> {
   const { values } = parseArgs({
@@ -27,10 +31,12 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   if (values.help) return usage(help, 0);
   const workersFlag = values.workers === undefined ? undefined : Number(values.workers);
   const config = loadConfig(values.config, { policies: values.policies, listen: values.listen, httpListen: values['http-listen'], workers: workersFlag });
-  const workers = config.workers ?? defaultWorkers();
   await requireDirectory(config.policies, values.policies === undefined ? 'policies' : '--policies');
 
+  // The servers' modules (gRPC, Cedar, Kubernetes) load only after the plan: a process that starts
+  // again with the heap flags has not paid for them twice.
   if (cluster.isWorker) {
+    const [{ startServer }, { primarySink, tellPrimary }] = await Promise.all([import('../server.js'), import('../cluster-primary.js')]);
     try {
       const server = await startServer(config, {
         kind: 'worker',
@@ -45,13 +51,30 @@ export async function serve(argv: string[]): Promise<CommandResult> {
       cluster.worker?.disconnect();
     }
   }
+  const { workers } = sizeProcesses(config);
   if (workers > 1) {
+    const { runPrimary } = await import('../cluster-primary.js');
     await runPrimary(config, workers);
     return { code: 0 };
   }
+  const { startServer } = await import('../server.js');
   const server = await startServer(config);
   await server.stopped;
   return { code: 0 };
+}
+
+/**
+ * The worker count and V8's heap limits for the memory budget. V8 reads its flags only at start,
+ * so a process without them starts again with them (workers inherit them from the primary); flags
+ * the operator gave in NODE_OPTIONS or on node's command line stand.
+ */
+function sizeProcesses(config: Config): ProcessPlan {
+  const plan = planProcesses({ cores: availableParallelism(), limits: readContainerLimits(), workers: config.workers, memoryBudgetMiB: config.memoryBudgetMiB });
+  const missing = flagsToAdd(heapFlags(plan), process.execArgv, process.env.NODE_OPTIONS);
+  const unapplied = missing.length > 0 ? restartWith(missing) : undefined;
+  if (unapplied !== undefined) opsLog.warn('V8 heap flags not applied; memory may exceed the budget', { flags: missing, reason: unapplied });
+  opsLog.info('process plan', { ...plan, v8Flags: [...process.execArgv] });
+  return plan;
 }
 
 /**

@@ -1,11 +1,12 @@
 import cluster from 'node:cluster';
-import { defaultWorkers } from '../config.js';
+import { availableParallelism } from 'node:os';
 import type { KubernetesRuntime } from '../kubernetes/index.js';
 import { opsLog } from '../log/ops-log.js';
 import { CedarAuthorizer } from '../policy/authorizer.js';
 import { formatProblem } from '../policy/problem.js';
 import { PolicyStore } from '../policy/store.js';
 import type { Metrics } from '../transport/metrics.js';
+import { readContainerLimits } from './container-limits.js';
 
 /**
  * The policy set a server answers with: the store's current engine as an authorizer (rebuilt,
@@ -21,7 +22,7 @@ export class ServingPolicies {
   #authorizer: CedarAuthorizer | undefined;
 
   constructor(policies: string, kube: KubernetesRuntime | undefined, metrics: Metrics) {
-    this.store = new PolicyStore(policies, { loadThreads: cluster.isWorker ? 1 : Math.min(defaultWorkers(), 4) });
+    this.store = new PolicyStore(policies, { loadThreads: cluster.isWorker ? 1 : Math.min(usableCores(), 4) });
     this.store.on('reloaded', (version) => {
       const engine = this.store.current();
       this.#authorizer = engine ? new CedarAuthorizer(engine, { namespaceLabels: kube?.namespaceLabels.bind(kube) }) : undefined;
@@ -52,4 +53,10 @@ export class ServingPolicies {
   reloadErrors(): string[] {
     return this.store.lastError()?.map(formatProblem) ?? [];
   }
+}
+
+/** The cores this process may keep busy: its CPU affinity, within the container's CPU limit. */
+function usableCores(): number {
+  const limit = readContainerLimits().cpus;
+  return Math.max(1, Math.min(availableParallelism(), limit === undefined ? Infinity : Math.ceil(limit)));
 }

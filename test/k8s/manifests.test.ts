@@ -17,6 +17,7 @@ import { ConfigMap, Namespace, Service, ServiceAccount, type IConfigMap, type IC
 import { parse as parseYaml } from 'yaml';
 import { parseConfig, type Config } from '../../src/config.js';
 import { PolicyEngine } from '../../src/policy/cedar/engine.js';
+import { planProcesses, primaryMiB, workerMiB } from '../../src/serve/process-plan.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import { modelTypeName, unknownFields } from './known-fields.js';
 import { buildBase, configMapHash, generatorFile, overrideImage, readKustomization } from './kustomize.js';
@@ -237,6 +238,15 @@ describe('the Deployment', () => {
     expect(Object.keys(container.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
   });
 
+  test('the limits plan one worker per CPU of the CPU limit, within the memory request', () => {
+    const { requests, limits } = container.resources as { requests: Record<string, string>; limits: Record<string, string> };
+    const plan = planProcesses({ cores: 64, limits: { cpus: cpuQuantity(limits['cpu']!), memoryBytes: memoryQuantity(limits['memory']!) }, memoryBudgetMiB: config.memoryBudgetMiB });
+    expect(plan.workers).toBe(Math.ceil(cpuQuantity(limits['cpu']!)));
+    expect(plan.workersFrom).not.toBe('memory budget');
+    const primary = plan.workers > 1 ? primaryMiB : 0;
+    expect(plan.workers * workerMiB + primary).toBeLessThanOrEqual(memoryQuantity(requests['memory']!) / 2 ** 20);
+  });
+
   test('leaves the replica count to the HPA, which keeps at least 2', () => {
     expect(deployment.spec!.replicas).toBeUndefined();
     const hpa = findDoc<IHorizontalPodAutoscaler>(baseDocs, 'HorizontalPodAutoscaler', 'gatehouse');
@@ -419,4 +429,16 @@ function loadedConfig(): Config {
 
 function portOf(hostPort: string): number {
   return Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+}
+
+/** A Kubernetes CPU quantity in cores: "1", "1.5", "500m". */
+function cpuQuantity(text: string): number {
+  return text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
+}
+
+/** A Kubernetes memory quantity in bytes, binary suffixes only ("512Mi", "1Gi"). */
+function memoryQuantity(text: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(text);
+  if (!match) throw new Error(`unexpected memory quantity ${text}`);
+  return Number(match[1]) * 1024 ** ['', 'Ki', 'Mi', 'Gi'].indexOf(match[2] ?? '');
 }

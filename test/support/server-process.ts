@@ -52,11 +52,14 @@ export interface StartOptions {
   readonly policies?: string;
   /**
    * `--workers N`, unless `args` or the config say otherwise. Defaults to 1, the single-process
-   * path, whatever the machine's core count; 2 or more runs a primary with workers.
+   * path, whatever the machine's core count; 2 or more runs a primary with workers; 'planned'
+   * gives no flag, so serve plans the count from the CPU and the memory budget.
    */
-  readonly workers?: number;
+  readonly workers?: number | 'planned';
   /** How long to wait for the "gatehouse serving" line. */
   readonly readyTimeoutMs?: number;
+  /** More environment variables for the server (NODE_OPTIONS, say). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface Exit {
@@ -251,11 +254,11 @@ export class ServerProcess {
   }
 }
 
-function spawnGatehouse(args: readonly string[]): ChildProcess {
+function spawnGatehouse(args: readonly string[], env: Readonly<Record<string, string>> = {}): ChildProcess {
   return spawn(process.execPath, [mainScript, ...args], {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' },
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info', ...env },
   });
 }
 
@@ -268,13 +271,13 @@ async function serveArgs(options: StartOptions): Promise<string[]> {
   if (!args.includes('--http-listen') && !fromFile('httpListen')) args.push('--http-listen', '127.0.0.1:0');
   if (options.policies !== undefined && !args.includes('--policies')) args.push('--policies', options.policies);
   // One process unless a test asks for workers: most tests count per-process metrics.
-  if (!args.includes('--workers') && !fromFile('workers')) args.push('--workers', String(options.workers ?? 1));
+  if (!args.includes('--workers') && !fromFile('workers') && options.workers !== 'planned') args.push('--workers', String(options.workers ?? 1));
   return ['serve', ...args];
 }
 
 /** Starts `gatehouse serve` and waits until it is serving. */
 export async function startGatehouse(options: StartOptions = {}): Promise<ServerProcess> {
-  const server = new ServerProcess(spawnGatehouse(await serveArgs(options)));
+  const server = new ServerProcess(spawnGatehouse(await serveArgs(options), options.env));
   try {
     await server.ready(options.readyTimeoutMs ?? 10000);
   } catch (err) {

@@ -126,7 +126,8 @@ export function parseTestFile(file: string, text: string): TestFile {
   cases.items.forEach((_, index) => {
     const where = (...path: (string | number)[]): string => position(nodeOffset(doc, ['cases', index], path));
     const raw = doc.getIn(['cases', index]) as unknown;
-    const result = caseSchema.safeParse(isMap(raw) ? raw.toJSON() : raw, { error: (issue) => (issue.input === undefined ? 'is required' : undefined) });
+    // toJS with the document resolves anchors and aliases (`groups: *staff`), at most 100 of them per case.
+    const result = caseSchema.safeParse(isMap(raw) ? raw.toJS(doc, { maxAliasCount: 100 }) : raw, { error: (issue) => (issue.input === undefined ? 'is required' : undefined) });
     const rawName = isMap(raw) ? raw.get('name') : undefined;
     const label = typeof rawName === 'string' && rawName !== '' ? `case ${JSON.stringify(rawName)}` : `case #${index + 1}`;
     if (!result.success) {

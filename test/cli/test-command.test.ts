@@ -196,6 +196,20 @@ describe('gatehouse test', () => {
     expect(run.code).toBe(0);
   });
 
+  test('anchors and aliases in a test file are read as YAML means them', async () => {
+    const policies = '@id("staff-writes") permit (principal in Group::"staff", action in Action::"write", resource);\n';
+    const cases = [
+      'cases:',
+      '  - { name: first, user: { subject: alice, groups: &staff [staff] }, method: POST, service: a.b, expect: allow, policies: [staff-writes] }',
+      '  - { name: second, user: { subject: bob, groups: *staff }, method: POST, service: a.b, expect: allow, policies: [staff-writes] }',
+      '',
+    ].join('\n');
+    const dir = await scratchDir({ 'policies/schema.cedarschema': schema, 'policies/p.cedar': policies, 't.yaml': cases });
+    const run = await gatehouse(['test', '--policies', join(dir, 'policies'), join(dir, 't.yaml')]);
+    expect(lastLine(run.stdout)).toBe('2 passed, 0 failed');
+    expect(run.code).toBe(0);
+  });
+
   test('an invalid policy set stops the run', async () => {
     const dir = await scratchDir({ 'policies/schema.cedarschema': schema, 'policies/p.cedar': 'permit (principal, action, resource) when { ~ };\n', 't.yaml': 'cases: []\n' });
     const run = await gatehouse(['test', '--policies', join(dir, 'policies'), join(dir, 't.yaml')]);

@@ -3,24 +3,11 @@
  * authorizer) and the response, with no gRPC and no logging. Median per Check, repeated and
  * all-distinct traffic, and the latency of cache misses: every Check from a different workload the policies tell apart.
  */
-import { noLifecycle } from '../src/core/decide.js';
 import type { CheckRequestMessage } from '../src/core/decode.js';
-import { classifierFromRules } from '../src/identity/classify.js';
-import { IdentityResolver } from '../src/identity/resolve.js';
-import { defaultRequestOptions } from '../src/core/parse-request.js';
-import { CheckPipeline } from '../src/pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../src/policy/authorizer.js';
 import { loadPolicies } from '../src/policy/loader.js';
-import { CheckRequestType, decodeCheckRequest } from '../src/wire/protos.js';
-import { framed, frontend, shopWorkload } from './estate.js';
-
-const limits = { maxHeaders: 200, maxHeaderBytes: 65536, maxConcurrentChecks: 1024, decisionTimeoutMs: 180 };
-const response = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: false };
-
-function message(path: string, principal = frontend): CheckRequestMessage {
-  const body = framed({ principal, path }).subarray(5);
-  return CheckRequestType.toObject(decodeCheckRequest(body), { longs: String, enums: String, defaults: false }) as CheckRequestMessage;
-}
+import { shopWorkload } from './estate.js';
+import { checkMessage as message, inProcessPipeline } from './in-process.js';
 
 export interface MicroResult {
   readonly policies: number;
@@ -33,21 +20,7 @@ export interface MicroResult {
 export async function microbench(dir: string, policies: number): Promise<MicroResult> {
   const loaded = await loadPolicies(dir);
   if (!loaded.ok) throw new Error(`policies in ${dir} do not load`);
-  const authorizer = new CedarAuthorizer(loaded.engine);
-  const resolver = new IdentityResolver({
-    mtls: { trustDomains: new Set(['cluster.local']), bundles: new Map(), classify: classifierFromRules([]) },
-    trustForwardedClientCert: false,
-    tokens: { verify: async () => ({ ok: false, code: 'unknown_issuer', detail: '', authn: 'jwt' }) },
-  });
-  const pipeline = new CheckPipeline({
-    identity: resolver,
-    policies: { current: () => authorizer },
-    lifecycle: () => noLifecycle,
-    mode: { dryRun: false, dryRunNamespaces: new Set<string>() },
-    request: defaultRequestOptions,
-    response,
-    limits,
-  });
+  const pipeline = inProcessPipeline(new CedarAuthorizer(loaded.engine));
   const sample = async (messages: CheckRequestMessage[], iterations: number): Promise<number[]> => {
     const samples: number[] = [];
     for (let i = 0; i < iterations; i++) {

@@ -95,7 +95,7 @@ export class CedarAuthorizer implements Authorizer {
       this.cache.set(key, shared);
       return { ...shared, evaluated: request, cacheHit: true };
     }
-    const result = Object.freeze(this.slicer ? this.slicer.authorize(request, slice) : this.engine.authorize(request));
+    const result = Object.freeze(this.evaluate(request, slice));
     // A result with evaluation errors is not reused: the error may be worth logging each time,
     // and a request Cedar refused (policy '') may be about state that changes.
     if (result.errors.length === 0) {
@@ -105,8 +105,8 @@ export class CedarAuthorizer implements Authorizer {
     return { ...result, evaluated: request };
   }
 
-  private evaluate(request: CedarRequest): EngineDecision {
-    return this.slicer ? this.slicer.authorize(request) : this.engine.authorize(request);
+  private evaluate(request: CedarRequest, slice = this.slicer?.slice(request) ?? 'all'): EngineDecision {
+    return this.slicer ? this.slicer.authorize(request, slice) : this.engine.authorize(request);
   }
 }
 

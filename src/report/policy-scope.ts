@@ -1,11 +1,10 @@
 import type { PolicyJson } from '../policy/cedar/engine.js';
+import { ref, type Ref } from '../policy/slicing/scope.js';
 
-/** `Type::"id"`, the spelling Cedar, the decision log and this report use for an entity. */
-export type EntityRef = string;
+/** `Type::"id"`, the spelling Cedar, the decision log, the slicer and this report use for an entity. */
+export type EntityRef = Ref;
 
-export function entityRef(type: string, id: string): EntityRef {
-  return `${type}::${JSON.stringify(id)}`;
-}
+export const entityRef: (type: string, id: string) => EntityRef = ref;
 
 /** The head of a policy: which principals, actions and resources it can apply to at all. */
 export type EntityScope =

@@ -1,5 +1,5 @@
 import type { Expr, PolicyJson } from './cedar/engine.js';
-import { ref, type Ref } from './slicing/scope.js';
+import { refOf, type Ref } from './slicing/scope.js';
 
 /**
  * What a group of policies can tell apart about the request's principal, found by walking
@@ -32,7 +32,7 @@ export function namedEntities(policies: readonly (PolicyJson | undefined)[]): Se
     if (policy === undefined) continue;
     const scope = policy.principal as { entity?: unknown; in?: { entity?: unknown } };
     for (const entity of [scope.entity, scope.in?.entity]) {
-      const uid = entityUid(entity);
+      const uid = refOf(entity);
       if (uid !== undefined) named.add(uid);
     }
     for (const clause of policy.conditions) collectLiterals(clause.body, named);
@@ -128,22 +128,13 @@ function namesEntities(expr: Expr): boolean {
 }
 
 function literalEntity(expr: Expr): Ref | undefined {
-  return entityUid((expr as { Value?: unknown }).Value);
-}
-
-/** `{ __entity: { type, id } }` or `{ type, id }`, as Cedar's JSON writes an entity. */
-function entityUid(value: unknown): Ref | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const uid = '__entity' in value ? (value as { __entity: unknown }).__entity : value;
-  if (typeof uid !== 'object' || uid === null) return undefined;
-  const { type, id } = uid as { type?: unknown; id?: unknown };
-  return typeof type === 'string' && typeof id === 'string' ? ref(type, id) : undefined;
+  return refOf((expr as { Value?: unknown }).Value);
 }
 
 /** Every entity literal anywhere in the expression, found without knowing its forms. */
 function collectLiterals(value: unknown, named: Set<Ref>): void {
   if (typeof value !== 'object' || value === null) return;
-  const uid = '__entity' in value ? entityUid(value) : undefined;
+  const uid = '__entity' in value ? refOf(value) : undefined;
   if (uid !== undefined) named.add(uid);
   for (const child of Array.isArray(value) ? value : Object.values(value)) collectLiterals(child, named);
 }

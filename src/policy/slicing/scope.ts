@@ -84,11 +84,16 @@ export function actionMatches(constraint: ActionConstraint, target: ActionTarget
   }
 }
 
-type UidJson = { __entity: { type: string; id: string } } | { type: string; id: string };
-
-function refOf(uid: UidJson): Ref | undefined {
-  const plain = '__entity' in uid ? uid.__entity : uid;
-  return typeof plain?.type === 'string' && typeof plain.id === 'string' ? ref(plain.type, plain.id) : undefined;
+/**
+ * The entity a JSON value names, `{ __entity: { type, id } }` or `{ type, id }` as Cedar's JSON
+ * writes one; undefined for anything else.
+ */
+export function refOf(value: unknown): Ref | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const uid = '__entity' in value ? (value as { __entity: unknown }).__entity : value;
+  if (typeof uid !== 'object' || uid === null) return undefined;
+  const { type, id } = uid as { type?: unknown; id?: unknown };
+  return typeof type === 'string' && typeof id === 'string' ? ref(type, id) : undefined;
 }
 
 const any: EntityConstraint = Object.freeze({ kind: 'any' });

@@ -72,7 +72,7 @@ export async function check(argv: string[]): Promise<CommandResult> {
     for (const source of keySources) source.close();
   }
   const { decision, facts, authn } = outcome;
-  const cedarRequest = decision.kind === 'unavailable' ? undefined : decision.evaluated;
+  const cedarRequest = decision.kind === 'unavailable' ? undefined : decision.evaluated?.();
   const permits = decision.kind === 'deny' && cedarRequest ? tracePermits(engine, cedarRequest) : undefined;
   const scopes = decision.kind === 'deny' && cedarRequest ? traceScopes(engine, cedarRequest) : undefined;
   const misses = scopes && (scopes.ok ? { ok: true as const, misses: scopeMisses(scopes.scopes, cedarRequest!) } : scopes);

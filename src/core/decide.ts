@@ -22,8 +22,11 @@ export interface AuthorizeResult {
   readonly decision: 'allow' | 'deny';
   readonly determining: readonly string[];
   readonly errors: readonly PolicyError[];
-  /** The request Cedar evaluated, exactly: what `gatehouse check` explains. */
-  readonly evaluated: CedarRequest;
+  /**
+   * The request Cedar evaluated, exactly: what `gatehouse check` explains. Built on demand: a
+   * decision remembered from an identical request is found without building it.
+   */
+  readonly evaluated: () => CedarRequest;
   /** The answer was remembered from an identical request: Cedar did not run (a Check's span says so). */
   readonly cacheHit?: true;
 }

@@ -33,8 +33,8 @@ export type Decision =
       readonly version: string;
       /** The destination is in dry-run (logged with `mode: dry-run`); an allow is an allow either way. */
       readonly dryRun?: boolean;
-      /** The request Cedar evaluated. */
-      readonly evaluated: CedarRequest;
+      /** The request Cedar evaluated (built on demand). */
+      readonly evaluated: () => CedarRequest;
     }
   | {
       readonly kind: 'deny';
@@ -51,7 +51,7 @@ export type Decision =
       readonly dryRun: boolean;
       readonly version: string;
       /** The request Cedar evaluated, when the deny is the policies' (absent for a refused request or credential). */
-      readonly evaluated?: CedarRequest;
+      readonly evaluated?: () => CedarRequest;
     }
   | {
       /** gatehouse cannot decide: Envoy applies `failure_mode_allow` / `status_on_error`. */

@@ -8,6 +8,7 @@ import type { RequestFacts } from '../core/request-facts.js';
 import type { EngineDecision, PolicyEngine } from './cedar/engine.js';
 import { buildCedarRequest, knownActions, type EntityOptions } from './entities.js';
 import { likeMatcher, policyReads, readsEverything, type PolicyReads } from './reads.js';
+import { keyable, requestKey } from './request-key.js';
 import { SharedDecisions } from './shared-decisions.js';
 import { PolicySlicer } from './slicing/slicer.js';
 
@@ -39,6 +40,8 @@ export class CedarAuthorizer implements Authorizer {
   private readonly pathTests: readonly ((path: string) => boolean)[] | undefined;
   private readonly slicer: PolicySlicer | undefined;
   private readonly shared: SharedDecisions;
+  /** Whether the cache key can be made without building the request (see request-key.ts). */
+  private readonly keyable: boolean;
 
   constructor(
     readonly engine: PolicyEngine,
@@ -49,6 +52,7 @@ export class CedarAuthorizer implements Authorizer {
     this.entityOptions = { ...options, reads: this.reads };
     this.slicer = options.slicing === false ? undefined : new PolicySlicer(engine);
     this.shared = new SharedDecisions(engine);
+    this.keyable = keyable(this.reads);
     const size = options.cacheSize ?? 10_000;
     this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
     const tests = this.reads.pathTests;
@@ -74,28 +78,32 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   authorize(identity: Identity, subject: RequestSubject, facts: RequestFacts): AuthorizeResult {
-    const request = buildCedarRequest(identity, subject, facts, this.entityOptions);
-    if (!this.cache) return { ...this.evaluate(request), evaluated: request };
+    let built: CedarRequest | undefined;
+    const request = (): CedarRequest => (built ??= buildCedarRequest(identity, subject, facts, this.entityOptions));
+    if (!this.cache) return { ...this.evaluate(request()), evaluated: request };
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.
-    const keyed = this.pathTests
-      ? { ...request, context: { ...request.context, path: this.pathTests.map((test) => (test(subject.path) ? '1' : '0')).join('') } }
-      : request;
+    const path = this.pathTests ? this.pathTests.map((test) => (test(subject.path) ? '1' : '0')).join('') : undefined;
+    const keyedRequest = (): CedarRequest => (path === undefined ? request() : { ...request(), context: { ...request().context, path } });
     // A long key is replaced by its digest, so every entry stays small whatever the caller sent
     // (headers read in full can be 64 KiB); the usual short key skips the hashing.
-    const key = cacheKey(JSON.stringify(keyed));
+    const key = cacheKey(
+      this.keyable
+        ? requestKey(identity, subject, facts, this.reads, path ?? (this.reads.context.has('path') ? subject.path : ''))
+        : JSON.stringify(keyedRequest()),
+    );
     const cached = this.cache.get(key);
     if (cached) return { ...cached, evaluated: request, cacheHit: true };
     // A new principal the policies cannot tell from one decided before shares its decision.
-    const slice = this.slicer ? this.slicer.slice(request) : 'all';
-    const sharedText = this.shared.key(keyed, slice);
+    const slice = this.slicer ? this.slicer.slice(request()) : 'all';
+    const sharedText = this.shared.key(keyedRequest(), slice);
     const sharedKey = sharedText === undefined ? undefined : cacheKey(sharedText);
     const shared = sharedKey === undefined ? undefined : this.cache.get(sharedKey);
     if (shared) {
       this.cache.set(key, shared);
       return { ...shared, evaluated: request, cacheHit: true };
     }
-    const result = Object.freeze(this.evaluate(request, slice));
+    const result = Object.freeze(this.evaluate(request(), slice));
     // A result with evaluation errors is not reused: the error may be worth logging each time,
     // and a request Cedar refused (policy '') may be about state that changes.
     if (result.errors.length === 0) {

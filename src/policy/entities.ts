@@ -178,7 +178,7 @@ export function cedarIpAddress(address: string): string | undefined {
 
 // Built with Object.fromEntries, which defines own properties: a caller's `__proto__` header or
 // query key stays an ordinary tag instead of reaching an object's prototype.
-function headerTags(headers: ReadonlyMap<string, string>, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
+export function headerTags(headers: ReadonlyMap<string, string>, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
   const visible = (name: string): boolean => !name.startsWith(':') && !hiddenHeaders.has(name);
   if (wanted === 'all') return Object.fromEntries([...headers].filter(([name]) => visible(name)));
   return Object.fromEntries([...wanted].filter((name) => visible(name) && headers.has(name)).map((name) => [name, headers.get(name)!]));
@@ -187,7 +187,7 @@ function headerTags(headers: ReadonlyMap<string, string>, wanted: 'all' | Readon
 // Identical repeats count once. A key repeated with different values never gets here when
 // policies read it (the authorizer refuses it as ambiguous first); were it to, its values stay
 // joined, so no equality test matches one of them as if it were the only one.
-function queryTags(query: string, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
+export function queryTags(query: string, wanted: 'all' | ReadonlySet<string>): Record<string, string> {
   const values = new Map<string, string[]>();
   for (const [key, value] of new URLSearchParams(query)) {
     if (wanted !== 'all' && !wanted.has(key)) continue;

@@ -1,0 +1,76 @@
+import { authnMethodOf, delegationOf, type Identity } from '../core/identity.js';
+import type { RequestSubject } from '../core/parse-request.js';
+import type { RequestFacts } from '../core/request-facts.js';
+import { cedarIpAddress, headerTags, queryTags } from './entities.js';
+import type { PolicyReads } from './reads.js';
+
+/**
+ * The decision cache's key, made from the inputs buildCedarRequest reads rather than from the
+ * request it builds: a repeated Check then costs neither the entities nor their serialization.
+ *
+ * It is exact in one direction, the one that matters: two inputs with the same key build the same
+ * Cedar request (entities included) as the cache keys it, so they are decided alike. Every input
+ * buildCedarRequest reads must appear here (test/policy/request-key.test.ts compares the two over
+ * generated inputs). The header and query tags policies read are part of it, made by the same
+ * functions the request is. Sets that read every header or query parameter, or namespace labels
+ * (which come from outside the inputs), are keyed on the built request instead: `keyable` says which.
+ *
+ * The key is JSON of nested arrays, so no value can pass for a separator or another field.
+ */
+export function keyable(reads: PolicyReads): boolean {
+  return !reads.namespaceTags && reads.headers !== 'all' && reads.query !== 'all';
+}
+
+/**
+ * The key of a request under a keyable set. `path` is what the cache keys the path as: the
+ * results of the set's path tests, or the path itself when policies read it some other way.
+ */
+export function requestKey(identity: Identity, subject: RequestSubject, facts: RequestFacts, reads: PolicyReads, path: string): string {
+  const { context } = reads;
+  const { service } = subject;
+  return JSON.stringify([
+    identityKey(identity),
+    subject.method,
+    service.name,
+    service.namespace ?? null,
+    path,
+    context.has('host') ? facts.host.toLowerCase() : null,
+    context.has('scheme') ? facts.scheme : null,
+    context.has('authn') ? authnKey(identity) : null,
+    reads.sourceIp ? (cedarIpAddress(facts.source.address) ?? null) : null,
+    reads.sourcePort && facts.source.port > 0 ? facts.source.port : null,
+    actingKey(identity, reads),
+    reads.headers !== 'all' && reads.headers.size > 0 ? headerTags(facts.headers, reads.headers) : null,
+    reads.query !== 'all' && reads.query.size > 0 ? queryTags(subject.query, reads.query) : null,
+  ]);
+}
+
+/** What the principal's entity is made of: a workload's entity is its SPIFFE ID's parts and class. */
+function identityKey(identity: Identity): unknown[] {
+  switch (identity.kind) {
+    case 'workload':
+      return ['workload', identity.spiffeId.toString(), identity.class];
+    case 'user':
+      return ['user', identity.name, identity.issuer, identity.subject, identity.groups];
+    case 'anonymous':
+      return ['anonymous'];
+    default: {
+      const never: never = identity;
+      return never;
+    }
+  }
+}
+
+function authnKey(identity: Identity): unknown[] {
+  const method = authnMethodOf(identity);
+  return method === 'jwt' && identity.kind !== 'anonymous' ? [method, identity.issuer ?? null] : [method];
+}
+
+/** `context.actor` and `context.delegation`, each only when some policy reads it. */
+function actingKey(identity: Identity, reads: PolicyReads): unknown[] | null {
+  const delegation = delegationOf(identity);
+  if (delegation === undefined) return null;
+  const actor = reads.context.has('actor') && delegation.actor !== undefined ? identityKey(delegation.actor) : null;
+  const chain = reads.context.has('delegation') ? [delegation.depth, delegation.actors] : null;
+  return [actor, chain];
+}

@@ -15,6 +15,9 @@ const MAX_TARGET_LENGTH = 8192;
 const LITERAL_PATH_CHAR = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
+// A path that normalization leaves as it is: literal characters only (no escape, no `;`, no
+// backslash), and no dot segment, which can only start right after a `/`.
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/;
 
 // Backends disagree on whether these separate segments or end a string; refusing is the only safe reading.
 const ESCAPE_PROBLEMS: ReadonlyMap<string, string> = new Map([
@@ -53,14 +56,26 @@ export function normalizePath(rawPath: string, pathParameters: PathParameters = 
   // The query is passed on untouched, but a NUL in it is as hostile as one in the path.
   if (/%00/.test(query)) return fail('path contains NUL');
 
+  // Most paths: nothing to decode, no parameters, no dot segments.
+  if (PLAIN_PATH.test(path) && !path.includes('/.')) return { ok: true, value: { path, query } };
+  const resolved = resolvePath(path, pathParameters);
+  return resolved.ok ? { ok: true, value: { path: resolved.value, query } } : resolved;
+}
+
+/**
+ * The path part of a target (no query, printable ASCII) with unreserved escapes decoded, other
+ * escapes upper-cased, parameters handled as asked and dot segments removed. Exported for the test
+ * that holds normalizePath's shortcut for plain paths to it.
+ */
+export function resolvePath(path: string, pathParameters: PathParameters): Result<string> {
   const decoded = decodeUnreserved(path);
   if (!decoded.ok) return decoded;
   // Parameters never reach a message: they carry session ids (`;jsessionid=…`).
   if (decoded.value.includes(';')) {
     if (pathParameters === 'reject') return fail('path has a ";" parameter (request.pathParameters: reject)');
-    return { ok: true, value: { path: removeDotSegments(stripParameters(decoded.value)), query } };
+    return { ok: true, value: removeDotSegments(stripParameters(decoded.value)) };
   }
-  return { ok: true, value: { path: removeDotSegments(decoded.value), query } };
+  return { ok: true, value: removeDotSegments(decoded.value) };
 }
 
 /** Every segment's `;…` cut off, as servlet containers do before resolving dot segments. */

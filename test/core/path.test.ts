@@ -1,4 +1,4 @@
-import { normalizePath, type NormalizedPath } from '../../src/core/path.js';
+import { normalizePath, resolvePath, type NormalizedPath } from '../../src/core/path.js';
 import type { Result } from '../../src/core/result.js';
 
 function normalized(path: string, query = ''): Result<NormalizedPath> {
@@ -205,5 +205,31 @@ describe('normalizePath: path parameters', () => {
 
   test('a semicolon in the query is not a path parameter', () => {
     expect(normalizePath('/api?a=1;b=2')).toEqual(normalized('/api', 'a=1;b=2'));
+  });
+});
+
+describe('the shortcut for plain paths', () => {
+  // Every character class the normalization treats apart, dots and slashes often, so that dot
+  // segments, doubled slashes and dots inside segments all turn up.
+  const alphabet = ['a', 'Z', '0', '-', '_', '~', '.', '.', '/', '/', '!', '$', '&', "'", '(', '*', '+', ',', '=', ':', '@', ';', '%2e', '%41', '%2F', '\\'];
+
+  test('gives exactly what full normalization gives, for every generated path', () => {
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let plain = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let path = '/';
+      const length = Math.floor(next() * 12);
+      for (let j = 0; j < length; j++) path += alphabet[Math.floor(next() * alphabet.length)];
+      for (const parameters of ['reject', 'strip'] as const) {
+        const full = resolvePath(path, parameters);
+        const normalized = normalizePath(path, parameters);
+        expect(normalized.ok ? { ok: true, value: normalized.value.path } : normalized).toEqual(full);
+      }
+      if (!/[%;\\]/.test(path) && !path.includes('/.')) plain += 1;
+    }
+    // Both kinds were generated: paths the shortcut takes, and paths it must leave alone.
+    expect(plain).toBeGreaterThan(2_000);
+    expect(plain).toBeLessThan(18_000);
   });
 });

@@ -126,10 +126,10 @@ if (check === undefined) throw new GatehouseError(ErrorCode.internal, `envoy.ser
  * proto-loader's conversions. proto-loader copies every decoded request into a plain object
  * (`toObject`) and rebuilds every response as a message (`fromObject`) before encoding it, which
  * for a Check adds a third to a half to the CPU of the decoding and encoding themselves
- * (`bench/wire-micro.ts`). Here the handler
- * gets protobufjs's decoded message (the same fields under the same names, absent ones at their
- * proto3 defaults; int64 as `Long` and enums by number, neither of which the server reads), and
- * the response it returns is encoded as it is: it must be in protobufjs's form, enums by number.
+ * (`bench/wire-micro.ts`). Here the handler gets protobufjs's decoded message (the same fields
+ * under the same names, absent ones at their proto3 defaults; int64 as `Long` and enums by
+ * number, neither of which the server reads), and the response it returns is encoded as it is:
+ * it must be in protobufjs's form, enums by number.
  * Clients (`gatehouse call`, tests) keep proto-loader's codec through `authorizationService`.
  */
 export const authorizationServerService: ServiceDefinition = {

@@ -4,6 +4,13 @@ import { upstreamActor, upstreamPrincipal, type Identity } from './identity.js';
 /** gRPC status codes Envoy reads from `CheckResponse.status`. */
 const GrpcCode = { ok: 0, permissionDenied: 7, unavailable: 14, unauthenticated: 16 } as const;
 
+/** `envoy.type.v3.StatusCode`: its values are the HTTP statuses Envoy answers the client with. */
+const HttpStatus = { unauthorized: 401, forbidden: 403, serviceUnavailable: 503 } as const;
+type HttpStatusCode = (typeof HttpStatus)[keyof typeof HttpStatus];
+
+/** `envoy.config.core.v3.HeaderValueOption.HeaderAppendAction` OVERWRITE_IF_EXISTS_OR_ADD. */
+const overwriteIfExistsOrAdd = 2;
+
 export interface ResponseOptions {
   readonly principalHeader: string;
   readonly decisionHeader: string;
@@ -14,18 +21,22 @@ const dryRunHeader = 'x-gatehouse-dry-run';
 export const assertionHeader = 'x-gatehouse-assertion';
 export const actorHeader = 'x-gatehouse-actor';
 
-/** A header mutation in the proto-loader shape of `envoy.config.core.v3.HeaderValueOption`. */
+/** A header mutation as `envoy.config.core.v3.HeaderValueOption` in protobufjs's form. */
 export interface HeaderOption {
   header: { key: string; value: string };
-  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' | 'APPEND_IF_EXISTS_OR_ADD';
+  append_action: typeof overwriteIfExistsOrAdd;
 }
 
-/** A `CheckResponse` in the proto-loader shape (field names as in the .proto). */
+/**
+ * A `CheckResponse` in protobufjs's own form, which the gRPC server encodes as it is: field names
+ * as in the .proto, enums by number (a name in an enum field would be encoded as 0), and only
+ * the fields set that go on the wire.
+ */
 export interface CheckResponseMessage {
   status: { code: number; message: string };
-  ok_response?: { headers: HeaderOption[]; headers_to_remove: string[]; response_headers_to_add: HeaderOption[] };
-  denied_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
-  error_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
+  ok_response?: { headers: HeaderOption[]; headers_to_remove: readonly string[]; response_headers_to_add: HeaderOption[] };
+  denied_response?: { status: { code: HttpStatusCode }; headers: HeaderOption[]; body: string };
+  error_response?: { status: { code: HttpStatusCode }; headers: HeaderOption[]; body: string };
   dynamic_metadata?: { fields: Record<string, StructValue> };
 }
 
@@ -33,7 +44,7 @@ type StructValue = { string_value: string } | { list_value: { values: StructValu
 
 // Envoy's enum default for HeaderValueOption appends, which would let a client-sent copy of a
 // gatehouse header survive next to ours: every header we set says OVERWRITE explicitly.
-const set = (key: string, value: string): HeaderOption => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+const set = (key: string, value: string): HeaderOption => ({ header: { key, value }, append_action: overwriteIfExistsOrAdd });
 const text = (value: string): StructValue => ({ string_value: value });
 
 /**
@@ -55,7 +66,7 @@ export function toCheckResponse(decision: Decision, decisionId: string, options:
       return {
         status: { code: GrpcCode.unavailable, message: 'authorization unavailable' },
         error_response: {
-          status: { code: 'ServiceUnavailable' },
+          status: { code: HttpStatus.serviceUnavailable },
           headers: [set(options.decisionHeader, decisionId)],
           body: 'authorization unavailable',
         },
@@ -126,13 +137,13 @@ function denied(status: 'forbidden' | 'unauthenticated', code: ReasonCode, decis
     headers.push(set('www-authenticate', badCredential ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"'));
     return {
       status: { code: GrpcCode.unauthenticated, message: 'unauthenticated' },
-      denied_response: { status: { code: 'Unauthorized' }, headers, body: JSON.stringify({ decision: 'deny', reason: 'unauthenticated', decisionId }) },
+      denied_response: { status: { code: HttpStatus.unauthorized }, headers, body: JSON.stringify({ decision: 'deny', reason: 'unauthenticated', decisionId }) },
       dynamic_metadata,
     };
   }
   return {
     status: { code: GrpcCode.permissionDenied, message: code === policyDenied ? 'denied by policy' : 'request refused' },
-    denied_response: { status: { code: 'Forbidden' }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
+    denied_response: { status: { code: HttpStatus.forbidden }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
     dynamic_metadata,
   };
 }

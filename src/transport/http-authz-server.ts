@@ -14,7 +14,6 @@ export interface HttpAuthzServerOptions extends AuthzHttpOptions {
 
 /** Envoy's `http_service` removes the headers this response header names from the original request. */
 const envoyHeadersToRemove = 'x-envoy-auth-headers-to-remove';
-const statusOf: Record<string, number> = { Unauthorized: 401, Forbidden: 403, ServiceUnavailable: 503 };
 /** An HTTP/2 connection starts with `PRI * HTTP/2.0`; no HTTP/1 request starts with `PRI`. */
 const h2Preface = Buffer.from('PRI', 'latin1');
 /** A connection that has not said which protocol it speaks within this long is closed. */
@@ -144,7 +143,7 @@ function respond(res: ServerResponse | Http2ServerResponse, response: CheckRespo
     answer(res, 503, { 'content-type': 'text/plain' }, 'authorization unavailable');
     return;
   }
-  answer(res, statusOf[refusal.status.code] ?? 403, headerRecord(refusal.headers), refusal.body);
+  answer(res, refusal.status.code, headerRecord(refusal.headers), refusal.body);
 }
 
 function headerRecord(options: readonly HeaderOption[]): Record<string, string> {

@@ -118,6 +118,28 @@ export const healthService = service('grpc.health.v1.Health');
 export const CheckRequestType = root.lookupType('envoy.service.auth.v3.CheckRequest');
 export const CheckResponseType = root.lookupType('envoy.service.auth.v3.CheckResponse');
 
+const check = authorizationService['Check'];
+if (check === undefined) throw new GatehouseError(ErrorCode.internal, `envoy.service.auth.v3.Authorization in ${protoRoot} has no Check`);
+
+/**
+ * The Authorization service as gatehouse's server runs it: the same method, without
+ * proto-loader's conversions. proto-loader copies every decoded request into a plain object
+ * (`toObject`) and rebuilds every response as a message (`fromObject`) before encoding it, which
+ * for a Check adds a third to a half to the CPU of the decoding and encoding themselves
+ * (`bench/wire-micro.ts`). Here the handler gets protobufjs's decoded message (the same fields
+ * under the same names, absent ones at their proto3 defaults; int64 as `Long` and enums by
+ * number, neither of which the server reads), and the response it returns is encoded as it is:
+ * it must be in protobufjs's form, enums by number.
+ * Clients (`gatehouse call`, tests) keep proto-loader's codec through `authorizationService`.
+ */
+export const authorizationServerService: ServiceDefinition = {
+  Check: {
+    ...check,
+    requestDeserialize: (bytes: Buffer): protobuf.Message => CheckRequestType.decode(bytes),
+    responseSerialize: (message: { readonly [field: string]: unknown }): Buffer => CheckResponseType.encode(message).finish() as Buffer,
+  },
+};
+
 /** A message or a plain object in the grpc-js shape (snake_case, enums by name or number). */
 export type MessageInput = protobuf.Message | { readonly [field: string]: unknown };
 

@@ -6,7 +6,8 @@ import { spiffeId } from '../support/expect-ok.js';
 const options = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: true };
 const subject: Subject = { action: 'GET', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api' };
 const identity = { kind: 'workload', spiffeId: spiffeId('spiffe://cluster.local/ns/shop/sa/frontend'), class: 'service', authn: 'mtls' } as const;
-const overwrite = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+// protobufjs's form, enums by number: 2 is OVERWRITE_IF_EXISTS_OR_ADD (test/wire/server-codec.test.ts checks the names on the wire).
+const overwrite = (key: string, value: string) => ({ header: { key, value }, append_action: 2 });
 
 describe('toCheckResponse', () => {
   test('allow overwrites identity headers and strips credentials and spoofable headers', () => {
@@ -25,7 +26,7 @@ describe('toCheckResponse', () => {
     const decision: Decision = { kind: 'deny', status: 'forbidden', code: 'policy_denied', reason: 'r', identity, subject, policies: ['secret-forbid'], errors: [], dryRun: false, version: 'v', evaluated: someEvaluated };
     const response = toCheckResponse(decision, 'D2', options);
     expect(response.status.code).toBe(7);
-    expect(response.denied_response?.status.code).toBe('Forbidden');
+    expect(response.denied_response?.status.code).toBe(403);
     expect(JSON.parse(response.denied_response?.body ?? '')).toEqual({ decision: 'deny', decisionId: 'D2' });
     expect(JSON.stringify(response)).not.toContain('secret-forbid');
   });
@@ -34,6 +35,7 @@ describe('toCheckResponse', () => {
     const decision: Decision = { kind: 'deny', status: 'unauthenticated', code: 'token_expired', reason: 'r', identity: undefined, subject, policies: [], errors: [], dryRun: false, version: 'v', evaluated: someEvaluated };
     const response = toCheckResponse(decision, 'D3', options);
     expect(response.status.code).toBe(16);
+    expect(response.denied_response?.status.code).toBe(401);
     expect(response.denied_response?.headers).toContainEqual(overwrite('www-authenticate', 'Bearer realm="gatehouse", error="invalid_token"'));
   });
 
@@ -82,7 +84,7 @@ describe('toCheckResponse', () => {
   test('unavailable is an error_response with UNAVAILABLE', () => {
     const response = toCheckResponse({ kind: 'unavailable', code: 'no_policy_set', reason: 'r', subject }, 'D5', options);
     expect(response.status.code).toBe(14);
-    expect(response.error_response?.status.code).toBe('ServiceUnavailable');
+    expect(response.error_response?.status.code).toBe(503);
     expect(response.ok_response).toBeUndefined();
   });
 });

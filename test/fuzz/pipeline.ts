@@ -19,7 +19,7 @@ import { CheckPipeline, type CheckOutcome } from '../../src/pipeline/check-pipel
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
 import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { loadPolicies } from '../../src/policy/loader.js';
-import { CheckRequestType } from '../../src/wire/protos.js';
+import { authorizationServerService } from '../../src/wire/protos.js';
 import protobuf from 'protobufjs';
 
 // In plain Node protobufjs finds Buffer by itself; should a test environment hide it, the
@@ -29,18 +29,18 @@ if (!protobuf.util.Buffer) {
   protobuf.configure();
 }
 
-/** grpc-js (through @grpc/proto-loader) deserializes with `toObject` and these options (src/transport/protos.ts). */
-const grpcJsObjectOptions = { longs: String, enums: String, defaults: false, oneofs: true } as const;
+/** The codec the server's Check method runs with (src/wire/protos.ts). */
+const serverCheck = authorizationServerService['Check']!;
 
 /**
- * The request object grpc-js would hand the Check handler; throws where grpc-js answers INTERNAL.
- * grpc-js decodes a Buffer, and protobufjs reads a Buffer with its BufferReader, which differs
+ * The request object grpc-js would hand the Check handler, through the server's codec; throws
+ * where grpc-js answers INTERNAL. grpc-js decodes a Buffer, and protobufjs reads a Buffer with its BufferReader, which differs
  * from its Uint8Array reader: it clamps a string that runs past the end of the message instead
  * of refusing it. So the bytes are wrapped as a Buffer too.
  */
 export function asHandlerRequest(bytes: Uint8Array): CheckRequestMessage {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return CheckRequestType.toObject(CheckRequestType.decode(buffer), grpcJsObjectOptions) as CheckRequestMessage;
+  return serverCheck.requestDeserialize(buffer) as CheckRequestMessage;
 }
 
 export type Outcome =
@@ -110,6 +110,8 @@ export class DecisionPipeline {
     }
     this.#nowMs = nowSeconds * 1000;
     const outcome = await this.#cached.run(message);
+    // The server encodes every response as it is: one it cannot encode would be answered INTERNAL.
+    serverCheck.responseSerialize(outcome.response);
     const uncached = await this.#uncached.run(message);
     return { kind: 'decided', facts: outcome.facts, authn: outcome.authn, decision: outcome.decision, uncached: uncached.decision, response: outcome.response, line: this.#line };
   }

@@ -86,7 +86,8 @@ describe.each([
   });
 });
 
-describe('what grpc-js hands the Check handler', () => {
+// The server's own codec hands the handler protobufjs's messages instead: test/wire/server-codec.test.ts.
+describe('what proto-loader makes of a request (gatehouse check, clients)', () => {
   const deserialize = (name: string) => {
     const vector = index.requests[name];
     if (vector === undefined) throw new Error(`no request vector ${name}`);

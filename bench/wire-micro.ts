@@ -24,7 +24,7 @@ const allow: Decision = {
   policies: ['allow-frontend-orders'],
   errors: [],
   version: 'v',
-  evaluated: { principal: { type: 'Workload', id: frontend }, action: { type: 'Action', id: 'GET' }, resource: { type: 'Service', id: 'orders.shop' }, context: {}, entities: [] },
+  evaluated: () => ({ principal: { type: 'Workload', id: frontend }, action: { type: 'Action', id: 'GET' }, resource: { type: 'Service', id: 'orders.shop' }, context: {}, entities: [] }),
 };
 const options = { principalHeader: 'x-gatehouse-principal', decisionHeader: 'x-gatehouse-decision-id', removeCredentials: false };
 /** Distinct decision ids, as every Check has its own. */

@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CedarRequest } from '../../src/core/cedar-request.js';
 import { requestFacts, type CheckRequestMessage } from '../../src/core/decode.js';
 import type { Decision, Subject } from '../../src/core/decision.js';
 import type { Identity } from '../../src/core/identity.js';
@@ -25,7 +24,7 @@ const frontend: Identity = { kind: 'workload', spiffeId: spiffeId(frontendId), c
 const builder = { kind: 'workload', spiffeId: spiffeId(builderId), class: 'build', authn: 'mtls' } as const;
 const alice: Identity = { kind: 'user', issuer: 'https://idp', subject: 'alice', name: 'alice', groups: ['shop'], delegation: { actor: builder, actors: [builderId], depth: 1 } };
 const subject: Subject = { action: 'GET', resource: 'orders.shop', resourceNamespace: 'shop', path: '/api/orders/42' };
-const evaluated: CedarRequest = someEvaluated;
+const evaluated = someEvaluated;
 const decisionId = '01J9Z6X4QK3T7N2V5B8C0D1E2F';
 const assertion = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
 

@@ -18,6 +18,8 @@ export interface HttpScenario {
   /** YAML merged into the config before `httpAuthz` (identity settings). */
   readonly identityConfig: string;
   readonly request: (i: number) => HttpShape;
+  /** Also measure the listener without the pipeline (bench/http-listener-server.ts) under the repeated load. */
+  readonly listenerOnly?: boolean;
 }
 
 /** One authorization request as the proxy sends it: the target on gatehouse's listener and its headers. */
@@ -30,7 +32,7 @@ export interface HttpShape {
 
 export interface HttpRow {
   readonly scenario: string;
-  readonly load: 'repeated (h2load --h1)' | 'distinct (http-loadgen)';
+  readonly load: 'repeated (h2load --h1)' | 'distinct (http-loadgen)' | 'repeated, listener only';
   /** The round whose ratio is the median. */
   readonly gatehouse: LoadResult;
   readonly floor: LoadResult;
@@ -53,6 +55,7 @@ interface Measured {
 export interface HttpWireSetup {
   readonly gatehouseMain: string;
   readonly floorScript: string;
+  readonly listenerScript: string;
   readonly loadgenScript: string;
   readonly work: string;
   /** Length of one run; a load takes `rounds` runs of gatehouse and as many of the floor. */
@@ -144,6 +147,7 @@ export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSet
     logFd,
   );
   let floor: Served | undefined;
+  let listener: Served | undefined;
   try {
     const floorServer = await startServed([setup.floorScript, '127.0.0.1:0']);
     floor = floorServer;
@@ -169,11 +173,18 @@ export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSet
     const distinctRounds = await rounds(setup.rounds, () => loadgen(server, gatehouse, 5000), () => loadgen(floorServer, floorAddress, 5000));
     const refused = distinctRounds.all.find((result) => !allAllowed(result));
     if (refused) throw new Error(`${scenario.name}: distinct load not all allowed: ${JSON.stringify(refused)}`);
-    return [
+    const rows: HttpRow[] = [
       { scenario: scenario.name, load: 'repeated (h2load --h1)', ...repeatedRounds.median, rssMb: server.rssMb() },
       { scenario: scenario.name, load: 'distinct (http-loadgen)', ...distinctRounds.median, rssMb: server.rssMb() },
     ];
+    if (scenario.listenerOnly) {
+      const listenerServer = await startServed([setup.listenerScript, '127.0.0.1:0']);
+      listener = listenerServer;
+      const listenerRounds = await rounds(setup.rounds, () => h2(listenerServer, listenerServer.addresses['httpAuthz']!), () => h2(floorServer, floorAddress));
+      rows.push({ scenario: scenario.name, load: 'repeated, listener only', ...listenerRounds.median, rssMb: listenerServer.rssMb() });
+    }
+    return rows;
   } finally {
-    await Promise.all([server.stop(), floor?.stop()]);
+    await Promise.all([server.stop(), floor?.stop(), listener?.stop()]);
   }
 }

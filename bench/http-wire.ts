@@ -180,7 +180,11 @@ export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSet
     if (scenario.listenerOnly) {
       const listenerServer = await startServed([setup.listenerScript, '127.0.0.1:0']);
       listener = listenerServer;
-      const listenerRounds = await rounds(setup.rounds, () => h2(listenerServer, listenerServer.addresses['httpAuthz']!), () => h2(floorServer, floorAddress));
+      const listenerAddress = listenerServer.addresses['httpAuthz']!;
+      // As gatehouse: checked to allow, and warmed by that check, before its first round.
+      const listenerCheck = await httpLoadgen(setup.loadgenScript, { target: listenerAddress, requests: requestsFile(listenerAddress, 1), connections: 2, seconds: 1 });
+      if (!allAllowed(listenerCheck)) throw new Error(`${scenario.name}: the listener alone should allow, got ${JSON.stringify(listenerCheck)}`);
+      const listenerRounds = await rounds(setup.rounds, () => h2(listenerServer, listenerAddress), () => h2(floorServer, floorAddress));
       rows.push({ scenario: scenario.name, load: 'repeated, listener only', ...listenerRounds.median, rssMb: listenerServer.rssMb() });
     }
     return rows;

@@ -18,6 +18,8 @@ export interface HttpScenario {
   /** YAML merged into the config before `httpAuthz` (identity settings). */
   readonly identityConfig: string;
   readonly request: (i: number) => HttpShape;
+  /** Also measure the listener without the pipeline (bench/http-listener-server.ts) under the repeated load. */
+  readonly listenerOnly?: boolean;
 }
 
 /** One authorization request as the proxy sends it: the target on gatehouse's listener and its headers. */
@@ -30,18 +32,30 @@ export interface HttpShape {
 
 export interface HttpRow {
   readonly scenario: string;
-  readonly load: 'repeated (h2load --h1)' | 'distinct (http-loadgen)';
+  readonly load: 'repeated (h2load --h1)' | 'distinct (http-loadgen)' | 'repeated, listener only';
   /** The round whose ratio is the median. */
   readonly gatehouse: LoadResult;
   readonly floor: LoadResult;
   /** gatehouse req/s ÷ floor req/s of each round, ascending. */
   readonly ratios: readonly number[];
+  /**
+   * CPU time (user + system) per request of the gatehouse process and of the floor's, in µs, in
+   * the round shown: steadier than req/s on a shared machine, where neighbours take the cores.
+   */
+  readonly cpuUs: { readonly gatehouse: number; readonly floor: number };
   readonly rssMb: number;
+}
+
+/** One load's result and the server's CPU time per request over it. */
+interface Measured {
+  readonly result: LoadResult;
+  readonly cpuUs: number;
 }
 
 export interface HttpWireSetup {
   readonly gatehouseMain: string;
   readonly floorScript: string;
+  readonly listenerScript: string;
   readonly loadgenScript: string;
   readonly work: string;
   /** Length of one run; a load takes `rounds` runs of gatehouse and as many of the floor. */
@@ -88,21 +102,41 @@ function allAllowed(result: LoadResult): boolean {
   return result.failures === 0 && statuses.length === 1 && statuses[0] === '200';
 }
 
+/**
+ * The load against `served`, with the server's CPU time per request. Both generators warm up for
+ * a second before they count, at about the rate they then measure, so the requests of the CPU
+ * time are taken as that rate over the whole run.
+ */
+async function withCpu(served: Served, seconds: number, load: () => Promise<LoadResult>): Promise<Measured> {
+  const cpu = (): number => served.processes().reduce((sum, p) => sum + p.cpuSeconds, 0);
+  const before = cpu();
+  const result = await load();
+  return { result, cpuUs: ((cpu() - before) * 1e6) / Math.max(1, result.rps * (seconds + 1)) };
+}
+
 /** `count` rounds of gatehouse then the floor; the round of the median ratio, and every ratio. */
 async function rounds(
   count: number,
-  gatehouse: () => Promise<LoadResult>,
-  floor: () => Promise<LoadResult>,
-): Promise<{ median: Pick<HttpRow, 'gatehouse' | 'floor' | 'ratios'>; all: LoadResult[] }> {
-  const pairs: { gatehouse: LoadResult; floor: LoadResult; ratio: number }[] = [];
+  gatehouse: () => Promise<Measured>,
+  floor: () => Promise<Measured>,
+): Promise<{ median: Pick<HttpRow, 'gatehouse' | 'floor' | 'ratios' | 'cpuUs'>; all: LoadResult[] }> {
+  const pairs: { gatehouse: Measured; floor: Measured; ratio: number }[] = [];
   for (let round = 0; round < count; round++) {
     const g = await gatehouse();
     const f = await floor();
-    pairs.push({ gatehouse: g, floor: f, ratio: g.rps / f.rps });
+    pairs.push({ gatehouse: g, floor: f, ratio: g.result.rps / f.result.rps });
   }
   pairs.sort((a, b) => a.ratio - b.ratio);
   const median = pairs[Math.floor((pairs.length - 1) / 2)]!;
-  return { median: { gatehouse: median.gatehouse, floor: median.floor, ratios: pairs.map((pair) => pair.ratio) }, all: pairs.map((pair) => pair.gatehouse) };
+  return {
+    median: {
+      gatehouse: median.gatehouse.result,
+      floor: median.floor.result,
+      ratios: pairs.map((pair) => pair.ratio),
+      cpuUs: { gatehouse: median.gatehouse.cpuUs, floor: median.floor.cpuUs },
+    },
+    all: pairs.map((pair) => pair.gatehouse.result),
+  };
 }
 
 export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSetup, logFd: number): Promise<HttpRow[]> {
@@ -113,33 +147,48 @@ export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSet
     logFd,
   );
   let floor: Served | undefined;
+  let listener: Served | undefined;
   try {
-    floor = await startServed([setup.floorScript, '127.0.0.1:0']);
+    const floorServer = await startServed([setup.floorScript, '127.0.0.1:0']);
+    floor = floorServer;
     const gatehouse = server.addresses['httpAuthz']!;
-    const floorAddress = floor.addresses['http']!;
+    const floorAddress = floorServer.addresses['http']!;
     const requestsFile = (listener: string, count: number): string => {
       const file = join(setup.work, `${scenario.name}-${listener.replace(/\W/g, '_')}-${count}.json`);
       writeFileSync(file, JSON.stringify(Array.from({ length: count }, (_, i) => requestText(scenario.request(count === 1 ? 42 : i), listener))));
       return file;
     };
-    const loadgen = (target: string, count: number): Promise<LoadResult> =>
-      httpLoadgen(setup.loadgenScript, { target, requests: requestsFile(target, count), connections: setup.connections, seconds: setup.seconds });
+    const loadgen = (served: Served, target: string, count: number): Promise<Measured> =>
+      withCpu(served, setup.seconds, () => httpLoadgen(setup.loadgenScript, { target, requests: requestsFile(target, count), connections: setup.connections, seconds: setup.seconds }));
     // h2load counts any answer as done: the same request through our generator checks it is an allow.
     const check = await httpLoadgen(setup.loadgenScript, { target: gatehouse, requests: requestsFile(gatehouse, 1), connections: 2, seconds: 1 });
     if (!allAllowed(check)) throw new Error(`${scenario.name}: expected every answer 200, got ${JSON.stringify(check)}`);
 
     const repeated = scenario.request(42);
-    const h2 = (target: string): Promise<LoadResult> =>
-      h2loadHttp1(`http://${target}${repeated.target}`, { ...(repeated.host === '' ? {} : { ':authority': repeated.host }), ...repeated.headers }, setup.seconds, setup.connections, join(setup.work, 'h2-http.log'));
-    const repeatedRounds = await rounds(setup.rounds, () => h2(gatehouse), () => h2(floorAddress));
-    const distinctRounds = await rounds(setup.rounds, () => loadgen(gatehouse, 5000), () => loadgen(floorAddress, 5000));
+    const h2 = (served: Served, target: string): Promise<Measured> =>
+      withCpu(served, setup.seconds, () =>
+        h2loadHttp1(`http://${target}${repeated.target}`, { ...(repeated.host === '' ? {} : { ':authority': repeated.host }), ...repeated.headers }, setup.seconds, setup.connections, join(setup.work, 'h2-http.log')),
+      );
+    const repeatedRounds = await rounds(setup.rounds, () => h2(server, gatehouse), () => h2(floorServer, floorAddress));
+    const distinctRounds = await rounds(setup.rounds, () => loadgen(server, gatehouse, 5000), () => loadgen(floorServer, floorAddress, 5000));
     const refused = distinctRounds.all.find((result) => !allAllowed(result));
     if (refused) throw new Error(`${scenario.name}: distinct load not all allowed: ${JSON.stringify(refused)}`);
-    return [
+    const rows: HttpRow[] = [
       { scenario: scenario.name, load: 'repeated (h2load --h1)', ...repeatedRounds.median, rssMb: server.rssMb() },
       { scenario: scenario.name, load: 'distinct (http-loadgen)', ...distinctRounds.median, rssMb: server.rssMb() },
     ];
+    if (scenario.listenerOnly) {
+      const listenerServer = await startServed([setup.listenerScript, '127.0.0.1:0']);
+      listener = listenerServer;
+      const listenerAddress = listenerServer.addresses['httpAuthz']!;
+      // As gatehouse: checked to allow, and warmed by that check, before its first round.
+      const listenerCheck = await httpLoadgen(setup.loadgenScript, { target: listenerAddress, requests: requestsFile(listenerAddress, 1), connections: 2, seconds: 1 });
+      if (!allAllowed(listenerCheck)) throw new Error(`${scenario.name}: the listener alone should allow, got ${JSON.stringify(listenerCheck)}`);
+      const listenerRounds = await rounds(setup.rounds, () => h2(listenerServer, listenerAddress), () => h2(floorServer, floorAddress));
+      rows.push({ scenario: scenario.name, load: 'repeated, listener only', ...listenerRounds.median, rssMb: listenerServer.rssMb() });
+    }
+    return rows;
   } finally {
-    await Promise.all([server.stop(), floor?.stop()]);
+    await Promise.all([server.stop(), floor?.stop(), listener?.stop()]);
   }
 }

@@ -1,10 +1,11 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { Http2ServerRequest, Http2ServerResponse, type Http2Session } from 'node:http2';
 import net, { type Socket } from 'node:net';
+import type { CheckRequestMessage } from '../core/decode.js';
 import type { CheckResponseMessage, HeaderOption } from '../core/respond.js';
 import { errorMessage } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
-import type { CheckPipeline } from '../pipeline/check-pipeline.js';
+import type { CheckOutcome, RunOptions } from '../pipeline/check-pipeline.js';
 import { translateAuthzRequest, type AuthzHttpOptions } from './http-authz-request.js';
 
 export interface HttpAuthzServerOptions extends AuthzHttpOptions {
@@ -19,6 +20,11 @@ const h2Preface = Buffer.from('PRI', 'latin1');
 /** A connection that has not said which protocol it speaks within this long is closed. */
 const firstBytesTimeoutMs = 10_000;
 
+/** What the listener needs of the Check pipeline (`CheckPipeline` is one): one Check, and the response it answers with. */
+export interface AuthzChecks {
+  run(message: CheckRequestMessage, options: RunOptions): Promise<Pick<CheckOutcome, 'response'>>;
+}
+
 export interface HttpAuthzServer {
   listen(port: number, host: string): Promise<number>;
   /** Stops accepting, lets answers in flight go out, and cuts what is left after `graceMs`. */
@@ -29,7 +35,7 @@ export interface HttpAuthzServer {
  * HTTP authorization: Envoy `http_service` and forward auth, over HTTP/1.1 and h2c on one port.
  * An adapter in front of the Check pipeline: translate, `pipeline.run`, answer; nothing else.
  */
-export function createHttpAuthzServer(pipeline: CheckPipeline, options: HttpAuthzServerOptions): HttpAuthzServer {
+export function createHttpAuthzServer(pipeline: AuthzChecks, options: HttpAuthzServerOptions): HttpAuthzServer {
   const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
     const translated = translateAuthzRequest(
       {

@@ -1,6 +1,7 @@
 import { policyToJson, validate, type PolicyJson, type PolicyToJsonAnswer, type ValidationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PhaseClock } from '../load-phases.js';
 import type { PolicySetInput } from '../version.js';
+import { joinedValidationCall, settle } from './joined-validation.js';
 import { CedarThreads } from './threads.js';
 import { joinVerdicts, namePolicies, splitFiles, validationCall, withVerdict, type CheckedSet, type ParsedPolicy, type SplitFile } from './validate.js';
 
@@ -56,7 +57,11 @@ export async function checkPolicySet(input: PolicySetInput, clock: PhaseClock, p
 
 function inline(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock, reuse: Reusable): CheckedSet {
   const named = clock.time('parse', () => namePolicies(files, answers(files, reuse, unparsedTexts(files, reuse).map((text) => policyToJson(text)))));
-  const verdict = clock.time('validate', () => validate(validationCall(input, toValidate(input, named.policies, reuse))));
+  const verdict = clock.time('validate', () => {
+    const policies = toValidate(input, named.policies, reuse);
+    const settled = settle(validate(joinedValidationCall(input, policies)), policies);
+    return 'verdict' in settled ? settled.verdict : validate(validationCall(input, settled.again));
+  });
   return withVerdict(input, named, verdict);
 }
 
@@ -66,7 +71,10 @@ async function inThreads(input: PolicySetInput, files: readonly SplitFile[], clo
     const policies = toValidate(input, named.policies, reuse);
     const run = Math.max(1, Math.ceil(policies.length / threads.size));
     const parts = Array.from({ length: Math.ceil(policies.length / run) || 1 }, (_, index) => policies.slice(index * run, (index + 1) * run));
-    return joinVerdicts(await threads.validate(parts.map((part) => validationCall(input, part))));
+    const settled = (await threads.validate(parts.map((part) => joinedValidationCall(input, part)))).map((answer, index) => settle(answer, parts[index]!));
+    const again = settled.flatMap((part) => ('again' in part ? [part.again] : []));
+    const answeredAgain = again.length === 0 ? [] : await threads.validate(again.map((part) => validationCall(input, part)));
+    return joinVerdicts([...settled.flatMap((part) => ('verdict' in part ? [part.verdict] : [])), ...answeredAgain]);
   });
   return withVerdict(input, named, verdict);
 }

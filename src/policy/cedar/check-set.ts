@@ -37,8 +37,9 @@ export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): Che
 
 /**
  * `validatePolicySet`, asking Cedar only what `reuse` cannot answer, in threads when there is
- * enough of it: the same calls, their answers read the same way. The set is validated in one
- * part per thread and the verdicts joined. Should a thread fail, the work is done again here.
+ * enough of it: the same calls, their answers read the same way. The set is validated in several
+ * parts per thread, each as one text (joined-validation.ts), and the verdicts joined. Should a
+ * thread fail, the work is done again here.
  */
 export async function checkPolicySet(input: PolicySetInput, clock: PhaseClock, plan: ThreadPlan, reuse: Reusable): Promise<CheckedSet> {
   const files = splitFiles(input, clock);
@@ -69,7 +70,7 @@ async function inThreads(input: PolicySetInput, files: readonly SplitFile[], clo
   const named = await clock.time('parse', async () => namePolicies(files, answers(files, reuse, await threads.toJson(unparsedTexts(files, reuse)))));
   const verdict = await clock.time('validate', async (): Promise<ValidationAnswer> => {
     const policies = toValidate(input, named.policies, reuse);
-    const run = Math.max(1, Math.ceil(policies.length / threads.size));
+    const run = Math.max(1, Math.ceil(policies.length / threads.runs));
     const parts = Array.from({ length: Math.ceil(policies.length / run) || 1 }, (_, index) => policies.slice(index * run, (index + 1) * run));
     const settled = (await threads.validate(parts.map((part) => joinedValidationCall(input, part)))).map((answer, index) => settle(answer, parts[index]!));
     const again = settled.flatMap((part) => ('again' in part ? [part.again] : []));

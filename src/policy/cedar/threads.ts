@@ -30,17 +30,23 @@ type Reply = { answers: unknown[] } | { error: string };
  * time and the event loop keeps answering Checks meanwhile. Preparsed sets are per instance, so
  * preparsing stays with the caller's cedar-wasm. Opened for one load and closed after it: an idle
  * instance would hold its memory for nothing between reloads.
+ *
+ * The work is cut into several runs per thread, and each thread takes the next run when it is
+ * done with its last: a thread that starts late, or shares its core with other processes, then
+ * holds up the load by one short run, not by half of it.
  */
 export class CedarThreads {
   readonly #threads: Worker[];
 
   /**
-   * `deadlineMs`: how long one thread may take over its share of a call before it counts as failed
+   * `deadlineMs`: how long one thread may take over one run of a call before it counts as failed
    * (and is stopped), so that a thread that never answers cannot hold every later reload.
+   * `runsPerThread`: how many runs the work is cut into for each thread.
    */
   constructor(
     size: number,
     private readonly deadlineMs = 120_000,
+    private readonly runsPerThread = 8,
   ) {
     this.#threads = Array.from({ length: Math.max(1, size) }, () => new Worker(threadSource, { eval: true, workerData: cedarModule }));
   }
@@ -49,25 +55,44 @@ export class CedarThreads {
     return this.#threads.length;
   }
 
-  /** `policyToJson` of each text, in order, the texts shared out in contiguous runs. */
+  /** `policyToJson` of each text, in order. */
   async toJson(texts: readonly string[]): Promise<PolicyToJsonAnswer[]> {
-    const run = Math.ceil(texts.length / this.size);
-    const parts = this.#threads.map((_, index) => texts.slice(index * run, (index + 1) * run).map((text) => [text]));
-    return (await this.#each('policyToJson', parts)).flat() as PolicyToJsonAnswer[];
+    const run = Math.max(1, Math.ceil(texts.length / (this.size * this.runsPerThread)));
+    const runs = Array.from({ length: Math.ceil(texts.length / run) }, (_, index) => texts.slice(index * run, (index + 1) * run).map((text) => [text]));
+    return (await this.#shared('policyToJson', runs)).flat() as PolicyToJsonAnswer[];
   }
 
-  /** `validate` of each call, one call to each thread; no more calls than threads. */
+  /** `validate` of each call, in order; each call is one run. */
   async validate(calls: readonly ValidationCall[]): Promise<ValidationAnswer[]> {
-    if (calls.length > this.size) throw new Error(`${calls.length} validation calls for ${this.size} threads`);
-    return (await this.#each('validate', calls.map((call) => [[call]]))).flat() as ValidationAnswer[];
+    return (await this.#shared('validate', calls.map((call) => [[call]]))).flat() as ValidationAnswer[];
+  }
+
+  /** How many runs of about equal work keep every thread busy to the end (see the class). */
+  get runs(): number {
+    return this.size * this.runsPerThread;
   }
 
   async close(): Promise<void> {
     await Promise.all(this.#threads.map((thread) => thread.terminate()));
   }
 
-  #each(fn: 'policyToJson' | 'validate', parts: readonly unknown[][][]): Promise<unknown[][]> {
-    return Promise.all(parts.map((calls, index) => (calls.length === 0 ? Promise.resolve([]) : ask(this.#threads[index]!, fn, calls, this.deadlineMs))));
+  /** Each run's answers, in the runs' order; every thread takes the next run left as it finishes one. The first failure fails the whole. */
+  async #shared(fn: 'policyToJson' | 'validate', runs: readonly unknown[][][]): Promise<unknown[][]> {
+    const answers: unknown[][] = new Array<unknown[]>(runs.length);
+    let next = 0;
+    const work = async (thread: Worker): Promise<void> => {
+      while (next < runs.length) {
+        const index = next++;
+        try {
+          answers[index] = await ask(thread, fn, runs[index]!, this.deadlineMs);
+        } catch (err) {
+          next = runs.length;
+          throw err;
+        }
+      }
+    };
+    await Promise.all(this.#threads.map(work));
+    return answers;
   }
 }
 

@@ -9,19 +9,26 @@ const cedarModule = createRequire(import.meta.url).resolve('@cedar-policy/cedar-
 // Given as source rather than a file: tests run this module from TypeScript, which a worker cannot
 // load. A thread inherits the process's flags, so its source may be run as a CommonJS script or as
 // an ES module: it reaches Node's modules through process.getBuiltinModule, which both have.
+// Every thread is given all the runs and takes the next one left from a counter they share, so
+// that no run waits for the caller's event loop (busy answering Checks, or preparsing) to hand it out.
 const threadSource = `
 const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
 const cedar = process.getBuiltinModule('node:module').createRequire(workerData)(workerData);
-parentPort.on('message', ({ fn, calls }) => {
-  try {
-    parentPort.postMessage({ answers: calls.map((args) => cedar[fn](...args)) });
-  } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message ? err.message : err) });
+parentPort.on('message', ({ fn, runs, taken }) => {
+  const next = new Int32Array(taken);
+  for (let index = Atomics.add(next, 0, 1); index < runs.length; index = Atomics.add(next, 0, 1)) {
+    try {
+      parentPort.postMessage({ index, answers: runs[index].map((args) => cedar[fn](...args)) });
+    } catch (err) {
+      parentPort.postMessage({ error: String(err && err.message ? err.message : err) });
+      return;
+    }
   }
+  parentPort.postMessage({ done: true });
 });
 `;
 
-type Reply = { answers: unknown[] } | { error: string };
+type Reply = { index: number; answers: unknown[] } | { error: string } | { done: true };
 
 /**
  * Threads, each with its own cedar-wasm, for the stateless calls of a load (parsing each policy
@@ -33,7 +40,8 @@ type Reply = { answers: unknown[] } | { error: string };
  *
  * The work is cut into several runs per thread, and each thread takes the next run when it is
  * done with its last: a thread that starts late, or shares its core with other processes, then
- * holds up the load by one short run, not by half of it.
+ * holds up the load by one short run, not by half of it. The threads take the runs themselves,
+ * so the caller's thread may do other work meanwhile (`PolicyEngine.load` preparses).
  */
 export class CedarThreads {
   readonly #threads: Worker[];
@@ -76,33 +84,31 @@ export class CedarThreads {
     await Promise.all(this.#threads.map((thread) => thread.terminate()));
   }
 
-  /** Each run's answers, in the runs' order; every thread takes the next run left as it finishes one. The first failure fails the whole. */
+  /** Each run's answers, in the runs' order. The first failure fails the whole, and no thread starts another run. */
   async #shared(fn: 'policyToJson' | 'validate', runs: readonly unknown[][][]): Promise<unknown[][]> {
     const answers: unknown[][] = new Array<unknown[]>(runs.length);
-    let next = 0;
-    const work = async (thread: Worker): Promise<void> => {
-      while (next < runs.length) {
-        const index = next++;
-        try {
-          answers[index] = await ask(thread, fn, runs[index]!, this.deadlineMs);
-        } catch (err) {
-          next = runs.length;
-          throw err;
-        }
-      }
-    };
-    await Promise.all(this.#threads.map(work));
+    const taken = new SharedArrayBuffer(4);
+    try {
+      await Promise.all(this.#threads.map((thread) => drain(thread, { fn, runs, taken }, answers, this.deadlineMs)));
+    } catch (err) {
+      Atomics.store(new Int32Array(taken), 0, runs.length);
+      throw err;
+    }
     return answers;
   }
 }
 
-function ask(thread: Worker, fn: string, calls: readonly unknown[][], deadlineMs: number): Promise<unknown[]> {
+/** Gives `thread` the runs and files its answers until it finds none left. */
+function drain(thread: Worker, work: { fn: string; runs: readonly unknown[][][]; taken: SharedArrayBuffer }, answers: unknown[][], deadlineMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => {
-      settle();
-      void thread.terminate();
-      reject(new Error(`cedar thread gave no answer within ${deadlineMs} ms`));
-    }, deadlineMs);
+    let deadline: NodeJS.Timeout;
+    const wait = (): void => {
+      deadline = setTimeout(() => {
+        settle();
+        void thread.terminate();
+        reject(new Error(`cedar thread gave no answer within ${deadlineMs} ms`));
+      }, deadlineMs);
+    };
     const settle = (): void => {
       clearTimeout(deadline);
       thread.off('message', onMessage);
@@ -110,9 +116,15 @@ function ask(thread: Worker, fn: string, calls: readonly unknown[][], deadlineMs
       thread.off('exit', onExit);
     };
     const onMessage = (reply: Reply): void => {
+      if ('index' in reply) {
+        answers[reply.index] = reply.answers;
+        clearTimeout(deadline);
+        wait();
+        return;
+      }
       settle();
       if ('error' in reply) reject(new Error(`cedar thread: ${reply.error}`));
-      else resolve(reply.answers);
+      else resolve();
     };
     const onError = (err: Error): void => {
       settle();
@@ -125,6 +137,7 @@ function ask(thread: Worker, fn: string, calls: readonly unknown[][], deadlineMs
     thread.on('message', onMessage);
     thread.on('error', onError);
     thread.on('exit', onExit);
-    thread.postMessage({ fn, calls });
+    wait();
+    thread.postMessage(work);
   });
 }

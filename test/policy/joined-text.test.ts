@@ -5,14 +5,17 @@
  * must name the policies by their own ids: a forbid misnamed as a permit would let an error allow.
  */
 import { isAuthorized, policyToJson, validate, type ValidationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
-import { PolicyEngine } from '../../src/policy/cedar/engine.js';
+import { PolicyEngine, type EngineDecision } from '../../src/policy/cedar/engine.js';
+import type { CedarRequest } from '../../src/core/cedar-request.js';
+import { buildCedarRequest } from '../../src/policy/entities.js';
 import { positionOf } from '../../src/policy/cedar/joined-text.js';
 import { settle } from '../../src/policy/cedar/joined-validation.js';
 import { namePolicies, splitFiles, validationCall, withVerdict, type ParsedPolicy } from '../../src/policy/cedar/validate.js';
 import { untimed } from '../../src/policy/load-phases.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import type { PolicySetInput } from '../../src/policy/version.js';
-import { policySet } from './generated-estate.js';
+import { labels, policySet, randomRequest, rng } from './generated-estate.js';
+import { parsedSubject } from '../support/subject.js';
 import { cedarRequest, exampleSchema, workload } from './policy-fixtures.js';
 
 function input(files: Record<string, string>, schemaText = exampleSchema): PolicySetInput {
@@ -122,3 +125,37 @@ describe('a set preparsed as one text answers by the policies\' own ids', () => 
     expect(engine?.authorizeAmong(['policy1', 'policy2'], withoutPort)).toEqual({ decision: 'allow', determining: ['policy2'], errors: [] });
   });
 });
+
+/** Cedar's stateless evaluation of the policies given by their own ids, read as the engine reads it (an erring forbid denies). */
+function byId(engine: PolicyEngine, request: CedarRequest): EngineDecision {
+  const texts = Object.fromEntries(engine.policies.map((policy) => [policy.id, policy.text]));
+  const answer = isAuthorized({ ...request, schema: engine.schemaText, validateRequest: true, policies: { staticPolicies: texts } });
+  if (answer.type === 'failure') return { decision: 'deny', determining: [], errors: [{ policy: '', message: answer.errors.map((error) => error.message).join('; ') }] };
+  const order = engine.policies.map((policy) => policy.id);
+  const inOrder = (ids: readonly string[]): string[] => [...new Set(ids)].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const { decision, diagnostics } = answer.response;
+  const errors = inOrder(diagnostics.errors.map((error) => error.policyId)).flatMap((id) => diagnostics.errors.filter((error) => error.policyId === id).map((error) => ({ policy: id, message: error.error.message })));
+  const erredForbids = diagnostics.errors.map((error) => error.policyId).filter((id) => engine.policies.find((policy) => policy.id === id)?.effect === 'forbid');
+  if (erredForbids.length === 0) return { decision, determining: inOrder(diagnostics.reason), errors };
+  return { decision: 'deny', determining: inOrder([...(decision === 'deny' ? diagnostics.reason : []), ...erredForbids]), errors };
+}
+
+test('a set preparsed while the threads validate decides as Cedar decides with the policies given by id', async () => {
+  const loaded = await PolicyEngine.load(input({ 'a.cedar': policySet(61, 120, []).join('\n') }), { threads: 2, minPoliciesForThreads: 0 });
+  if (!loaded.ok) throw new Error(loaded.problems.map(formatProblem).join('\n'));
+  // A failed load preparsed ahead too, and let its set go: the set that loaded must still answer.
+  const failed = await PolicyEngine.load(input({ 'a.cedar': [...policySet(62, 120, []), unsafe].join('\n') }), { threads: 2, minPoliciesForThreads: 0 });
+  expect(failed.ok).toBe(false);
+  const random = rng(61);
+  const seen = { allows: 0, forbidErrors: 0 };
+  for (let i = 0; i < 200; i++) {
+    const { identity, facts, path } = randomRequest(random);
+    const request = buildCedarRequest(identity, parsedSubject(facts, path), facts, { namespaceLabels: labels });
+    const decided = loaded.engine.authorize(request);
+    expect({ i, ...decided }).toEqual({ i, ...byId(loaded.engine, request) });
+    if (decided.decision === 'allow') seen.allows += 1;
+    if (decided.errors.some((error) => loaded.engine.policies.find((policy) => policy.id === error.policy)?.effect === 'forbid')) seen.forbidErrors += 1;
+  }
+  expect(seen.allows).toBeGreaterThan(0);
+  expect(seen.forbidErrors).toBeGreaterThan(0);
+}, 120_000);

@@ -6,8 +6,7 @@
  * wasm is warm by then, as it is for a server that reloads). Three runs per size; the spread is
  * their minimum and maximum. The longest event-loop stall of each load is measured too, since a
  * serving process answers nothing while a load holds the loop, and the CPU time of the loop's own
- * thread beside that of the whole process. Phases may overlap: the preparse runs while the
- * threads validate, and is counted in both.
+ * thread beside that of the whole process.
  * Environment: BENCH_LOAD_SIZES (default "100,1000,10000"), BENCH_LOAD_RUNS (default 3),
  * BENCH_LOAD_THREADS (threads to parse and validate in; default gatehouse's own, 0 for none).
  */

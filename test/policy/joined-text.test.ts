@@ -140,10 +140,10 @@ function byId(engine: PolicyEngine, request: CedarRequest): EngineDecision {
   return { decision: 'deny', determining: inOrder([...(decision === 'deny' ? diagnostics.reason : []), ...erredForbids]), errors };
 }
 
-test('a set preparsed while the threads validate decides as Cedar decides with the policies given by id', async () => {
+test('a set loaded in threads decides as Cedar decides with the policies given by id', async () => {
   const loaded = await PolicyEngine.load(input({ 'a.cedar': policySet(61, 120, []).join('\n') }), { threads: 2, minPoliciesForThreads: 0 });
   if (!loaded.ok) throw new Error(loaded.problems.map(formatProblem).join('\n'));
-  // A failed load preparsed ahead too, and let its set go: the set that loaded must still answer.
+  // A failed load in between leaves the set that loaded answering.
   const failed = await PolicyEngine.load(input({ 'a.cedar': [...policySet(62, 120, []), unsafe].join('\n') }), { threads: 2, minPoliciesForThreads: 0 });
   expect(failed.ok).toBe(false);
   const random = rng(61);

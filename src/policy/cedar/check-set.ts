@@ -40,25 +40,15 @@ export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): Che
  * enough of it: the same calls, their answers read the same way. The set is validated in several
  * parts per thread, each as one text (joined-validation.ts), and the verdicts joined. Should a
  * thread fail, the work is done again here.
- *
- * `whileValidating` is given the policies, when every one parsed and was named, as soon as the
- * threads have them to validate: this thread is free until they answer. It is not called when the
- * set is checked on this thread.
  */
-export async function checkPolicySet(
-  input: PolicySetInput,
-  clock: PhaseClock,
-  plan: ThreadPlan,
-  reuse: Reusable,
-  whileValidating: (policies: readonly ParsedPolicy[]) => void = () => {},
-): Promise<CheckedSet> {
+export async function checkPolicySet(input: PolicySetInput, clock: PhaseClock, plan: ThreadPlan, reuse: Reusable): Promise<CheckedSet> {
   const files = splitFiles(input, clock);
   const unparsed = files.reduce((count, file) => count + file.sources.filter((source) => reuse.json(source.text) === undefined).length, 0);
   if (plan.threads < 1 || unparsed < plan.minPolicies) return inline(input, files, clock, reuse);
   let threads: CedarThreads | undefined;
   try {
     threads = new CedarThreads(plan.threads);
-    return await inThreads(input, files, clock, reuse, threads, whileValidating);
+    return await inThreads(input, files, clock, reuse, threads);
   } catch {
     return inline(input, files, clock, reuse);
   } finally {
@@ -76,16 +66,9 @@ function inline(input: PolicySetInput, files: readonly SplitFile[], clock: Phase
   return withVerdict(input, named, verdict);
 }
 
-async function inThreads(
-  input: PolicySetInput,
-  files: readonly SplitFile[],
-  clock: PhaseClock,
-  reuse: Reusable,
-  threads: CedarThreads,
-  whileValidating: (policies: readonly ParsedPolicy[]) => void,
-): Promise<CheckedSet> {
+async function inThreads(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock, reuse: Reusable, threads: CedarThreads): Promise<CheckedSet> {
   const named = await clock.time('parse', async () => namePolicies(files, answers(files, reuse, await threads.toJson(unparsedTexts(files, reuse)))));
-  const validating = clock.time('validate', async (): Promise<ValidationAnswer> => {
+  const verdict = await clock.time('validate', async (): Promise<ValidationAnswer> => {
     const policies = toValidate(input, named.policies, reuse);
     const run = Math.max(1, Math.ceil(policies.length / threads.runs));
     const parts = Array.from({ length: Math.ceil(policies.length / run) || 1 }, (_, index) => policies.slice(index * run, (index + 1) * run));
@@ -94,8 +77,7 @@ async function inThreads(
     const answeredAgain = again.length === 0 ? [] : await threads.validate(again.map((part) => validationCall(input, part)));
     return joinVerdicts([...settled.flatMap((part) => ('verdict' in part ? [part.verdict] : [])), ...answeredAgain]);
   });
-  if (named.problems.length === 0) whileValidating(named.policies);
-  return withVerdict(input, named, await validating);
+  return withVerdict(input, named, verdict);
 }
 
 function unparsedTexts(files: readonly SplitFile[], reuse: Reusable): string[] {

@@ -8,7 +8,7 @@ import type { PolicyProblem } from '../problem.js';
 import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';
 import { actionAncestors, type ActionAncestors } from './action-groups.js';
-import { policyIdOf, preparseSubset, preparseVersion, releaseVersion, type Preparsed, type SubsetResidency } from './slots.js';
+import { policyIdOf, preparseSubset, preparseVersion, type Preparsed, type SubsetResidency } from './slots.js';
 import { checkPolicySet, nothingToReuse, validatePolicySet, type Reusable } from './check-set.js';
 import type { CheckedSet, PolicyInfo } from './validate.js';
 
@@ -77,28 +77,20 @@ export class PolicyEngine {
    * `prepare` for a set that may be large, and may have been loaded before with a few changes:
    * Cedar is asked only about what `earlier` does not answer, and its parsing and validation run
    * in threads (see check-set.ts), so the event loop stays free for all but the preparse. The
-   * preparse (which must be in this thread's cedar-wasm, the one that evaluates) is done while
-   * the threads validate, and let go if the validation fails the set. The same checks, the same
-   * problems, the same engine.
+   * same checks, the same problems, the same engine.
    */
   static async load(input: PolicySetInput, options: LoadOptions = {}): Promise<PrepareResult> {
     const clock = options.clock ?? untimed;
     const plan = { threads: options.threads ?? Math.min(availableParallelism(), 4), minPolicies: options.minPoliciesForThreads ?? 500 };
     const reuse = options.earlier === undefined ? nothingToReuse : options.earlier.#reusable();
-    const version = clock.time('version', () => policySetVersion(input));
-    const preparseAhead = (policies: readonly PolicyInfo[]): void => {
-      clock.time('preparse', () => preparseVersion(version, input.schemaText, policies.map((policy) => policy.text)));
-    };
-    const result = PolicyEngine.#fromChecked(input, await checkPolicySet(input, clock, plan, reuse, preparseAhead), clock, version);
-    if (!result.ok) releaseVersion(version);
-    return result;
+    return PolicyEngine.#fromChecked(input, await checkPolicySet(input, clock, plan, reuse), clock);
   }
 
-  static #fromChecked(input: PolicySetInput, { policies, problems }: CheckedSet, clock: PhaseClock, version?: string): PrepareResult {
+  static #fromChecked(input: PolicySetInput, { policies, problems }: CheckedSet, clock: PhaseClock): PrepareResult {
     if (problems.some((problem) => problem.severity === 'error')) return { ok: false, problems };
 
     const engine = new PolicyEngine(
-      version ?? clock.time('version', () => policySetVersion(input)),
+      clock.time('version', () => policySetVersion(input)),
       policies.map(({ id, file, line, effect, text }) => ({ id, file, line, effect, text })),
       input.schemaText,
       problems,

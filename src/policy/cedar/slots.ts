@@ -53,17 +53,8 @@ class PreparsedSlots {
     return { ok: true, name };
   }
 
-  /** Empties and frees `key`'s slot at once, if it holds one. */
-  release(key: string): void {
-    if (this.#held.has(key)) this.#empty(key);
-  }
-
   #evictOldest(): void {
-    this.#empty(this.#held.keys().next().value!);
-  }
-
-  #empty(key: string): void {
-    const slot = this.#held.get(key)!;
+    const [key, slot] = this.#held.entries().next().value!;
     this.#held.delete(key);
     this.#weight -= this.#weights[slot]!;
     this.#weights[slot] = 0;
@@ -114,14 +105,6 @@ export function preparseVersion(version: string, schemaText: string, texts: read
     const set = preparsePolicySet(name, joined(texts));
     return set.type === 'failure' ? `policies: ${messages(set.errors)}` : undefined;
   });
-}
-
-/**
- * Lets a version preparsed ahead of its validation go at once when the validation fails it, so
- * that failed reloads cannot fill the version slots with sets that will never serve.
- */
-export function releaseVersion(version: string): void {
-  versions.release(version);
 }
 
 /** The named policies of a version (`ids`, in this order), evaluated under the schema preparsed in the version's slot. */

@@ -10,7 +10,7 @@ const cedarModule = createRequire(import.meta.url).resolve('@cedar-policy/cedar-
 // load. A thread inherits the process's flags, so its source may be run as a CommonJS script or as
 // an ES module: it reaches Node's modules through process.getBuiltinModule, which both have.
 // Every thread is given all the runs and takes the next one left from a counter they share, so
-// that no run waits for the caller's event loop (busy answering Checks, or preparsing) to hand it out.
+// that no run waits for the caller's event loop (busy answering Checks) to hand it out.
 const threadSource = `
 const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
 const cedar = process.getBuiltinModule('node:module').createRequire(workerData)(workerData);
@@ -41,7 +41,7 @@ type Reply = { index: number; answers: unknown[] } | { error: string } | { done:
  * The work is cut into several runs per thread, and each thread takes the next run when it is
  * done with its last: a thread that starts late, or shares its core with other processes, then
  * holds up the load by one short run, not by half of it. The threads take the runs themselves,
- * so the caller's thread may do other work meanwhile (`PolicyEngine.load` preparses).
+ * so none waits for the caller's event loop, which may be busy answering Checks.
  */
 export class CedarThreads {
   readonly #threads: Worker[];

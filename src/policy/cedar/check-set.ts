@@ -15,9 +15,11 @@ export interface Reusable {
   json(text: string): PolicyJson | undefined;
   /** Whether strict validation against `schemaText` found nothing at all in this policy. */
   passed(id: string, text: string, schemaText: string): boolean;
+  /** Whether the verdicts were given under `schemaText`; under any other schema, none is reused. */
+  validatedUnder(schemaText: string): boolean;
 }
 
-export const nothingToReuse: Reusable = { json: () => undefined, passed: () => false };
+export const nothingToReuse: Reusable = { json: () => undefined, passed: () => false, validatedUnder: () => false };
 
 /** How a set is shared out among threads (see threads.ts). */
 export interface ThreadPlan {
@@ -43,8 +45,7 @@ export function validatePolicySet(input: PolicySetInput, clock: PhaseClock): Che
  */
 export async function checkPolicySet(input: PolicySetInput, clock: PhaseClock, plan: ThreadPlan, reuse: Reusable): Promise<CheckedSet> {
   const files = splitFiles(input, clock);
-  const unparsed = files.reduce((count, file) => count + file.sources.filter((source) => reuse.json(source.text) === undefined).length, 0);
-  if (plan.threads < 1 || unparsed < plan.minPolicies) return inline(input, files, clock, reuse);
+  if (!worthThreads(input, files, reuse, plan)) return inline(input, files, clock, reuse);
   let threads: CedarThreads | undefined;
   try {
     threads = new CedarThreads(plan.threads);
@@ -54,6 +55,18 @@ export async function checkPolicySet(input: PolicySetInput, clock: PhaseClock, p
   } finally {
     await threads?.close();
   }
+}
+
+/**
+ * Whether Cedar has enough to do for threads: the policies to parse, or, under a schema the
+ * earlier set was not validated under, every policy to validate again (a reload with a changed
+ * schema parses nothing, and would otherwise hold the event loop for the whole validation).
+ */
+export function worthThreads(input: PolicySetInput, files: readonly SplitFile[], reuse: Reusable, plan: ThreadPlan): boolean {
+  const sources = files.flatMap((file) => file.sources);
+  const unparsed = sources.filter((source) => reuse.json(source.text) === undefined).length;
+  const toCheck = reuse.validatedUnder(input.schemaText) ? unparsed : sources.length;
+  return plan.threads >= 1 && toCheck >= plan.minPolicies;
 }
 
 function inline(input: PolicySetInput, files: readonly SplitFile[], clock: PhaseClock, reuse: Reusable): CheckedSet {

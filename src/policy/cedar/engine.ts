@@ -184,6 +184,7 @@ export class PolicyEngine {
         const index = this.order.get(id);
         return schemaText === this.schemaText && index !== undefined && this.policies[index]!.text === text && !warned.has(id);
       },
+      validatedUnder: (schemaText) => schemaText === this.schemaText,
     };
   }
 

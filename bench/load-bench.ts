@@ -5,7 +5,8 @@
  * fresh process: a cold load, then a reload after one policy of the filler file changed (Cedar's
  * wasm is warm by then, as it is for a server that reloads). Three runs per size; the spread is
  * their minimum and maximum. The longest event-loop stall of each load is measured too, since a
- * serving process answers nothing while a load holds the loop.
+ * serving process answers nothing while a load holds the loop, and the CPU time of the loop's own
+ * thread beside that of the whole process.
  * Environment: BENCH_LOAD_SIZES (default "100,1000,10000"), BENCH_LOAD_RUNS (default 3),
  * BENCH_LOAD_THREADS (threads to parse and validate in; default gatehouse's own, 0 for none).
  */
@@ -39,6 +40,8 @@ interface LoadTimes {
   readonly stallMs: number;
   /** CPU time of the whole process (every thread) during the load: what a busy machine makes slower. */
   readonly cpuMs: number;
+  /** CPU time of the event loop's thread alone during the load. */
+  readonly mainCpuMs: number;
   /** Resident memory once loaded, the load's threads gone. */
   readonly rssMb: number;
 }
@@ -85,6 +88,7 @@ async function timedLoad(dir: string, earlier?: PolicyEngine): Promise<LoadTimes
   const stalls = new StallWatch();
   const clock = new Stopwatch();
   const cpu = process.cpuUsage();
+  const mainCpu = process.threadCpuUsage();
   const start = performance.now();
   const readStart = performance.now();
   const read = await readPolicyDir(dir);
@@ -97,12 +101,13 @@ async function timedLoad(dir: string, earlier?: PolicyEngine): Promise<LoadTimes
   clock.time('index', () => new PolicySlicer(engine));
   const totalMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
+  const usedMain = process.threadCpuUsage(mainCpu);
   // The authorizer the server builds does both of the above; built once more to be sure it loads.
   new CedarAuthorizer(engine);
   // One more turn, so a stall at the very end of the load is recorded too.
   await new Promise((resolve) => setTimeout(resolve, 10));
   stalls.stop();
-  return { phases: clock.times, totalMs, stallMs: stalls.longestMs, cpuMs: (used.user + used.system) / 1000, rssMb: process.memoryUsage().rss / 2 ** 20, engine };
+  return { phases: clock.times, totalMs, stallMs: stalls.longestMs, cpuMs: (used.user + used.system) / 1000, mainCpuMs: (usedMain.user + usedMain.system) / 1000, rssMb: process.memoryUsage().rss / 2 ** 20, engine };
 }
 
 async function child(dir: string): Promise<void> {
@@ -130,10 +135,10 @@ const spread = (values: readonly number[]): string => `${fmt(Math.min(...values)
 /** The load bench's report: one row per size and kind, phases as medians of the runs. */
 export async function loadBench(sizes: readonly number[], runs: number): Promise<string[]> {
   const out = [
-    `policy-set load (ms; ${runs} runs, each a fresh process; phases, stall, CPU and RSS are medians; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores at the start)`,
+    `policy-set load (ms; ${runs} runs, each a fresh process; phases, stall, CPU, main CPU and RSS are medians; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores at the start)`,
     '',
-    `| policies | load | ${phases.join(' | ')} | total | total min–max | runs | longest stall | CPU | RSS MB |`,
-    `|---|---|${phases.map(() => '---:').join('|')}|---:|---:|---|---:|---:|---:|`,
+    `| policies | load | ${phases.join(' | ')} | total | total min–max | runs | longest stall | CPU | CPU min–max | main CPU | RSS MB |`,
+    `|---|---|${phases.map(() => '---:').join('|')}|---:|---:|---|---:|---:|---:|---:|---:|`,
   ];
   for (const size of sizes) {
     const results: RunResult[] = [];
@@ -145,7 +150,7 @@ export async function loadBench(sizes: readonly number[], runs: number): Promise
       const loads = results.map((result) => result[kind]);
       const totals = loads.map((load) => load.totalMs);
       const cells = phases.map((phase) => fmt(median(loads.map((load) => load.phases[phase]))));
-      out.push(`| ${size} | ${kind} | ${cells.join(' | ')} | ${fmt(median(totals))} | ${spread(totals)} | ${totals.map(fmt).join(', ')} | ${fmt(median(loads.map((load) => load.stallMs)))} | ${fmt(median(loads.map((load) => load.cpuMs)))} | ${median(loads.map((load) => load.rssMb)).toFixed(0)} |`);
+      out.push(`| ${size} | ${kind} | ${cells.join(' | ')} | ${fmt(median(totals))} | ${spread(totals)} | ${totals.map(fmt).join(', ')} | ${fmt(median(loads.map((load) => load.stallMs)))} | ${fmt(median(loads.map((load) => load.cpuMs)))} | ${spread(loads.map((load) => load.cpuMs))} | ${fmt(median(loads.map((load) => load.mainCpuMs)))} | ${median(loads.map((load) => load.rssMb)).toFixed(0)} |`);
     }
   }
   return out;

@@ -3,7 +3,10 @@
  * changed (its JSON by text; a clean verdict by id, text and schema) and asks Cedar about the
  * rest. What it finds must be exactly what a load from nothing finds.
  */
+import { nothingToReuse, worthThreads, type Reusable } from '../../src/policy/cedar/check-set.js';
 import { PolicyEngine, type PrepareResult } from '../../src/policy/cedar/engine.js';
+import { splitFiles } from '../../src/policy/cedar/validate.js';
+import { untimed } from '../../src/policy/load-phases.js';
 import { formatProblem } from '../../src/policy/problem.js';
 import type { PolicySetInput } from '../../src/policy/version.js';
 import { policySet } from './generated-estate.js';
@@ -83,5 +86,39 @@ describe('a reload reuses what has not changed', () => {
     texts[12] = texts[12]!.replace('context.path', 'context.nosuch');
     const files = input({ 'a.cedar': texts.join('\n') });
     expect(found(await PolicyEngine.load(files, { earlier: before, threads: 2, minPoliciesForThreads: 0 }))).toEqual(found(PolicyEngine.prepare(files)));
+  });
+
+  test('a schema change in threads finds what a load from nothing finds', async () => {
+    const before = await loaded(input({ 'a.cedar': fillers(40).join('\n') }));
+    const files = input({ 'a.cedar': fillers(40).join('\n') }, exampleSchema.replace(/path: String,/, ''));
+    const reloaded = await PolicyEngine.load(files, { earlier: before, threads: 2, minPoliciesForThreads: 10 });
+    expect(reloaded.ok).toBe(false);
+    expect(found(reloaded)).toEqual(found(PolicyEngine.prepare(files)));
+  });
+});
+
+describe('when a load starts threads', () => {
+  const texts = fillers(600);
+  const files = input({ 'a.cedar': texts.join('\n') });
+  const split = splitFiles(files, untimed);
+  const sources = split.flatMap((file) => file.sources.map((source) => source.text));
+  /** What an earlier set under `schemaText` answers: the JSON of every policy but the `changed` first ones. */
+  const earlier = (changed: number, schemaText: string): Reusable => ({
+    json: (text) => (sources.indexOf(text) >= changed ? { effect: 'permit', principal: { op: 'All' }, action: { op: 'All' }, resource: { op: 'All' }, conditions: [] } : undefined),
+    passed: (_id, _text, schema) => schema === schemaText,
+    validatedUnder: (schema) => schema === schemaText,
+  });
+  const plan = { threads: 2, minPolicies: 500 };
+
+  test.each([
+    ['a cold load of 600', nothingToReuse, plan, true],
+    ['a cold load of 600, no threads allowed', nothingToReuse, { ...plan, threads: 0 }, false],
+    ['a cold load of 600 under a threshold of 601', nothingToReuse, { ...plan, minPolicies: 601 }, false],
+    ['a reload with 10 policies changed', earlier(10, exampleSchema), plan, false],
+    ['a reload with 550 policies changed', earlier(550, exampleSchema), plan, true],
+    ['a reload with none changed but the schema: every policy to validate again', earlier(0, `${exampleSchema}\n`), plan, true],
+  ])('%s', (_name, reuse, given, expected) => {
+    expect(sources).toHaveLength(600);
+    expect(worthThreads(files, split, reuse, given)).toBe(expected);
   });
 });

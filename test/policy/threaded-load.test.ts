@@ -59,6 +59,19 @@ describe('CedarThreads', () => {
       await threads.close();
     }
   });
+
+  test('more runs than threads: each thread takes the next run as it finishes one, the answers stay in order', async () => {
+    const threads = new CedarThreads(2, 120_000, 3);
+    try {
+      const texts = Array.from({ length: 13 }, (_, i) => (i % 4 === 3 ? `permit (principal action, resource); // ${i}` : filler(i)));
+      expect(await threads.toJson(texts)).toEqual(texts.map((text) => policyToJson(text)));
+      const calls = texts.map((text) => ({ schema: exampleSchema, policies: { staticPolicies: { [`p${text.length}`]: text } }, validationSettings: { mode: 'strict' as const } }));
+      expect((await threads.validate(calls)).map((answer) => answer.type)).toEqual(calls.map((call) => validate(call).type));
+      expect(new Set((await threads.validate(calls)).map((answer) => answer.type))).toEqual(new Set(['success', 'failure']));
+    } finally {
+      await threads.close();
+    }
+  });
 });
 
 test('a thread that does not answer in time fails the call instead of holding it', async () => {

@@ -8,7 +8,7 @@ import type { PolicyProblem } from '../problem.js';
 import { policySetVersion, type PolicySetInput } from '../version.js';
 import { messages } from './messages.js';
 import { actionAncestors, type ActionAncestors } from './action-groups.js';
-import { preparseSubset, preparseVersion, type Preparsed, type SubsetResidency } from './slots.js';
+import { policyIdOf, preparseSubset, preparseVersion, type Preparsed, type SubsetResidency } from './slots.js';
 import { checkPolicySet, nothingToReuse, validatePolicySet, type Reusable } from './check-set.js';
 import type { CheckedSet, PolicyInfo } from './validate.js';
 
@@ -48,6 +48,9 @@ export type PrepareResult = { ok: true; engine: PolicyEngine } | { ok: false; pr
  */
 export class PolicyEngine {
   private readonly order: ReadonlyMap<string, number>;
+  /** The policies' ids and texts in the set's order, as the whole set is preparsed. */
+  private readonly ids: readonly string[];
+  private readonly orderedTexts: readonly string[];
   private readonly texts: Readonly<Record<string, string>>;
   #actionAncestors: ActionAncestors | undefined | null = null;
 
@@ -60,6 +63,8 @@ export class PolicyEngine {
     private readonly jsons: ReadonlyMap<string, PolicyJson>,
   ) {
     this.order = new Map(policies.map((policy, index) => [policy.id, index]));
+    this.ids = policies.map((policy) => policy.id);
+    this.orderedTexts = policies.map((policy) => policy.text);
     this.texts = Object.fromEntries(policies.map((policy) => [policy.id, policy.text]));
   }
 
@@ -104,7 +109,7 @@ export class PolicyEngine {
   authorize(req: CedarRequest): EngineDecision {
     const preparsed = this.preparse();
     if (!preparsed.ok) return refused(preparsed.message);
-    return this.evaluate(req, preparsed.name, preparsed.name);
+    return this.evaluate(req, preparsed.name, preparsed.name, this.ids);
   }
 
   /**
@@ -122,10 +127,11 @@ export class PolicyEngine {
     const known = [...new Set(ids)].filter((id) => this.texts[id] !== undefined);
     const subset = preparseSubset(this.version, known, this.texts, residency);
     if (!subset.ok) return refused(subset.message);
-    return this.evaluate(req, subset.name, preparsed.name);
+    return this.evaluate(req, subset.name, preparsed.name, known);
   }
 
-  private evaluate(req: CedarRequest, policySetName: string, schemaName: string): EngineDecision {
+  /** `ids`: the policies preparsed under `policySetName`, in the order they were given (Cedar's answers name them by place). */
+  private evaluate(req: CedarRequest, policySetName: string, schemaName: string, ids: readonly string[]): EngineDecision {
     let answer: ReturnType<typeof statefulIsAuthorized>;
     try {
       answer = statefulIsAuthorized({
@@ -141,13 +147,17 @@ export class PolicyEngine {
     if (answer.type === 'failure') return refused(messages(answer.errors));
 
     const { decision, diagnostics } = answer.response;
+    const reason = idsOf(diagnostics.reason, ids);
+    const erred = idsOf(diagnostics.errors.map((error) => error.policyId), ids);
+    // Only if Cedar named policies some other way: which forbid erred would be unknown, and only a deny is safe.
+    if (reason === undefined || erred === undefined) return refused('Cedar answered about a policy it was not given');
     // Cedar's order is unspecified (it differs between a set and a slice of it); the set's order is stable.
     const errors = diagnostics.errors
-      .map((error) => ({ policy: error.policyId, message: error.error.message }))
+      .map((error, index) => ({ policy: erred[index]!, message: error.error.message }))
       .sort((a, b) => (this.order.get(a.policy) ?? Infinity) - (this.order.get(b.policy) ?? Infinity));
-    const erroredForbids = diagnostics.errors.map((error) => error.policyId).filter((id) => this.effectOf(id) === 'forbid');
-    if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(diagnostics.reason), errors };
-    const matchedForbids = decision === 'deny' ? diagnostics.reason : [];
+    const erroredForbids = erred.filter((id) => this.effectOf(id) === 'forbid');
+    if (erroredForbids.length === 0) return { decision, determining: this.inPolicyOrder(reason), errors };
+    const matchedForbids = decision === 'deny' ? reason : [];
     return { decision: 'deny', determining: this.inPolicyOrder([...matchedForbids, ...erroredForbids]), errors };
   }
 
@@ -174,6 +184,7 @@ export class PolicyEngine {
         const index = this.order.get(id);
         return schemaText === this.schemaText && index !== undefined && this.policies[index]!.text === text && !warned.has(id);
       },
+      validatedUnder: (schemaText) => schemaText === this.schemaText,
     };
   }
 
@@ -194,8 +205,14 @@ export class PolicyEngine {
   }
 
   private preparse(): Preparsed {
-    return preparseVersion(this.version, this.schemaText, this.texts);
+    return preparseVersion(this.version, this.schemaText, this.orderedTexts);
   }
+}
+
+/** Cedar's names for policies of a set preparsed from `ids` as the ids, or undefined if one is not such a name. */
+function idsOf(cedarIds: readonly string[], ids: readonly string[]): string[] | undefined {
+  const found = cedarIds.map((id) => policyIdOf(id, ids));
+  return found.every((id) => id !== undefined) ? found : undefined;
 }
 
 function refused(message: string): EngineDecision {

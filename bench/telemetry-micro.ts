@@ -37,7 +37,7 @@ export async function telemetryCost(dir: string, endpoint: string): Promise<Tele
     const cpu = async (on: boolean): Promise<{ us: number; dropped: number }> => {
       let dropped = 0;
       const telemetry = on
-        ? startTelemetry({ serviceName: 'bench', otlp: { endpoint, logs: true, traces: true, sampleRatio: 1 } }, { dropped: (_s, n) => (dropped += n), log: () => undefined })
+        ? startTelemetry({ serviceName: 'bench', otlp: { endpoint, logs: true, traces: true, sampler: 'parentbased_traceidratio', sampleRatio: 1 } }, { dropped: (_s, n) => (dropped += n), log: () => undefined })
         : undefined;
       // A fresh authorizer per run, so that both runs miss the cache alike.
       const authorizer = new CedarAuthorizer(loaded.engine);

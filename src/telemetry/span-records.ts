@@ -9,27 +9,32 @@ import type { CheckSpan } from './export-records.js';
  */
 export class GivenIds implements IdGenerator {
   private readonly random = new RandomIdGenerator();
-  private next: { traceId: string; spanId: string } | undefined;
+  private traceId: string | undefined;
+  private spanId: string | undefined;
 
-  give(traceId: string, spanId: string): void {
-    this.next = { traceId, spanId };
+  /** The next span's id, and its trace's when it starts one (the tracer asks only then). */
+  give(spanId: string, traceId: string | undefined): void {
+    this.spanId = spanId;
+    this.traceId = traceId;
   }
 
   generateTraceId(): string {
-    return this.next?.traceId ?? this.random.generateTraceId();
+    const given = this.traceId ?? this.random.generateTraceId();
+    this.traceId = undefined;
+    return given;
   }
 
   generateSpanId(): string {
-    const given = this.next;
+    const given = this.spanId;
     if (given === undefined) return this.random.generateSpanId();
-    this.next = undefined;
-    return given.spanId;
+    this.spanId = undefined;
+    return given;
   }
 }
 
 /** A Check as the SDK's span, with a child span per step that ran. The tracer samples every one it is given. */
 export function emitCheckSpan(tracer: Tracer, ids: GivenIds, span: CheckSpan): void {
-  ids.give(span.traceId, span.spanId);
+  ids.give(span.spanId, span.parent === undefined ? span.traceId : undefined);
   const check = tracer.startSpan('gatehouse.check', { kind: SpanKind.SERVER, startTime: span.startMs, attributes: span.attributes }, parentContext(span));
   const inCheck = trace.setSpan(ROOT_CONTEXT, check);
   for (const step of span.steps) tracer.startSpan(step.name, { kind: SpanKind.INTERNAL, startTime: step.startMs }, inCheck).end(step.endMs);

@@ -8,6 +8,8 @@ import { takenIndex, type CheckSpan, type DecisionItem, type ExportThreadOptions
  * never grows the event loop's memory. The SDK's own queue in the thread is bounded as well.
  */
 export const maxHandedOff = 2048;
+/** Importing the SDK takes about a second, more on a busy machine. */
+const startWaitMs = 30_000;
 /** How long a shutdown waits for the thread's own (which waits 2 s for the collector). */
 const shutdownWaitMs = 3000;
 /** The thread's heap: the SDK's two queues of at most 2,048 records and a batch being encoded. */
@@ -33,8 +35,25 @@ export class ExportChannel {
   private readonly taken: Int32Array;
   private readonly thread: Worker;
   private readonly shutDown: Promise<void>;
+  private readonly ready: Promise<void>;
 
-  constructor(
+  /** A channel whose thread has loaded the SDK, so that no Check's records wait for that. */
+  static async start(options: Omit<ExportThreadOptions, 'taken'>, deps: ChannelDeps): Promise<ExportChannel> {
+    const channel = new ExportChannel(options, deps);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the telemetry export thread did not start within ${startWaitMs / 1000} s`)), startWaitMs)));
+    try {
+      await Promise.race([channel.ready, late]);
+      return channel;
+    } catch (err) {
+      await channel.thread.terminate();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private constructor(
     options: Omit<ExportThreadOptions, 'taken'>,
     private readonly deps: ChannelDeps,
   ) {
@@ -42,18 +61,29 @@ export class ExportChannel {
     this.taken = new Int32Array(taken);
     this.thread = new Worker(new URL('./export-thread.js', import.meta.url), {
       workerData: { ...options, taken } satisfies ExportThreadOptions,
-      resourceLimits: { maxOldGenerationSizeMb: threadHeapMb },
+      resourceLimits: { maxOldGenerationSizeMb: threadHeapMb, maxYoungGenerationSizeMb: 32 },
     });
     // The process may end without waiting for it: shutdown() is the orderly way.
     this.thread.unref();
+    let started: () => void;
+    let failed: (err: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      failed = reject;
+    });
     this.shutDown = new Promise<void>((resolve) => {
       this.thread.on('message', (message: FromThread) => {
         if (message.kind === 'dropped') deps.dropped(message.signal, message.count);
         else if (message.kind === 'export-error') deps.exportFailed(message.message);
+        else if (message.kind === 'ready') started();
         else resolve();
       });
-      this.thread.on('error', (err) => this.lost(errorMessage(err)));
+      this.thread.on('error', (err) => {
+        failed(new Error(`the telemetry export thread failed: ${errorMessage(err)}`));
+        this.lost(errorMessage(err));
+      });
       this.thread.on('exit', (code) => {
+        failed(new Error(`the telemetry export thread exited with code ${code}`));
         if (!this.stopped) this.lost(`exited with code ${code}`);
         resolve();
       });

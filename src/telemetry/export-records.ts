@@ -58,6 +58,7 @@ export type ToThread = { readonly kind: 'items'; readonly logs: readonly Decisio
 
 /** Thread → event loop. */
 export type FromThread =
+  | { readonly kind: 'ready' }
   | { readonly kind: 'dropped'; readonly signal: TelemetrySignal; readonly count: number }
   | { readonly kind: 'export-error'; readonly message: string }
   | { readonly kind: 'shut-down' };

@@ -72,6 +72,7 @@ port.on('message', (message: ToThread) => {
   Atomics.add(taken, takenIndex.logs, message.logs.length);
   Atomics.add(taken, takenIndex.traces, message.spans.length);
 });
+say({ kind: 'ready' });
 
 /** Sends what is queued, waiting at most a couple of seconds; what is left is dropped (and counted) rather than waited for. */
 async function shutdown(): Promise<void> {

@@ -29,11 +29,11 @@ export interface Telemetry {
  * (export-thread.ts): a Check pays for reading its trace context, sampling, and handing plain
  * records over; the SDK's record building, encoding and sending run beside the event loop.
  */
-export function startTelemetry(config: Config['telemetry'], deps: TelemetryDeps): Telemetry | undefined {
+export async function startTelemetry(config: Config['telemetry'], deps: TelemetryDeps): Promise<Telemetry | undefined> {
   const { endpoint, logs, traces } = config.otlp;
   if (endpoint === '' || (!logs && !traces)) return undefined;
   const errors = new ExportErrorNotice(deps.log);
-  const channel = new ExportChannel(
+  const channel = await ExportChannel.start(
     { serviceName: config.serviceName, endpoint, logs, traces },
     {
       dropped: (signal, count) => {

@@ -12,8 +12,6 @@ export const maxHandedOff = 2048;
 const startWaitMs = 30_000;
 /** How long a shutdown waits for the thread's own (which waits 2 s for the collector). */
 const shutdownWaitMs = 3000;
-/** The thread's heap: the SDK's two queues of at most 2,048 records and a batch being encoded. */
-const threadHeapMb = 64;
 
 export interface ChannelDeps {
   readonly dropped: (signal: TelemetrySignal, count: number) => void;
@@ -60,8 +58,9 @@ export class ExportChannel {
     const taken = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
     this.taken = new Int32Array(taken);
     this.thread = new Worker(new URL('./export-thread.js', import.meta.url), {
+      // No resourceLimits: the process's V8 heap flags (set by serve) stand for the thread too, and a
+      // smaller young generation made the SDK's garbage cost more than its work (measured).
       workerData: { ...options, taken } satisfies ExportThreadOptions,
-      resourceLimits: { maxOldGenerationSizeMb: threadHeapMb, maxYoungGenerationSizeMb: 32 },
     });
     // The process may end without waiting for it: shutdown() is the orderly way.
     this.thread.unref();

@@ -183,7 +183,13 @@ export const configSchema = z.strictObject({
           endpoint: otlpEndpoint.default(''),
           logs: z.boolean().default(true),
           traces: z.boolean().default(true),
-          /** Checks without a sampled or unsampled parent: the share whose spans are kept. */
+          /**
+           * OTEL_TRACES_SAMPLER's names: `parentbased_traceidratio` follows a caller's sampled flag;
+           * `traceidratio` ignores it, so that an untrusted caller can neither force every span
+           * recorded nor switch tracing off.
+           */
+          sampler: z.enum(['parentbased_traceidratio', 'traceidratio']).default('parentbased_traceidratio'),
+          /** The share of traces (by trace id) whose spans are kept: those without a parent, or every one with `traceidratio`. */
           sampleRatio: z.number().min(0).max(1).default(1),
         })
         .prefault({}),

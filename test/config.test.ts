@@ -122,7 +122,7 @@ describe('config', () => {
 /** Issue #14, "Stay exact in real estates": no issuer may mint an identity that belongs to another. */
 describe('config: telemetry', () => {
   test('defaults: off, service gatehouse, logs and traces when on, every root trace kept', () => {
-    expect(parseConfig(undefined).telemetry).toEqual({ serviceName: 'gatehouse', otlp: { endpoint: '', logs: true, traces: true, sampleRatio: 1 } });
+    expect(parseConfig(undefined).telemetry).toEqual({ serviceName: 'gatehouse', otlp: { endpoint: '', logs: true, traces: true, sampler: 'parentbased_traceidratio', sampleRatio: 1 } });
   });
 
   test.each(['http://otel-collector:4318', 'https://otel.example.com/otlp', 'http://[::1]:4318'])('endpoint %s is accepted', (endpoint) => {
@@ -136,6 +136,7 @@ describe('config: telemetry', () => {
     ['credentials', { otlp: { endpoint: 'http://user:secret@collector:4318' } }, 'config: telemetry.otlp.endpoint: expected no credentials in the URL'],
     ['a ratio above 1', { otlp: { sampleRatio: 1.5 } }, 'config: telemetry.otlp.sampleRatio:'],
     ['a negative ratio', { otlp: { sampleRatio: -0.1 } }, 'config: telemetry.otlp.sampleRatio:'],
+    ['an unknown sampler', { otlp: { sampler: 'always_on' } }, 'config: telemetry.otlp.sampler: Invalid option: expected one of "parentbased_traceidratio"|"traceidratio"'],
     ['logs not a boolean', { otlp: { logs: 'yes' } }, 'config: telemetry.otlp.logs:'],
     ['an empty service name', { serviceName: '' }, 'config: telemetry.serviceName:'],
     ['an unknown key', { otlp: { protocol: 'grpc' } }, 'telemetry.otlp.protocol'],

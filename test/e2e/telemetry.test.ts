@@ -25,9 +25,10 @@ async function receiver(): Promise<OtlpReceiver> {
   return started;
 }
 
-async function gatehouseExportingTo(collector: OtlpReceiver, options: { workers?: number; config?: string } = {}): Promise<{ server: ServerProcess; client: GatehouseClient }> {
+/** `otlp`: more keys of telemetry.otlp, as YAML lines indented under it. */
+async function gatehouseExportingTo(collector: OtlpReceiver, options: { workers?: number; config?: string; otlp?: string } = {}): Promise<{ server: ServerProcess; client: GatehouseClient }> {
   const server = await startGatehouse({
-    configYaml: `${options.config ?? ''}telemetry:\n  serviceName: gatehouse-e2e\n  otlp:\n    endpoint: "${collector.endpoint}"\n`,
+    configYaml: `${options.config ?? ''}telemetry:\n  serviceName: gatehouse-e2e\n  otlp:\n    endpoint: "${collector.endpoint}"\n${options.otlp ?? ''}`,
     workers: options.workers,
     readyTimeoutMs: 20_000,
   });
@@ -165,6 +166,30 @@ describe('one process', () => {
     expect(line.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(line.traceId).not.toBe('0'.repeat(32));
   });
+});
+
+/** The open review finding: with parent-based sampling the caller's flag alone decides whether a span is kept. */
+test('telemetry.otlp.sampler traceidratio: a caller\'s sampled flag neither forces a span nor suppresses one; the ratio by trace id decides', async () => {
+  const collector = await receiver();
+  const { server, client } = await gatehouseExportingTo(collector, { otlp: '    sampler: traceidratio\n    sampleRatio: 0.5\n' });
+  // The SDK's ratio sampler keeps a trace when its id's 32-bit words, XORed, fall below ratio × 2³².
+  const kept = '00000000000000000000000000000001';
+  const notKept = '00000000000000000000000080000001';
+  const check = async (traceId: string, flags: string): Promise<string> => {
+    const response = await client.check(checkRequest({ principal: frontend, method: 'GET', path: '/api/orders/8', headers: { traceparent: `00-${traceId}-${callerSpan}-${flags}` } }));
+    return headerValue(response, 'x-gatehouse-decision-id')!;
+  };
+  const unsampledCaller = await check(kept, '00');
+  const sampledCaller = await check(notKept, '01');
+  const span = await waitFor('the span of the unsampled caller\'s Check', () => collector.spans.find((s) => s.attributes['gatehouse.decision_id'] === unsampledCaller), 10_000, 100);
+  expect(span).toMatchObject({ traceId: kept, parentSpanId: callerSpan });
+  const line = await waitFor('the sampled caller\'s line', () => server.decisions.find((d) => d.decisionId === sampledCaller), 5000);
+  expect(line.traceId).toBe(notKept);
+  await waitFor('its log record', () => collector.logs.find((r) => r.attributes.decisionId === sampledCaller), 10_000, 100);
+  // Spans and records leave in the same batch interval; wait past one more before saying none came.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(collector.spans.filter((s) => s.traceId === notKept)).toEqual([]);
+  expect(collector.problems).toEqual([]);
 });
 
 test('with two workers each decision record is exported exactly once, and each worker exports its own spans', async () => {

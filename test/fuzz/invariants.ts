@@ -17,6 +17,14 @@ export const decisionLineFields: readonly string[] = [...contractFields, 'reason
 // eslint-disable-next-line no-control-regex
 export const rawLineBreakers = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/**
+ * How a decision record was spelled before decisionLine wrote it field by field: JSON.stringify,
+ * then DEL, the C1 controls and U+2028/U+2029 escaped. decisionLine must give the same text.
+ */
+export function referenceLine(record: object): string {
+  return JSON.stringify(record).replace(/[\u007f-\u009f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const stringFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'mode', 'reason', 'detail', 'policyVersion', 'wire'];
 
 /** Why `line` is not one well-formed decision log line, or undefined when it is. */

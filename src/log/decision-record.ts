@@ -46,9 +46,9 @@ const maxField = 1024;
 
 /**
  * Decision → log record. Values that came from the caller are cut to a bounded length; the line
- * escapes control characters (decision-line.ts), so no value can break or forge a line. The
- * optional fields are set in the order of the interface, the order of a line's keys, and without
- * object spreads, which cost more than the rest of the record together.
+ * escapes control characters (decision-line.ts), so no value can break or forge a line. Built
+ * without object spreads, which cost more than the rest of the record together; the order of
+ * its keys is not the line's, which decisionLine spells in its own order.
  */
 export function toDecisionRecord(
   decision: Decision,
@@ -61,9 +61,20 @@ export function toDecisionRecord(
     decisionId: meta.decisionId,
     requestId: cut(meta.requestId),
     principal: identity ? cut(principalName(identity)) : '',
-  } as DecisionRecord;
+    authn: identity ? authnMethodOf(identity) : authn === undefined ? 'none' : authn.ok ? authnMethodOf(authn.identity) : authn.authn,
+    action: cut(decision.subject.action),
+    resource: cut(decision.subject.resource),
+    path: cut(decision.subject.path),
+    decision: decision.kind === 'unavailable' ? 'error' : decision.kind,
+    policies: decision.kind === 'unavailable' ? [] : decision.policies,
+    errors: decision.kind === 'unavailable' || decision.errors.length === 0 ? [] : decision.errors.map((e) => ({ policy: e.policy, message: cut(e.message) })),
+    mode: decision.kind !== 'unavailable' && decision.dryRun === true ? 'dry-run' : 'enforce',
+    durationMs: Math.round(meta.durationMs * 1000) / 1000,
+    reason: decision.kind === 'allow' ? '' : decision.code,
+    detail: decision.kind === 'allow' ? '' : cut(decision.reason),
+    policyVersion: decision.kind === 'unavailable' ? '' : decision.version,
+  };
   if (identity?.kind === 'workload') record.class = identity.class;
-  record.authn = identity ? authnMethodOf(identity) : authn === undefined ? 'none' : authn.ok ? authnMethodOf(authn.identity) : authn.authn;
   const delegation = identity === undefined ? undefined : delegationOf(identity);
   if (delegation !== undefined) {
     if (delegation.actor !== undefined) {
@@ -72,17 +83,6 @@ export function toDecisionRecord(
     }
     record.delegation = { depth: delegation.depth, actors: delegation.actors.map(cut) };
   }
-  record.action = cut(decision.subject.action);
-  record.resource = cut(decision.subject.resource);
-  record.path = cut(decision.subject.path);
-  record.decision = decision.kind === 'unavailable' ? 'error' : decision.kind;
-  record.policies = decision.kind === 'unavailable' ? [] : decision.policies;
-  record.errors = decision.kind === 'unavailable' || decision.errors.length === 0 ? [] : decision.errors.map((e) => ({ policy: e.policy, message: cut(e.message) }));
-  record.mode = decision.kind !== 'unavailable' && decision.dryRun === true ? 'dry-run' : 'enforce';
-  record.durationMs = Math.round(meta.durationMs * 1000) / 1000;
-  record.reason = decision.kind === 'allow' ? '' : decision.code;
-  record.detail = decision.kind === 'allow' ? '' : cut(decision.reason);
-  record.policyVersion = decision.kind === 'unavailable' ? '' : decision.version;
   if (meta.wire !== undefined) record.wire = meta.wire;
   if (meta.trace !== undefined) {
     record.traceId = meta.trace.traceId;

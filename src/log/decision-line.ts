@@ -34,12 +34,18 @@ const needsEscape = /[\u0000-\u001f"\\\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
 
 // JSON.stringify leaves DEL, the C1 controls (NEL, CSI…) and U+2028/U+2029 raw, and log tools
 // and terminals may break lines or act on them. The \u escape is the same value in JSON.
-const rawInJson = /[\u007f-\u009f\u2028\u2029]/g;
+const rawInJson = /[\u007f-\u009f\u2028\u2029]/;
+const everyRawInJson = new RegExp(rawInJson.source, 'g');
 
-/** A string as JSON.stringify spells it (lone surrogates as \u escapes), with the characters above escaped too. */
+/**
+ * A string as JSON.stringify spells it (lone surrogates as \u escapes), with the characters above
+ * escaped too. A principal always has quotes to escape and seldom anything else, so the search
+ * for the rest comes before the replacing.
+ */
 function jsonString(value: string): string {
   if (!needsEscape.test(value)) return `"${value}"`;
-  return JSON.stringify(value).replace(rawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(value);
+  return rawInJson.test(json) ? json.replace(everyRawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }
 
 function jsonStrings(values: readonly string[]): string {

@@ -56,21 +56,21 @@ export async function logCost(dir: string, count = 200_000): Promise<LogCost[]> 
   const metrics = new Metrics();
   const parts: { part: string; make: () => { record: (o: CheckOutcome) => void; close: () => Promise<void> } }[] = [
     {
-      part: 'line (record + serialize, no sink)',
+      part: 'record and line (a sink that drops them), no metrics',
       make: () => {
         const log = new DecisionLog({ write: () => undefined, close: async () => undefined });
         return { record: recordDecision(log, noMetrics), close: () => log.close() };
       },
     },
     {
-      part: 'metrics (prom-client)',
+      part: 'record and metrics (prom-client), no line',
       make: () => {
         const log = new DecisionLog(undefined);
         return { record: recordDecision(log, metrics), close: () => log.close() };
       },
     },
     {
-      part: 'all: line, metrics, file',
+      part: 'record, line, metrics, file sink (winston, LineWriter)',
       make: () => {
         const log = new DecisionLog(winstonSink({ stdout: false, file: join(scratch, `decisions-${files++}.log`) }, () => undefined));
         return { record: recordDecision(log, metrics), close: () => log.close() };

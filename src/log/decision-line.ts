@@ -37,6 +37,10 @@ const needsEscape = /[\u0000-\u001f"\\\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
 const rawInJson = /[\u007f-\u009f\u2028\u2029]/;
 const everyRawInJson = new RegExp(rawInJson.source, 'g');
 
+/** The last string that needed escaping and its spelling: a workload's lines repeat its principal. */
+let lastEscaped = '';
+let lastEscapedJson = '""';
+
 /**
  * A string as JSON.stringify spells it (lone surrogates as \u escapes), with the characters above
  * escaped too. A principal always has quotes to escape and seldom anything else, so the search
@@ -44,8 +48,11 @@ const everyRawInJson = new RegExp(rawInJson.source, 'g');
  */
 function jsonString(value: string): string {
   if (!needsEscape.test(value)) return `"${value}"`;
+  if (value === lastEscaped) return lastEscapedJson;
   const json = JSON.stringify(value);
-  return rawInJson.test(json) ? json.replace(everyRawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
+  lastEscaped = value;
+  lastEscapedJson = rawInJson.test(json) ? json.replace(everyRawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
+  return lastEscapedJson;
 }
 
 function jsonStrings(values: readonly string[]): string {

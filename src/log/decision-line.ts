@@ -3,9 +3,9 @@ import type { DecisionRecord } from './decision-record.js';
 /**
  * One decision record as one line of JSON, free of every control or line-breaking character.
  * Spelled field by field rather than by JSON.stringify over the record, which cost more than the
- * rest of the record step together (issue #16); it is the same text, key order included, as
- * `JSON.stringify(entry)` with the characters below escaped (test/log/decision-line.test.ts
- * holds the two equal, every UTF-16 code unit among the values).
+ * rest of the record step together (issue #16). It is the same text as JSON.stringify of the
+ * fields in docs/reference.md's order with the characters below escaped, as lines were before
+ * (test/log/decision-line.test.ts holds the two equal, every UTF-16 code unit among the values).
  */
 export function decisionLine(entry: DecisionRecord): string {
   let line = `{"time":${jsonString(entry.time)},"decisionId":${jsonString(entry.decisionId)},"requestId":${jsonString(entry.requestId)},"principal":${jsonString(entry.principal)}`;

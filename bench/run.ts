@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { frontend, policyDir, shopOwn, shopWide, shopWorkload, writeBodies, type RequestShape } from './estate.js';
 import { loadBench } from './load-bench.js';
+import { logCost, type LogCost } from './log-micro.js';
 import { microbench } from './micro.js';
 import { startOtlpSink, type OtlpSink } from './otlp-sink.js';
 import { telemetryCost, type TelemetryCost } from './telemetry-micro.js';
@@ -251,7 +252,10 @@ async function main(): Promise<void> {
   await stuck.close();
   const httpRows = only === undefined ? await measureHttp(tokenConfig, token) : [];
   let load: string[] = [];
+  let logCosts: LogCost[] = [];
   if (!httpOnly && only === undefined) {
+    process.stderr.write('bench: record step…\n');
+    logCosts = await logCost(policyDir(join(root, 'policies'), 100));
     process.stderr.write('bench: decision core…\n');
     // Misses that must reach Cedar: every Check a workload the policies tell apart (shopOwn).
     for (const n of [10, 100, 1000, 10_000]) micro.push(await microbench(policyDir(join(root, 'policies'), n, shopOwn), n));
@@ -302,6 +306,12 @@ async function main(): Promise<void> {
     for (const m of micro) {
       out.push(`| ${m.policies} policies | ${fmt(m.repeatedMedianUs, 1)} | ${fmt(m.distinctMedianUs, 1)} | ${fmt(m.miss.p50Us)} | ${fmt(m.miss.p99Us)} | ${fmt(m.miss.maxUs)} |`);
     }
+    out.push('');
+  }
+  if (logCosts.length > 0) {
+    out.push('| record step (decision line, metrics, file sink; in-process CPU per decision) | µs |');
+    out.push('|---|---:|');
+    for (const c of logCosts) out.push(`| ${c.part} | ${fmt(c.us, 2)} |`);
     out.push('');
   }
   if (costs.length > 0) {

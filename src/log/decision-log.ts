@@ -1,5 +1,6 @@
 import winston from 'winston';
 import Transport from 'winston-transport';
+import { decisionLine } from './decision-line.js';
 import type { DecisionRecord } from './decision-record.js';
 import { LineWriter, type LossReport } from './line-writer.js';
 
@@ -21,8 +22,8 @@ export interface LineSink {
 
 /**
  * Decision records as JSON lines. Checks only enqueue; records are serialized and handed to the
- * sink in batches on a later tick, off the hot path. JSON escapes every control character, so
- * no caller-supplied value can break a line or forge another.
+ * sink in batches on a later tick, off the hot path. Every control and line-breaking character
+ * is escaped (decision-line.ts), so no caller-supplied value can break a line or forge another.
  */
 export class DecisionLog {
   private queue: DecisionRecord[] = [];
@@ -63,16 +64,6 @@ export class DecisionLog {
   }
 }
 
-// JSON.stringify leaves DEL, the C1 controls (NEL, CSI…) and U+2028/U+2029 raw, and log tools
-// and terminals may break lines or act on them. They can only occur inside strings, where the
-// \u escape is the same value, so a line stays one line of the same JSON.
-const rawInJson = /[\u007f-\u009f\u2028\u2029]/g;
-
-/** One decision record as one line of JSON, free of every control or line-breaking character. */
-export function decisionLine(entry: DecisionRecord): string {
-  return JSON.stringify(entry).replace(rawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 /**
  * A winston transport over a LineWriter, so a slow or failing destination never blocks or bloats.
  * One winston entry carries a batch of lines: its format and stream plumbing cost per entry, not
@@ -84,7 +75,7 @@ class LineTransport extends Transport {
   }
 
   override log(info: { lines?: readonly string[] }, next: () => void): void {
-    for (const line of info.lines ?? []) this.writer.write(line);
+    this.writer.write(info.lines ?? []);
     next();
   }
 }

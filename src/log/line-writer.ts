@@ -38,10 +38,17 @@ export class LineWriter {
     this.retryMs = options.retryMs ?? 1000;
   }
 
-  write(line: string): void {
-    if (this.closed) return;
-    this.pending.push(line);
-    this.pendingBytes += line.length + 1;
+  /**
+   * Takes a batch of lines at once (the decision log hands on a tick's lines together): a write
+   * started by its first line would take that line alone, and the rest would cost a second write,
+   * with its own checks of the file, once the first finished.
+   */
+  write(lines: readonly string[]): void {
+    if (this.closed || lines.length === 0) return;
+    for (const line of lines) {
+      this.pending.push(line);
+      this.pendingBytes += line.length + 1;
+    }
     let dropped = 0;
     while (this.pendingBytes > this.maxBufferedBytes && this.pending.length > 1) {
       this.pendingBytes -= this.pending.shift()!.length + 1;

@@ -108,7 +108,7 @@ test('a destination failing for longer than the buffer holds: the oldest lines a
   const losses: LossReport[] = [];
   const writer = new LineWriter({ kind: 'file', path: join(dir, 'decisions.log') }, { maxBufferedBytes: 1000, retryMs: 50, onLoss: (report) => losses.push(report) });
   const lines = Array.from({ length: 100 }, (_, i) => JSON.stringify({ n: i, pad: 'x'.repeat(80) }));
-  for (const line of lines) writer.write(line);
+  writer.write(lines);
   const dropped = losses.reduce((sum, report) => sum + report.lost, 0);
   expect(dropped).toBeGreaterThan(0);
   expect(losses.some((report) => report.lost > 0 && /more than 1000 bytes/.test(report.reason))).toBe(true);

@@ -67,6 +67,7 @@ function problemOf(outcome: Extract<Outcome, { kind: 'decided' }>, ctx: OracleCo
   }
   const bad = lineProblem(line);
   if (bad !== undefined) return `decision line: ${bad}: ${line.slice(0, 300)}`;
+  if (line !== outcome.reference) return `decision line spelled otherwise than JSON.stringify's: ${line.slice(0, 300)} / ${outcome.reference.slice(0, 300)}`;
   const credential = facts.headers.get('authorization');
   if (credential !== undefined && credential.length >= 24 && line.includes(credential)) return 'the decision line repeats the credential';
   return undefined;

@@ -4,6 +4,7 @@
  */
 
 import { workloadClasses } from '../../src/core/identity.js';
+import type { DecisionRecord } from '../../src/log/decision-record.js';
 
 /** docs/reference.md, "Decision log" (contract), then the fields gatehouse adds. */
 export const contractFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'decision', 'policies', 'errors', 'mode', 'durationMs'] as const;
@@ -16,6 +17,25 @@ export const decisionLineFields: readonly string[] = [...contractFields, 'reason
  */
 // eslint-disable-next-line no-control-regex
 export const rawLineBreakers = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** The keys of a decision line in their order, as docs/reference.md lists them ("Decision log"). */
+const lineOrder = ['time', 'decisionId', 'requestId', 'principal', 'class', 'authn', 'actor', 'actorClass', 'delegation', 'action', 'resource', 'path', 'decision', 'policies', 'errors', 'mode', 'durationMs', 'reason', 'detail', 'policyVersion', 'wire', 'traceId', 'spanId'] as const;
+
+/**
+ * How a decision record was spelled before decisionLine wrote it field by field: JSON.stringify
+ * (of its keys in the line's order), then DEL, the C1 controls and U+2028/U+2029 escaped.
+ * decisionLine must give the same text.
+ */
+export function referenceLine(record: DecisionRecord): string {
+  const ordered: Partial<Record<keyof DecisionRecord, unknown>> = {};
+  for (const key of lineOrder) ordered[key] = record[key];
+  return JSON.stringify(ordered).replace(/[\u007f-\u009f\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Keys of `record` that no line has. */
+export function unknownKeys(record: object): string[] {
+  return Object.keys(record).filter((key) => !(lineOrder as readonly string[]).includes(key));
+}
 
 const stringFields = ['time', 'decisionId', 'requestId', 'principal', 'authn', 'action', 'resource', 'path', 'mode', 'reason', 'detail', 'policyVersion', 'wire'];
 

@@ -13,7 +13,7 @@ import type { CheckResponseMessage } from '../../src/core/respond.js';
 import { TokenVerifier } from '../../src/identity/token-verifier.js';
 import type { KeySource } from '../../src/identity/key-source.js';
 import { resolverFromConfig } from '../../src/identity/resolver-from-config.js';
-import { decisionLine } from '../../src/log/decision-log.js';
+import { decisionLine } from '../../src/log/decision-line.js';
 import { recordOf } from '../../src/log/record-decision.js';
 import { CheckPipeline, type CheckOutcome } from '../../src/pipeline/check-pipeline.js';
 import { CedarAuthorizer } from '../../src/policy/authorizer.js';
@@ -21,6 +21,7 @@ import type { PolicyEngine } from '../../src/policy/cedar/engine.js';
 import { loadPolicies } from '../../src/policy/loader.js';
 import { authorizationServerService } from '../../src/wire/protos.js';
 import protobuf from 'protobufjs';
+import { referenceLine } from './invariants.js';
 
 // In plain Node protobufjs finds Buffer by itself; should a test environment hide it, the
 // BufferReader that the server uses (see asHandlerRequest) would never be chosen.
@@ -54,6 +55,8 @@ export type Outcome =
       readonly uncached: Decision;
       readonly response: CheckResponseMessage;
       readonly line: string;
+      /** The same record spelled by JSON.stringify (invariants.ts referenceLine): `line` must be the same text. */
+      readonly reference: string;
     };
 
 /**
@@ -67,6 +70,7 @@ export class DecisionPipeline {
   readonly #cached: CheckPipeline;
   readonly #uncached: CheckPipeline;
   #line = '';
+  #reference = '';
 
   private constructor(
     readonly config: Config,
@@ -89,7 +93,9 @@ export class DecisionPipeline {
         clock: () => this.#nowMs,
       });
     this.#cached = deps(new CedarAuthorizer(engine), (outcome) => {
-      this.#line = decisionLine(recordOf(outcome));
+      const record = recordOf(outcome);
+      this.#line = decisionLine(record);
+      this.#reference = referenceLine(record);
     });
     this.#uncached = deps(new CedarAuthorizer(engine, { cacheSize: 0, slicing: false }));
   }
@@ -113,6 +119,6 @@ export class DecisionPipeline {
     // The server encodes every response as it is: one it cannot encode would be answered INTERNAL.
     serverCheck.responseSerialize(outcome.response);
     const uncached = await this.#uncached.run(message);
-    return { kind: 'decided', facts: outcome.facts, authn: outcome.authn, decision: outcome.decision, uncached: uncached.decision, response: outcome.response, line: this.#line };
+    return { kind: 'decided', facts: outcome.facts, authn: outcome.authn, decision: outcome.decision, uncached: uncached.decision, response: outcome.response, line: this.#line, reference: this.#reference };
   }
 }

@@ -4,7 +4,7 @@
  */
 import { parseConfig } from '../../src/config.js';
 import type { DecisionRecord } from '../../src/log/decision-record.js';
-import { decisionLine } from '../../src/log/decision-log.js';
+import { decisionLine } from '../../src/log/decision-line.js';
 import { examplePolicyDir } from '../support/server-process.js';
 import { lineProblem } from './invariants.js';
 import { workloads } from './oracle.js';

@@ -1,6 +1,6 @@
 import type { Decision } from '../../src/core/decision.js';
 import type { Identity } from '../../src/core/identity.js';
-import { decisionLine } from '../../src/log/decision-log.js';
+import { decisionLine } from '../../src/log/decision-line.js';
 import { toDecisionRecord } from '../../src/log/decision-record.js';
 import { parseDecisionLine } from '../../src/report/log-line.js';
 import { logLine } from './fixtures.js';

@@ -12,12 +12,13 @@ export interface ServiceName {
 export function serviceFromRequest(contextExtensions: ReadonlyMap<string, string>, host: string): ServiceName {
   const named = contextExtensions.get('service');
   if (named !== undefined && named !== '') return namedService(named);
-  return { ...parseServiceName(serviceNameFromHost(host)), from: 'host' };
+  const name = serviceNameFromHost(host);
+  return { name, namespace: namespaceOf(name), from: 'host' };
 }
 
 /** A service named the way a route (or an inventory) names it: `orders.shop`. */
 export function namedService(name: string): ServiceName {
-  return { ...parseServiceName(name), from: 'route' };
+  return { name, namespace: namespaceOf(name), from: 'route' };
 }
 
 /**
@@ -32,9 +33,8 @@ export function serviceNameFromHost(host: string): string {
   return match ? match[1]! : name;
 }
 
-/** Only the Kubernetes form `NAME.NAMESPACE` names a namespace. */
-function parseServiceName(name: string): Omit<ServiceName, 'from'> {
-  const labels = name.split('.');
-  const namespace = labels.length === 2 && labels[0] !== '' && labels[1] !== '' ? labels[1] : undefined;
-  return { name, namespace };
+/** Only the Kubernetes form `NAME.NAMESPACE` (two non-empty labels) names a namespace. */
+function namespaceOf(name: string): string | undefined {
+  const dot = name.indexOf('.');
+  return dot > 0 && dot < name.length - 1 && name.indexOf('.', dot + 1) === -1 ? name.slice(dot + 1) : undefined;
 }

@@ -22,6 +22,13 @@ describe('serviceFromRequest', () => {
     [{}, 'orders.shop.svc.cluster.local', { name: 'orders.shop', namespace: 'shop', from: 'host' }],
     [{}, 'artifacts.registry.example', { name: 'artifacts.registry.example', namespace: undefined, from: 'host' }],
     [{ service: '' }, 'orders.shop', { name: 'orders.shop', namespace: 'shop', from: 'host' }],
+    // Only two non-empty labels name a namespace.
+    [{ service: 'orders' }, 'x', { name: 'orders', namespace: undefined, from: 'route' }],
+    [{ service: '.shop' }, 'x', { name: '.shop', namespace: undefined, from: 'route' }],
+    [{ service: 'orders.' }, 'x', { name: 'orders.', namespace: undefined, from: 'route' }],
+    [{ service: 'a.b.c' }, 'x', { name: 'a.b.c', namespace: undefined, from: 'route' }],
+    [{ service: 'a..b' }, 'x', { name: 'a..b', namespace: undefined, from: 'route' }],
+    [{ service: '.' }, 'x', { name: '.', namespace: undefined, from: 'route' }],
   ])('%j with host %s', (extensions, host, expected) => {
     expect(serviceFromRequest(new Map(Object.entries(extensions)), host)).toEqual(expected);
   });

@@ -130,6 +130,9 @@ if (check === undefined) throw new GatehouseError(ErrorCode.internal, `envoy.ser
  * under the same names, absent ones at their proto3 defaults; int64 as `Long` and enums by
  * number, neither of which the server reads), and the response it returns is encoded as it is:
  * it must be in protobufjs's form, enums by number.
+ * The decoded request is read only by `requestFacts`: never serialize or log it (JSON.stringify,
+ * toJSON, toObject), which throws on some messages protobufjs accepts, e.g. a Struct entry
+ * without a value. Log the facts instead.
  * Clients (`gatehouse call`, tests) keep proto-loader's codec through `authorizationService`.
  */
 export const authorizationServerService: ServiceDefinition = {

@@ -150,6 +150,38 @@ describe('the server decodes a CheckRequest into the same request facts as proto
     }
   });
 
+  test('mutated vectors: whatever proto-loader decoded, the server decodes to the same facts', () => {
+    let seed = 12345;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const decode = (codec: typeof server, bytes: Buffer): { ok: CheckRequestMessage } | { failed: true } => {
+      try {
+        return { ok: codec.requestDeserialize(bytes) as CheckRequestMessage };
+      } catch {
+        return { failed: true };
+      }
+    };
+    let compared = 0;
+    for (let i = 0; i < 8_000; i++) {
+      const bytes = Buffer.from(vectors[Math.floor(random() * vectors.length)]!.bytes);
+      for (let j = 1 + Math.floor(random() * 4); j > 0; j--) {
+        const at = Math.floor(random() * bytes.length);
+        const op = random();
+        if (op < 0.5) bytes[at] = Math.floor(random() * 256);
+        else if (op < 0.75) bytes[at] = bytes[at]! ^ (1 << Math.floor(random() * 8));
+        else bytes[at] = [0, 1, 2, 0x7f, 0x80, 0xff, 0x0a, 0x12, 0x1a, 0x22][Math.floor(random() * 10)]!;
+      }
+      const old = decode(reference, bytes);
+      if (!('ok' in old)) continue;
+      // A message proto-loader could read, the server reads too, and makes the same facts of it.
+      const fast = decode(server, bytes);
+      expect('ok' in fast).toBe(true);
+      if (!('ok' in fast)) continue;
+      for (const limits of limitSets) expect(requestFacts(fast.ok, limits)).toEqual(requestFacts(old.ok, limits));
+      compared += 1;
+    }
+    expect(compared).toBeGreaterThan(4_000);
+  });
+
   test('the cases reach the paths they are named for', () => {
     const facts = (name: string, limits = limitSets[1]!) => {
       const c = generated.find((g) => g.name.startsWith(name))!;

@@ -18,11 +18,11 @@ const contextNames = ['path', 'method', 'host', 'scheme', 'authn', 'actor', 'del
 function readSets(): PolicyReads[] {
   const sets: PolicyReads[] = [];
   for (let mask = 0; mask < 1 << contextNames.length; mask += 5) {
-    for (const other of [0, 1, 2, 3, 4, 5, 6, 7]) {
+    for (let other = 0; other < 16; other++) {
       sets.push({
         context: new Set(contextNames.filter((_, i) => mask & (1 << i))),
-        headers: other & 4 ? new Set(['x-tenant', 'authorization', '__proto__']) : new Set(),
-        query: other & 4 ? new Set(['tenant', 'q']) : new Set(),
+        headers: other & 4 ? new Set(['x-tenant', 'authorization', 'cookie', ':path', '__proto__']) : new Set(),
+        query: other & 8 ? new Set(['tenant', 'q']) : new Set(),
         sourceIp: (other & 1) === 1,
         sourcePort: (other & 2) === 2,
         namespaceTags: false,
@@ -90,7 +90,7 @@ function input(random: () => number): { identity: Identity; subject: RequestSubj
     requestId: '',
     method: pick(random, ['GET', 'POST']),
     path,
-    query: pick(random, ['', 'tenant=a', 'tenant=a&tenant=b', 'q=1&tenant=a', 'other=1']),
+    query: pick(random, ['', 'tenant=a', 'tenant=%61', 'tenant=a&tenant=b', 'q=1&tenant=a', 'other=1']),
     service: { name, namespace, from: 'route' },
     destination: undefined,
     trustedNamespace: namespace,

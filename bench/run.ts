@@ -124,6 +124,8 @@ async function measure(scenario: Scenario, floor: Served): Promise<Row[]> {
     halfRate = { rate, result: half, floor: floorHalf };
   }
   if (soak && scenario.name === 'mtls-1000') soakResult = await soakRun(server, repeatedBody, Math.round(gRepeated.rps / 2));
+  // A run that dropped records did less work than one that exported them: say how many.
+  if (scenario.telemetryOf !== undefined && server.http !== undefined) telemetryDrops.set(scenario.name, await droppedRecords(server.http));
   await server.stop();
   closeSync(logFd);
   const lines = readFileSync(scenario.logFile ?? logFile, 'utf8').split('\n').filter(Boolean).length;
@@ -131,6 +133,8 @@ async function measure(scenario: Scenario, floor: Served): Promise<Row[]> {
   return rows;
 }
 
+/** Records each telemetry scenario's server dropped, by signal, read before it stopped. */
+const telemetryDrops = new Map<string, string>();
 let halfRate: { rate: number; result: LoadResult; floor: LoadResult } | undefined;
 let soakResult: { samples: number[] } | undefined;
 const logLines: { scenario: string; lines: number }[] = [];
@@ -334,6 +338,14 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** What `gatehouse_telemetry_dropped_total` says, per signal, on the server's metrics endpoint. */
+async function droppedRecords(http: string): Promise<string> {
+  const text = await (await fetch(`http://${http}/metrics`)).text();
+  const counts = [...text.matchAll(/^gatehouse_telemetry_dropped_total\{signal="([^"]+)"\} (\S+)$/gm)].map(([, signal, count]) => `${signal} ${count}`);
+  // A labelled counter appears only once something was counted.
+  return counts.length > 0 ? counts.join(', ') : '0';
+}
+
 /** Telemetry on next to off, per load: the goal is within 10 % (issue #19). */
 function telemetryComparison(rows: readonly Row[], scenarios: readonly Scenario[], sink: OtlpSink): string {
   const parts: string[] = [];
@@ -343,6 +355,8 @@ function telemetryComparison(rows: readonly Row[], scenarios: readonly Scenario[
       const b = rows.find((r) => r.scenario === on.telemetryOf && r.load === load);
       if (a && b) parts.push(`${on.name} ${load}: ${fmt((100 * a.gatehouse.rps) / b.gatehouse.rps)}% of ${on.telemetryOf}'s req/s, p99 ${ms(a.gatehouse.p99)} vs ${ms(b.gatehouse.p99)} ms`);
     }
+    const dropped = telemetryDrops.get(on.name);
+    if (dropped !== undefined) parts.push(`${on.name} dropped (gatehouse_telemetry_dropped_total): ${dropped}`);
   }
   const received = [...sink.requests].map(([path, { count, bytes }]) => `${path} ${count} requests, ${fmt(bytes / 1024 / 1024, 1)} MiB`).join('; ');
   return `telemetry on vs off (goal: within 10 %): ${parts.join('; ')}. OTLP sink received: ${received}`;

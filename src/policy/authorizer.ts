@@ -84,12 +84,13 @@ export class CedarAuthorizer implements Authorizer {
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.
     const path = this.pathTests ? this.pathTests.map((test) => (test(subject.path) ? '1' : '0')).join('') : undefined;
-    const keyedRequest = (): CedarRequest => (path === undefined ? request() : { ...request(), context: { ...request().context, path } });
+    let keyed: CedarRequest | undefined;
+    const keyedRequest = (): CedarRequest => (keyed ??= path === undefined ? request() : { ...request(), context: { ...request().context, path } });
     // A long key is replaced by its digest, so every entry stays small whatever the caller sent
     // (headers read in full can be 64 KiB); the usual short key skips the hashing.
     const key = cacheKey(
       this.keyable
-        ? requestKey(identity, subject, facts, this.reads, path ?? (this.reads.context.has('path') ? subject.path : ''))
+        ? requestKey(identity, subject, facts, this.reads, path)
         : JSON.stringify(keyedRequest()),
     );
     const cached = this.cache.get(key);

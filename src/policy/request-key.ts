@@ -22,10 +22,11 @@ export function keyable(reads: PolicyReads): boolean {
 }
 
 /**
- * The key of a request under a keyable set. `path` is what the cache keys the path as: the
- * results of the set's path tests, or the path itself when policies read it some other way.
+ * The key of a request under a keyable set. `pathTestResults` is how the cache keys the path when
+ * policies read it only through the set's path tests; otherwise the path is part of the key as
+ * policies see it (or not at all when none reads it).
  */
-export function requestKey(identity: Identity, subject: RequestSubject, facts: RequestFacts, reads: PolicyReads, path: string): string {
+export function requestKey(identity: Identity, subject: RequestSubject, facts: RequestFacts, reads: PolicyReads, pathTestResults: string | undefined): string {
   const { context } = reads;
   const { service } = subject;
   return JSON.stringify([
@@ -33,7 +34,7 @@ export function requestKey(identity: Identity, subject: RequestSubject, facts: R
     subject.method,
     service.name,
     service.namespace ?? null,
-    path,
+    pathTestResults ?? (context.has('path') ? subject.path : null),
     context.has('host') ? facts.host.toLowerCase() : null,
     context.has('scheme') ? facts.scheme : null,
     context.has('authn') ? authnKey(identity) : null,

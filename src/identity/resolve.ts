@@ -16,6 +16,7 @@ export interface ResolverOptions {
   readonly tokens: TokenVerification;
 }
 
+const maxRemembered = 10_000;
 const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
 
 /**
@@ -23,6 +24,9 @@ const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
  * ignored in favour of another that passes: it is a 401.
  */
 export class IdentityResolver {
+  /** A proxy forwards the same few clients on every request: each XFCC value is parsed once. */
+  private readonly forwarded = new Map<string, AuthnResult>();
+
   constructor(private readonly options: ResolverOptions) {}
 
   /**
@@ -72,6 +76,18 @@ export class IdentityResolver {
   }
 
   private fromXfcc(xfcc: string): AuthnResult {
+    let result = this.forwarded.get(xfcc);
+    if (result === undefined) {
+      result = this.parsedXfcc(xfcc);
+      if (result.ok) {
+        if (this.forwarded.size >= maxRemembered) this.forwarded.clear();
+        this.forwarded.set(xfcc, result);
+      }
+    }
+    return result;
+  }
+
+  private parsedXfcc(xfcc: string): AuthnResult {
     const parsed = parseXfcc(xfcc);
     if (!parsed.ok) return refusal('mtls', ErrorCode.malformedXfcc, parsed.reason);
     // Each proxy appends its client; the last element is the one that connected to our proxy.

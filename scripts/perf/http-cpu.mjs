@@ -1,0 +1,77 @@
+// The server's CPU per HTTP authorization request, end to end: starts `<root>/dist/src/main.js serve`
+// as `npm run bench -- --http` does (100 policies, decision lines to a file on stdout), warms up
+// with 20,000 requests, runs `h2load --h1 -c 16 -m 1 -n N` with the bench's headers and prints
+// the server's utime+stime (and utime alone) per request from /proc. <root> is a checkout with
+// dist built (copy dist, proto, package.json and a node_modules link to keep a "before").
+// node scripts/perf/http-cpu.mjs <root> <fa-xfcc|fa-token|envoy-xfcc> <N>   (fa-token: run http-token.mjs first)
+import { spawn, execFileSync } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [root, scenario, nArg, ...rest] = process.argv.slice(2);
+const prof = rest[0] === '--prof' ? rest[1] : undefined;
+const n = Number(nArg);
+const wt = new URL('../..', import.meta.url).pathname;
+const { policyDir, frontend } = await import(`${wt}/dist/bench/estate.js`);
+const work = mkdtempSync(join(tmpdir(), 'fwd-cpu-'));
+const policies = policyDir(join(wt, 'policies'), 100);
+const xfcc = { 'x-forwarded-client-cert': `By=spiffe://cluster.local/ns/ingress/sa/gateway;URI=${frontend}` };
+let identity = 'identity:\n  trustForwardedClientCert: true\n';
+let cred = xfcc;
+if (scenario === 'fa-token') {
+  const { token, config } = JSON.parse(readFileSync('/tmp/gatehouse-perf-token.json', 'utf8'));
+  identity = config;
+  cred = { authorization: `Bearer ${token}` };
+}
+const configFile = join(work, 'c.yaml');
+writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n`);
+const logFd = openSync(join(work, 'decisions.jsonl'), 'w');
+const args = root.endsWith('.js') ? [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), root, '127.0.0.1:0'] : [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.EXTRA ? process.env.EXTRA.split(' ') : []), join(root, 'dist/src/main.js'), 'serve', '--config', configFile, '--policies', policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'];
+const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, 'pipe'] });
+const address = await new Promise((resolve, reject) => {
+  let buf = '';
+  child.stderr.on('data', (c) => {
+    buf += c;
+    const m = root.endsWith('.js') ? /"(?:httpAuthz|http)":"([^"]+)"/.exec(buf) : /"httpAuthz":"([^"]+)"/.exec(buf);
+    if (m) resolve(m[1]);
+  });
+  child.once('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
+});
+const host = 'orders.shop.svc.cluster.local:8080';
+const headers =
+  scenario === 'envoy-xfcc'
+    ? { ':authority': host, 'x-request-id': 'r-42', ...cred }
+    : { 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'http', 'x-forwarded-host': host, 'x-forwarded-uri': '/api/orders/42', 'x-request-id': 'r-42', ...cred };
+const url = scenario === 'envoy-xfcc' ? `http://${address}/envoy/api/orders/42` : `http://${address}/forward-auth`;
+const h2 = (count) =>
+  execFileSync('h2load', ['--h1', '-c', '16', '-m', '1', '-n', String(count), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url], { encoding: 'utf8' });
+function tree(pid) {
+  const pids = [pid];
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    if (kids) pids.push(...kids.split(/\s+/).map(Number));
+  } catch {}
+  return pids;
+}
+function cpuTicks() {
+  let sum = 0; let user = 0;
+  for (const p of tree(child.pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      sum += Number(f[11]) + Number(f[12]); user += Number(f[11]);
+    } catch {}
+  }
+  return [sum, user];
+}
+const warm = h2(Math.min(20000, n));
+if (!/status codes: \d+ 2xx, 0 3xx, 0 4xx, 0 5xx/.test(warm)) throw new Error(warm);
+const before = cpuTicks();
+const out = h2(n);
+const after = cpuTicks();
+const ok = /status codes: (\d+) 2xx/.exec(out)[1];
+const rps = /finished in [^,]+, ([\d.]+) req\/s/.exec(out)[1];
+const hz = 100;
+console.log(JSON.stringify({ scenario, root, cpuUsPerReq: +(((after[0] - before[0]) / hz) * 1e6 / n).toFixed(2), userUs: +(((after[1] - before[1]) / hz) * 1e6 / n).toFixed(2), ok: +ok, rps: +rps }));
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));

@@ -29,7 +29,7 @@ EXPOSE 9191 9192
 # No NODE_OPTIONS: `serve` sizes itself from the container's cgroup limits (docs/deploy.md,
 # "Sizing"): as many workers as the CPU limit and 80% of the memory limit allow (400 MiB with no
 # limit), then node started again, same pid, with --max-semi-space-size=16 and an old space of
-# half each process's share. Other commands keep Node's defaults. A --max-semi-space-size or
+# half each process's share, at least 256 MiB. Other commands keep Node's defaults. A --max-semi-space-size or
 # --max-old-space-size given in NODE_OPTIONS (`docker run -e NODE_OPTIONS=…`) stands instead.
 ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["serve"]

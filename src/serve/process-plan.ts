@@ -2,7 +2,7 @@ import type { ContainerLimits } from './container-limits.js';
 
 /**
  * What one deciding process is planned at, and a primary (which decides nothing). Measured with
- * `npm run bench:memory` (one process, 16 MiB semi-space, 200 MiB old space): 210-215 MiB at most
+ * `npm run bench:memory` (one process, 16 MiB semi-space, 200 MiB old space then): 210-215 MiB at most
  * under the bench's loads at 1,000 policies, 272-300 MiB at 10,000, flat over a soak; a primary
  * 88 MiB idle.
  */
@@ -20,10 +20,12 @@ export const limitShare = 0.8;
 export const semiSpaceMiB = 16;
 /**
  * The old generation never gets less than this, however many workers share a small budget: a
- * ceiling, not a reservation, and a reload of 10,000 policies holds two sets at once (loading
- * one took the old space to 60 MiB in bench/memory-probe.ts).
+ * ceiling, not a reservation (between collections V8 lets the old space grow by about a third of
+ * what is live, whatever the ceiling below 2 GiB). A reload of 10,000 policies holds two sets at
+ * once: under a 200 MiB ceiling its preparse ran into collection after collection, 4.9-5.0 s and
+ * one stall of 5 s, against 0.65-0.87 s under 256 (`bench/load-bench.ts`, docs/performance.md).
  */
-export const minOldSpaceMiB = 192;
+export const minOldSpaceMiB = 256;
 
 export interface PlanInput {
   /** os.availableParallelism(): the cores the CPU affinity allows. */

@@ -1,3 +1,4 @@
+/* global process, URL, setImmediate, console */
 // In-process A/B of the HTTP wire's user-space work per cached Check: translate, pipeline.run and
 // the server's record step (decision log to stdout, prom-client metrics), two builds loaded side by
 // side in one process, rounds interleaved. Stdout must be a file (the bench's decision log is).

@@ -1,3 +1,4 @@
+/* global process, URL, console */
 // The server's CPU per HTTP authorization request, end to end: starts `<root>/dist/src/main.js serve`
 // as `npm run bench -- --http` does (100 policies, decision lines to a file on stdout), warms up
 // with 20,000 requests, runs `h2load --h1 -c 16 -m 1 -n N` with the bench's headers and prints
@@ -51,7 +52,9 @@ function tree(pid) {
   try {
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
     if (kids) pids.push(...kids.split(/\s+/).map(Number));
-  } catch {}
+  } catch {
+    // the process ended meanwhile
+  }
   return pids;
 }
 function cpuTicks() {
@@ -60,7 +63,9 @@ function cpuTicks() {
     try {
       const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
       sum += Number(f[11]) + Number(f[12]); user += Number(f[11]);
-    } catch {}
+    } catch {
+      // the process ended meanwhile
+    }
   }
   return [sum, user];
 }

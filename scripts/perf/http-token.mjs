@@ -1,3 +1,4 @@
+/* global URL */
 // A token and JWKS for the fa-token load of http-cpu.mjs and http-ab.mjs, in /tmp/gatehouse-perf-*.json.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

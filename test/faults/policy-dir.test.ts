@@ -102,9 +102,11 @@ test('a policy file replaced by a directory (unreadable): last good set kept, /r
 });
 
 describe('bug: a FIFO in place of a policy file blocked the reload forever (every later reload, and the exit on SIGTERM, waited for it)', () => {
+  // In one step: between a removal and the mkfifo, a reload could load the set without the file.
   async function replaceWithFifo(file: string): Promise<void> {
-    await rm(file);
-    execFileSync('mkfifo', [file]);
+    const fifo = `${file}.fifo`;
+    execFileSync('mkfifo', [fifo]);
+    await rename(fifo, file);
   }
 
   test('the reload reports the file; last good set kept; restored: recovered', async () => {

@@ -5,6 +5,7 @@ import { ErrorCode } from '../errors.js';
 import { chainProblem, isCertificateAuthority, isWithinValidity } from './cert-chain.js';
 import type { WorkloadClassifier } from './classify.js';
 import { SpiffeId } from '../core/spiffe-id.js';
+import { RememberedResults } from './remembered-results.js';
 
 export interface MtlsTrust {
   readonly trustDomains: ReadonlySet<string>;
@@ -28,22 +29,13 @@ export function workloadFromPeer(peer: PeerFacts, trust: MtlsTrust, nowMs: numbe
   return principal;
 }
 
-const remembered = new WeakMap<MtlsTrust, Map<string, AuthnResult>>();
-const maxRemembered = 10_000;
+const remembered = new WeakMap<MtlsTrust, RememberedResults>();
 
 // A mesh presents the same few principals on every request: parse and classify each once.
 function principalWorkload(principal: string, trust: MtlsTrust): AuthnResult {
   let results = remembered.get(trust);
-  if (!results) remembered.set(trust, (results = new Map()));
-  let result = results.get(principal);
-  if (result === undefined) {
-    result = workloadFromSpiffeUri(principal, trust, peerPrincipal);
-    if (result.ok) {
-      if (results.size >= maxRemembered) results.clear();
-      results.set(principal, result);
-    }
-  }
-  return result;
+  if (!results) remembered.set(trust, (results = new RememberedResults()));
+  return results.of(principal, (value) => workloadFromSpiffeUri(value, trust, peerPrincipal));
 }
 
 /**

@@ -4,6 +4,7 @@ import { ErrorCode } from '../errors.js';
 import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
 import { spiffeUriOfClientCert } from './client-cert.js';
 import { parseXfcc } from './xfcc.js';
+import { RememberedResults } from './remembered-results.js';
 
 export interface TokenVerification {
   /** May answer synchronously (a cached token); a promise only when work must wait. */
@@ -16,7 +17,6 @@ export interface ResolverOptions {
   readonly tokens: TokenVerification;
 }
 
-const maxRemembered = 10_000;
 const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
 
 /**
@@ -25,7 +25,7 @@ const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
  */
 export class IdentityResolver {
   /** A proxy forwards the same few clients on every request: each XFCC value is parsed once. */
-  private readonly forwarded = new Map<string, AuthnResult>();
+  private readonly forwarded = new RememberedResults();
 
   constructor(private readonly options: ResolverOptions) {}
 
@@ -76,15 +76,7 @@ export class IdentityResolver {
   }
 
   private fromXfcc(xfcc: string): AuthnResult {
-    let result = this.forwarded.get(xfcc);
-    if (result === undefined) {
-      result = this.parsedXfcc(xfcc);
-      if (result.ok) {
-        if (this.forwarded.size >= maxRemembered) this.forwarded.clear();
-        this.forwarded.set(xfcc, result);
-      }
-    }
-    return result;
+    return this.forwarded.of(xfcc, (value) => this.parsedXfcc(value));
   }
 
   private parsedXfcc(xfcc: string): AuthnResult {

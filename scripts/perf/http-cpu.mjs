@@ -26,7 +26,7 @@ if (scenario === 'fa-token') {
   cred = { authorization: `Bearer ${token}` };
 }
 const configFile = join(work, 'c.yaml');
-writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n`);
+writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n${process.env.EXTRA_YAML ?? ""}`);
 const logFd = openSync(join(work, 'decisions.jsonl'), 'w');
 const args = root.endsWith('.js') ? [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), root, '127.0.0.1:0'] : [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.EXTRA ? process.env.EXTRA.split(' ') : []), join(root, 'dist/src/main.js'), 'serve', '--config', configFile, '--policies', policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'];
 const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, 'pipe'] });

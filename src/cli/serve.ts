@@ -7,7 +7,8 @@ import { ErrorCode, GatehouseError } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
 import { readContainerLimits } from '../serve/container-limits.js';
 import { flagsToAdd, heapFlags, restartWith } from '../serve/heap-flags.js';
-import { planProcesses, type ProcessPlan } from '../serve/process-plan.js';
+import { followHeapGrowth } from '../serve/heap-growth.js';
+import { deciderBudgetMiB, planProcesses, type ProcessPlan } from '../serve/process-plan.js';
 import { usage, type CommandResult } from './command.js';
 
 const help = `gatehouse serve [--config FILE] [--policies DIR] [--listen HOST:PORT] [--http-listen HOST:PORT] [--workers N]
@@ -44,14 +45,17 @@ export async function serve(argv: string[]): Promise<CommandResult> {
         onReadiness: (report) => tellPrimary({ t: 'ready', report }),
       });
       tellPrimary({ t: 'serving', grpcPort: server.grpcPort, httpAuthzPort: server.httpAuthzPort });
+      const growth = followHeapGrowth(deciderBudgetMiB(plan(config)), process.execArgv);
       await server.stopped;
+      growth?.stop();
       return { code: 0 };
     } finally {
       // The IPC channel would keep a finished (or failed) worker alive.
       cluster.worker?.disconnect();
     }
   }
-  const { workers } = sizeProcesses(config);
+  const sized = sizeProcesses(config);
+  const { workers } = sized;
   if (workers > 1) {
     const { runPrimary } = await import('../cluster-primary.js');
     await runPrimary(config, workers);
@@ -59,8 +63,14 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   }
   const { startServer } = await import('../server.js');
   const server = await startServer(config);
+  const growth = followHeapGrowth(deciderBudgetMiB(sized), process.execArgv);
   await server.stopped;
+  growth?.stop();
   return { code: 0 };
+}
+
+function plan(config: Config): ProcessPlan {
+  return planProcesses({ cores: availableParallelism(), limits: readContainerLimits(), workers: config.workers, memoryBudgetMiB: config.memoryBudgetMiB });
 }
 
 /**
@@ -69,12 +79,12 @@ export async function serve(argv: string[]): Promise<CommandResult> {
  * the operator gave in NODE_OPTIONS or on node's command line stand.
  */
 function sizeProcesses(config: Config): ProcessPlan {
-  const plan = planProcesses({ cores: availableParallelism(), limits: readContainerLimits(), workers: config.workers, memoryBudgetMiB: config.memoryBudgetMiB });
-  const missing = flagsToAdd(heapFlags(plan), process.execArgv, process.env.NODE_OPTIONS);
+  const planned = plan(config);
+  const missing = flagsToAdd(heapFlags(planned), process.execArgv, process.env.NODE_OPTIONS);
   const unapplied = missing.length > 0 ? restartWith(missing) : undefined;
   if (unapplied !== undefined) opsLog.warn('V8 heap flags not applied; memory may exceed the budget', { flags: missing, reason: unapplied });
-  opsLog.info('process plan', { ...plan, v8Flags: [...process.execArgv] });
-  return plan;
+  opsLog.info('process plan', { ...planned, v8Flags: [...process.execArgv] });
+  return planned;
 }
 
 /**

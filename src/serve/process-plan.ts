@@ -62,8 +62,13 @@ export function planProcesses(input: PlanInput): ProcessPlan {
   const byMemory = Math.max(1, Math.floor((budgetMiB - primaryMiB) / workerMiB));
   const workers = input.workers ?? Math.min(byCpu, byMemory);
   const workersFrom = input.workers !== undefined ? 'config' : byMemory < byCpu ? 'memory budget' : cpuLimit < input.cores ? 'cpu limit' : 'cores';
-  const share = (budgetMiB - (workers > 1 ? primaryMiB : 0)) / workers;
+  const share = deciderBudgetMiB({ workers, budgetMiB });
   return { workers, budgetMiB, budgetFrom, workersFrom, semiSpaceMiB, oldSpaceMiB: Math.max(minOldSpaceMiB, Math.floor(share / 2)) };
+}
+
+/** One deciding process's share of the budget: all of it alone, else what the primary leaves, split. */
+export function deciderBudgetMiB(plan: Pick<ProcessPlan, 'workers' | 'budgetMiB'>): number {
+  return (plan.budgetMiB - (plan.workers > 1 ? primaryMiB : 0)) / plan.workers;
 }
 
 function budget(input: PlanInput): Pick<ProcessPlan, 'budgetMiB' | 'budgetFrom'> {

@@ -11,7 +11,11 @@ export const growthMarginMiB = 32;
 
 export interface HeapReading {
   readonly rssMiB: number;
-  /** The old and young spaces as V8 has them now, and what of them is in use. */
+  /**
+   * The old generation (every space but the young one) as V8 has it now, and what of it is in
+   * use: what the percent applies to. The young generation's garbage comes and goes with every
+   * scavenge; it is in the resident size, not here.
+   */
   readonly heapTotalMiB: number;
   readonly heapUsedMiB: number;
 }
@@ -25,11 +29,33 @@ export interface HeapReading {
  */
 export function growthPercent(reading: HeapReading, budgetMiB: number): number {
   const room = budgetMiB - growthMarginMiB - reading.rssMiB;
+  if (!(room > 0)) return v8Rule;
   const ceiling = reading.heapTotalMiB + room;
   const used = Math.max(reading.heapUsedMiB, 1);
-  // In steps of 25, so that a heap's ordinary ebb and flow does not change the flag each time.
+  // In steps of 25: a percent is a coarse choice, and nextGrowthPercent damps the rest.
   const percent = Math.floor((ceiling / (2 * used) - 1) * 4) * 25;
-  return percent < minGrowthPercent ? v8Rule : Math.min(maxGrowthPercent, percent);
+  return percent >= minGrowthPercent ? Math.min(maxGrowthPercent, percent) : v8Rule;
+}
+
+/**
+ * The percent to set given the one in force: less room is followed at once, more only once it
+ * allows 50 more, so that a heap's ordinary ebb and flow does not change the flag every second.
+ */
+export function nextGrowthPercent(current: number, wanted: number): number {
+  if (wanted === v8Rule || (current !== v8Rule && wanted < current)) return wanted;
+  return wanted >= (current === v8Rule ? minGrowthPercent : current + 50) ? wanted : current;
+}
+
+/** This process's reading: its resident size and its main thread's old generation. */
+function readHeap(): HeapReading {
+  let total = 0;
+  let used = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') continue;
+    total += space.space_size;
+    used += space.space_used_size;
+  }
+  return { rssMiB: process.memoryUsage.rss() / 2 ** 20, heapTotalMiB: total / 2 ** 20, heapUsedMiB: used / 2 ** 20 };
 }
 
 export interface HeapGrowth {
@@ -40,15 +66,16 @@ export interface HeapGrowth {
 
 /**
  * Sets V8's heap growth from the budget's room once a second. The flag is read at each full
- * collection, so a change applies from the next one. An operator's own `--heap-growing-percent`
- * stands: nothing is started then.
+ * collection, so a change applies from the next one. It is the process's: the policy-load and
+ * telemetry threads grow by it too, and are counted only through the resident size the room is
+ * taken from. An operator's own `--heap-growing-percent` stands: nothing is started then.
  */
 export function followHeapGrowth(budgetMiB: number, execArgv: readonly string[], everyMs = 1000): HeapGrowth | undefined {
-  if (execArgv.some((flag) => /^--heap[-_]growing[-_]percent\b/.test(flag))) return undefined;
+  // node takes V8 flags with one dash or two, and `-` or `_` between the words.
+  if (execArgv.some((flag) => /^--?heap[-_]growing[-_]percent(=|$)/.test(flag))) return undefined;
   let percent = v8Rule;
   const adjust = (): void => {
-    const heap = v8.getHeapStatistics();
-    const next = growthPercent({ rssMiB: process.memoryUsage.rss() / 2 ** 20, heapTotalMiB: heap.total_heap_size / 2 ** 20, heapUsedMiB: heap.used_heap_size / 2 ** 20 }, budgetMiB);
+    const next = nextGrowthPercent(percent, growthPercent(readHeap(), budgetMiB));
     if (next === percent) return;
     percent = next;
     v8.setFlagsFromString(`--heap-growing-percent=${percent}`);

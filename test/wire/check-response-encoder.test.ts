@@ -100,7 +100,7 @@ describe('CheckResponseEncoder', () => {
     expect(compared).toBeGreaterThan(1000);
   });
 
-  test('encodes each kind of answer once, and again for each id that is not a ULID', () => {
+  test('encodes a kind of answer twice, tries its template once, then no more; an id that is not a ULID each time', () => {
     let encoded = 0;
     const encoder = new CheckResponseEncoder((message) => {
       encoded += 1;
@@ -108,36 +108,49 @@ describe('CheckResponseEncoder', () => {
     });
     const decision = allow(workload('spiffe://cluster.local/ns/shop/sa/frontend'), ['allow-frontend']);
     for (let i = 0; i < 50; i++) encoder.encodeResponse(toCheckResponse(decision, newDecisionId(1_700_000_000_000 + i), options[0]!) as unknown as Record<string, unknown>);
-    expect(encoded).toBe(1);
+    expect(encoded).toBe(3);
     for (let i = 0; i < 3; i++) encoder.encodeResponse(toCheckResponse(decision, `request-${i}`, options[0]!) as unknown as Record<string, unknown>);
-    expect(encoded).toBe(4);
+    expect(encoded).toBe(6);
   });
 
-  test('a template is not kept when the id occurs in the bytes more often than in the fields', () => {
+  test('a kind of answer seen once costs one encoding: cache-miss traffic makes no templates', () => {
     let encoded = 0;
     const encoder = new CheckResponseEncoder((message) => {
       encoded += 1;
       return plainEncode(message);
     });
-    // The id also sits in a map key, which the spelling does not mark: every answer is encoded.
-    const message = (id: string): Record<string, unknown> => ({
-      status: { code: 0, message: '' },
-      dynamic_metadata: { fields: { decisionId: { string_value: id }, [id]: { string_value: 'v' } } },
-    });
-    for (const id of [knownId, newDecisionId(1), knownId]) {
+    for (let i = 0; i < 100; i++) encoder.encodeResponse(toCheckResponse(allow(user(`user-${i}`), ['p']), newDecisionId(1_700_000_000_000 + i), options[0]!) as unknown as Record<string, unknown>);
+    expect(encoded).toBe(100);
+  });
+
+  const metadata = (id: string, more: Record<string, unknown> = {}) => ({ fields: { decisionId: { string_value: id }, ...more } });
+  const adversarial: readonly { name: string; message: (id: string) => Record<string, unknown> }[] = [
+    { name: 'the id also in a field name', message: (id) => ({ status: { code: 0, message: '' }, dynamic_metadata: metadata(id, { [knownId]: { string_value: 'v' } }) }) },
+    { name: 'the id in a field name, balanced by an id in a bool field', message: (id) => ({ status: { code: 0, message: '' }, dynamic_metadata: metadata(id, { [knownId]: { string_value: 'v' }, x: { bool_value: id } }) }) },
+    { name: 'the id in a bool field', message: (id) => ({ status: { code: 0, message: '' }, dynamic_metadata: metadata(id, { x: { bool_value: id } }) }) },
+    { name: 'the id in a number field', message: (id) => ({ status: { code: id as unknown as number, message: '' }, dynamic_metadata: metadata(id) }) },
+    { name: 'the id followed by a character that overlaps it', message: (id) => ({ status: { code: 0, message: `${id}0` }, dynamic_metadata: metadata(id) }) },
+    { name: 'an inherited field', message: (id) => Object.assign(Object.create({ status: { code: 7, message: 'x' } }) as Record<string, unknown>, { dynamic_metadata: metadata(id) }) },
+    { name: 'a non-enumerable own field', message: (id) => Object.defineProperty({ dynamic_metadata: metadata(id) }, 'status', { value: { code: 7, message: 'x' }, enumerable: false }) },
+    { name: 'a protobufjs message object', message: (id) => CheckResponseType.fromObject({ status: { code: 0 }, dynamic_metadata: metadata(id) }) as unknown as Record<string, unknown> },
+    { name: 'bytes as a Uint8Array', message: (id) => ({ status: { code: 0, message: '' }, dynamic_metadata: metadata(id), ok_response: { headers: [{ header: { key: 'k', raw_value: new Uint8Array([65, 66]) } }] } }) },
+  ];
+
+  test.each(adversarial)('$name: protobufjs\'s bytes, every time', ({ message }) => {
+    const encoder = new CheckResponseEncoder(plainEncode);
+    for (const id of [knownId, '00000000000000000000000000', newDecisionId(1_700_000_000_000), knownId, newDecisionId(1_700_000_000_001), '11111111111111111111111111']) {
       expect(Buffer.from(encoder.encodeResponse(message(id)))).toEqual(Buffer.from(plainEncode(message(id))));
     }
-    expect(encoded).toBe(3);
   });
 
-  test('keeps only as many templates as it was given room for', () => {
+  test('a response with a very long key (a principal of 200,000 characters) is encoded each time', () => {
     let encoded = 0;
     const encoder = new CheckResponseEncoder((message) => {
       encoded += 1;
       return plainEncode(message);
-    }, 2);
-    const answer = (i: number) => toCheckResponse(allow(user(`user-${i}`), ['p']), newDecisionId(1_700_000_000_000 + i), options[0]!) as unknown as Record<string, unknown>;
-    for (const i of [0, 1, 2, 0]) encoder.encodeResponse(answer(i));
-    expect(encoded).toBe(4);
+    });
+    const huge = allow(user('u'.repeat(200_000)), ['p']);
+    for (let i = 0; i < 5; i++) encoder.encodeResponse(toCheckResponse(huge, newDecisionId(1_700_000_000_000 + i), options[0]!) as unknown as Record<string, unknown>);
+    expect(encoded).toBe(5);
   });
 });

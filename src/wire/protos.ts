@@ -10,7 +10,6 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { ErrorCode, GatehouseError } from '../errors.js';
-import { CheckResponseEncoder } from './check-response-encoder.js';
 
 const ENTRY_FILES = ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'];
 
@@ -136,14 +135,11 @@ if (check === undefined) throw new GatehouseError(ErrorCode.internal, `envoy.ser
  * without a value. Log the facts instead.
  * Clients (`gatehouse call`, tests) keep proto-loader's codec through `authorizationService`.
  */
-/** The server's CheckResponses: encoded once per kind of answer, the decision id written in (check-response-encoder.ts). */
-const checkResponses = new CheckResponseEncoder((message) => CheckResponseType.encode(message).finish());
-
 export const authorizationServerService: ServiceDefinition = {
   Check: {
     ...check,
     requestDeserialize: (bytes: Buffer): protobuf.Message => CheckRequestType.decode(bytes),
-    responseSerialize: (message: { readonly [field: string]: unknown }): Buffer => checkResponses.encodeResponse(message),
+    responseSerialize: (message: { readonly [field: string]: unknown }): Buffer => CheckResponseType.encode(message).finish() as Buffer,
   },
 };
 

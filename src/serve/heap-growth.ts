@@ -58,9 +58,17 @@ function readHeap(): HeapReading {
   return { rssMiB: process.memoryUsage.rss() / 2 ** 20, heapTotalMiB: total / 2 ** 20, heapUsedMiB: used / 2 ** 20 };
 }
 
+/** The percent this process's follower last set; 0 when none runs (V8's own rule, or the operator's flag). */
+let inForce = v8Rule;
+
+export function growthInForce(): number {
+  return inForce;
+}
+
 export interface HeapGrowth {
   /** The percent in force (0: V8's own rule). */
   readonly percent: number;
+  /** Stops following and gives the growth back to V8's own rule. */
   stop(): void;
 }
 
@@ -78,6 +86,7 @@ export function followHeapGrowth(budgetMiB: number, execArgv: readonly string[],
     const next = nextGrowthPercent(percent, growthPercent(readHeap(), budgetMiB));
     if (next === percent) return;
     percent = next;
+    inForce = next;
     v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
   };
   adjust();
@@ -89,6 +98,10 @@ export function followHeapGrowth(budgetMiB: number, execArgv: readonly string[],
     },
     stop() {
       clearInterval(timer);
+      if (percent === v8Rule) return;
+      percent = v8Rule;
+      inForce = v8Rule;
+      v8.setFlagsFromString(`--heap-growing-percent=${v8Rule}`);
     },
   };
 }

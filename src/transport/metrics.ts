@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { growthInForce } from '../serve/heap-growth.js';
 
 /**
  * gatehouse's Prometheus metrics, one registry per process. A worker leaves out what its primary
@@ -44,6 +45,17 @@ export class Metrics {
     name: 'gatehouse_kubernetes_stale',
     help: '1 while the Kubernetes watches are out of sync longer than staleAfterSeconds or have not synced yet.',
     registers: [this.registry],
+  });
+
+  /** With several workers, the largest of theirs. */
+  readonly heapGrowingPercent = new Gauge({
+    name: 'gatehouse_heap_growing_percent',
+    help: 'How far past what is in use V8 may let the heap grow before its next full collection, as set from the memory budget\'s room; 0: V8\'s own rule.',
+    aggregator: 'max',
+    registers: [this.registry],
+    collect() {
+      this.set(growthInForce());
+    },
   });
 
   constructor(role: 'single' | 'worker' = 'single') {

@@ -1,4 +1,5 @@
 import v8 from 'node:v8';
+import { Metrics } from '../../src/transport/metrics.js';
 import { followHeapGrowth, growthMarginMiB, growthPercent, maxGrowthPercent, nextGrowthPercent, type HeapReading } from '../../src/serve/heap-growth.js';
 
 describe('growthPercent', () => {
@@ -69,5 +70,16 @@ describe('followHeapGrowth', () => {
       roomy?.stop();
       tight?.stop();
     }
+  });
+
+  test('gatehouse_heap_growing_percent says the percent in force, and 0 once stopped', async () => {
+    const metrics = new Metrics();
+    const scraped = async (): Promise<string | undefined> => /^gatehouse_heap_growing_percent (\S+)$/m.exec(await metrics.registry.metrics())?.[1];
+    expect(await scraped()).toBe('0');
+    const roomy = followHeapGrowth(process.memoryUsage.rss() / 2 ** 20 + 4096, []);
+    expect(await scraped()).toBe(String(maxGrowthPercent));
+    roomy?.stop();
+    expect(roomy?.percent).toBe(0);
+    expect(await scraped()).toBe('0');
   });
 });

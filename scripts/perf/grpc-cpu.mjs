@@ -12,6 +12,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processTree } from './proc-tree.mjs';
 const [root, nArg] = process.argv.slice(2);
 const n = Number(nArg);
 const wt = new URL('../..', import.meta.url).pathname;
@@ -25,17 +26,16 @@ const logFd = openSync(join(work, 'decisions.jsonl'), 'w');
 const floor = root === 'floor';
 const extra = process.env.EXTRA ? process.env.EXTRA.split(' ') : [];
 const args = floor ? [...extra, join(wt, 'dist/bench/floor-server.js'), '127.0.0.1:0'] : [...extra, join(root, 'dist/src/main.js'), 'serve', '--config', configFile, '--policies', policies, '--listen', '127.0.0.1:0', '--workers', '1'];
-const child = spawn(process.execPath, args, { stdio: ["ignore", process.env.GCLOG ? openSync(process.env.GCLOG, "w") : logFd, "pipe"] });
+const child = spawn(process.execPath, args, { stdio: ['ignore', process.env.GCLOG ? openSync(process.env.GCLOG, 'w') : logFd, 'pipe'] });
 const address = await new Promise((resolve, reject) => {
   let buf = '';
   child.stderr.on('data', (c) => { buf += c; const m = /"(?:grpc|listen|address)":"([^"]+)"/.exec(buf); if (m) resolve(m[1]); });
   child.once('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
 });
 const h2 = (count) => execFileSync('h2load', ['-c', '1', '-m', '64', '-n', String(count), `--data=${body}`, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://${address}/envoy.service.auth.v3.Authorization/Check`], { encoding: 'utf8' });
-function tree(pid) { const pids = [pid]; try { const k = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim(); if (k) pids.push(...k.split(/\s+/).map(Number)); } catch { /* the process ended meanwhile */ } return pids; }
 function threads() {
   const out = {};
-  for (const p of tree(child.pid)) for (const t of readdirSync(`/proc/${p}/task`)) {
+  for (const p of processTree(child.pid)) for (const t of readdirSync(`/proc/${p}/task`)) {
     try { const raw = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8'); const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')); const f = raw.split(') ')[1].split(' '); out[`${t} ${name}`] = { u: Number(f[11]), s: Number(f[12]) }; } catch { /* the thread ended meanwhile */ }
   }
   return out;

@@ -9,6 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processTree } from './proc-tree.mjs';
 
 const [root, scenario, nArg, ...rest] = process.argv.slice(2);
 const prof = rest[0] === '--prof' ? rest[1] : undefined;
@@ -26,7 +27,7 @@ if (scenario === 'fa-token') {
   cred = { authorization: `Bearer ${token}` };
 }
 const configFile = join(work, 'c.yaml');
-writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n${process.env.EXTRA_YAML ?? ""}`);
+writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n${process.env.EXTRA_YAML ?? ''}`);
 const logFd = openSync(join(work, 'decisions.jsonl'), 'w');
 const args = root.endsWith('.js') ? [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), root, '127.0.0.1:0'] : [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.EXTRA ? process.env.EXTRA.split(' ') : []), join(root, 'dist/src/main.js'), 'serve', '--config', configFile, '--policies', policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'];
 const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, 'pipe'] });
@@ -47,19 +48,9 @@ const headers =
 const url = scenario === 'envoy-xfcc' ? `http://${address}/envoy/api/orders/42` : `http://${address}/forward-auth`;
 const h2 = (count) =>
   execFileSync('h2load', ['--h1', '-c', '16', '-m', '1', '-n', String(count), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url], { encoding: 'utf8' });
-function tree(pid) {
-  const pids = [pid];
-  try {
-    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    if (kids) pids.push(...kids.split(/\s+/).map(Number));
-  } catch {
-    // the process ended meanwhile
-  }
-  return pids;
-}
 function cpuTicks() {
   let sum = 0; let user = 0;
-  for (const p of tree(child.pid)) {
+  for (const p of processTree(child.pid)) {
     try {
       const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
       sum += Number(f[11]) + Number(f[12]); user += Number(f[11]);

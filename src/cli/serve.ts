@@ -55,10 +55,9 @@ export async function serve(argv: string[]): Promise<CommandResult> {
     }
   }
   const sized = sizeProcesses(config);
-  const { workers } = sized;
-  if (workers > 1) {
+  if (sized.workers > 1) {
     const { runPrimary } = await import('../cluster-primary.js');
-    await runPrimary(config, workers);
+    await runPrimary(config, sized.workers);
     return { code: 0 };
   }
   const { startServer } = await import('../server.js');

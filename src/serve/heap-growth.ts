@@ -58,7 +58,10 @@ function readHeap(): HeapReading {
   return { rssMiB: process.memoryUsage.rss() / 2 ** 20, heapTotalMiB: total / 2 ** 20, heapUsedMiB: used / 2 ** 20 };
 }
 
-/** The percent this process's follower last set; 0 when none runs (V8's own rule, or the operator's flag). */
+/**
+ * The percent this process's follower last set; 0 when none runs (V8's own rule, or the
+ * operator's flag). The flag is the process's, so this is too: one follower per process.
+ */
 let inForce = v8Rule;
 
 export function growthInForce(): number {
@@ -66,10 +69,13 @@ export function growthInForce(): number {
 }
 
 export interface HeapGrowth {
-  /** The percent in force (0: V8's own rule). */
-  readonly percent: number;
   /** Stops following and gives the growth back to V8's own rule. */
   stop(): void;
+}
+
+function setGrowth(percent: number): void {
+  inForce = percent;
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 /**
@@ -81,27 +87,17 @@ export interface HeapGrowth {
 export function followHeapGrowth(budgetMiB: number, execArgv: readonly string[], everyMs = 1000): HeapGrowth | undefined {
   // node takes V8 flags with one dash or two, and `-` or `_` between the words.
   if (execArgv.some((flag) => /^--?heap[-_]growing[-_]percent(=|$)/.test(flag))) return undefined;
-  let percent = v8Rule;
   const adjust = (): void => {
-    const next = nextGrowthPercent(percent, growthPercent(readHeap(), budgetMiB));
-    if (next === percent) return;
-    percent = next;
-    inForce = next;
-    v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+    const next = nextGrowthPercent(inForce, growthPercent(readHeap(), budgetMiB));
+    if (next !== inForce) setGrowth(next);
   };
   adjust();
   const timer = setInterval(adjust, everyMs);
   timer.unref();
   return {
-    get percent() {
-      return percent;
-    },
     stop() {
       clearInterval(timer);
-      if (percent === v8Rule) return;
-      percent = v8Rule;
-      inForce = v8Rule;
-      v8.setFlagsFromString(`--heap-growing-percent=${v8Rule}`);
+      if (inForce !== v8Rule) setGrowth(v8Rule);
     },
   };
 }

@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import { Metrics } from '../../src/transport/metrics.js';
-import { followHeapGrowth, growthMarginMiB, growthPercent, maxGrowthPercent, nextGrowthPercent, type HeapReading } from '../../src/serve/heap-growth.js';
+import { followHeapGrowth, growthInForce, growthMarginMiB, growthPercent, maxGrowthPercent, nextGrowthPercent, type HeapReading } from '../../src/serve/heap-growth.js';
 
 describe('growthPercent', () => {
   const cases: readonly { name: string; reading: HeapReading; budgetMiB: number; expected: number }[] = [
@@ -62,12 +62,16 @@ describe('followHeapGrowth', () => {
 
   test('sets a percent from this process\'s own reading at once: the most with room, none without', () => {
     const roomy = followHeapGrowth(process.memoryUsage.rss() / 2 ** 20 + 4096, ['--heap-growing-percentage=1']);
-    const tight = followHeapGrowth(process.memoryUsage.rss() / 2 ** 20, []);
     try {
-      expect(roomy?.percent).toBe(maxGrowthPercent);
-      expect(tight?.percent).toBe(0);
+      expect(growthInForce()).toBe(maxGrowthPercent);
     } finally {
       roomy?.stop();
+    }
+    expect(growthInForce()).toBe(0);
+    const tight = followHeapGrowth(process.memoryUsage.rss() / 2 ** 20, []);
+    try {
+      expect(growthInForce()).toBe(0);
+    } finally {
       tight?.stop();
     }
   });
@@ -79,7 +83,7 @@ describe('followHeapGrowth', () => {
     const roomy = followHeapGrowth(process.memoryUsage.rss() / 2 ** 20 + 4096, []);
     expect(await scraped()).toBe(String(maxGrowthPercent));
     roomy?.stop();
-    expect(roomy?.percent).toBe(0);
+    expect(growthInForce()).toBe(0);
     expect(await scraped()).toBe('0');
   });
 });

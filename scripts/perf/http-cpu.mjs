@@ -5,6 +5,8 @@
 // the server's utime+stime (and utime alone) per request from /proc. <root> is a checkout with
 // dist built (copy dist, proto, package.json and a node_modules link to keep a "before").
 // node scripts/perf/http-cpu.mjs <root> <fa-xfcc|fa-token|envoy-xfcc> <N>   (fa-token: run http-token.mjs first)
+// Env: PIN=1 (server on CPU 0, h2load on CPU 1), H2=1 (h2c instead of HTTP/1.1), EXTRA="node flags",
+// EXTRA_YAML (appended to the config).
 import { spawn, execFileSync } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,9 @@ const configFile = join(work, 'c.yaml');
 writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n${process.env.EXTRA_YAML ?? ''}`);
 const logFd = openSync(join(work, 'decisions.jsonl'), 'w');
 const args = root.endsWith('.js') ? [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), root, '127.0.0.1:0'] : [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.EXTRA ? process.env.EXTRA.split(' ') : []), join(root, 'dist/src/main.js'), 'serve', '--config', configFile, '--policies', policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'];
-const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, 'pipe'] });
+// PIN=1: the server on CPU 0 and h2load on CPU 1, neither migrating: steadier figures on a shared machine.
+const pin = process.env.PIN === '1';
+const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', logFd, 'pipe'] }) : spawn(process.execPath, args, { stdio: ['ignore', logFd, 'pipe'] });
 const address = await new Promise((resolve, reject) => {
   let buf = '';
   child.stderr.on('data', (c) => {
@@ -47,7 +51,7 @@ const headers =
     : { 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'http', 'x-forwarded-host': host, 'x-forwarded-uri': '/api/orders/42', 'x-request-id': 'r-42', ...cred };
 const url = scenario === 'envoy-xfcc' ? `http://${address}/envoy/api/orders/42` : `http://${address}/forward-auth`;
 const h2 = (count) =>
-  execFileSync('h2load', ['--h1', '-c', '16', '-m', '1', '-n', String(count), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url], { encoding: 'utf8' });
+  execFileSync(pin ? 'taskset' : 'h2load', [...(pin ? ['-c', '1', 'h2load'] : []), ...(process.env.H2 === '1' ? [] : ['--h1']), '-c', '16', '-m', '1', '-n', String(count), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url], { encoding: 'utf8' });
 function cpuTicks() {
   let sum = 0; let user = 0;
   for (const p of processTree(child.pid)) {

@@ -1,12 +1,12 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import http2, { Http2ServerRequest, Http2ServerResponse, type Http2Session } from 'node:http2';
+import http, { validateHeaderName, validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { CheckRequestMessage } from '../core/decode.js';
 import type { CheckResponseMessage, HeaderOption } from '../core/respond.js';
 import { errorMessage } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
 import type { CheckOutcome, RunOptions } from '../pipeline/check-pipeline.js';
-import { translateAuthzRequest, type AuthzHttpOptions } from './http-authz-request.js';
+import { translateAuthzRequest, type AuthzHttpOptions, type AuthzHttpRequest } from './http-authz-request.js';
 
 export interface HttpAuthzServerOptions extends AuthzHttpOptions {
   /** Room for the header limits (`limits.maxHeaderBytes`) to be judged by the pipeline, not by node's parser. */
@@ -36,36 +36,61 @@ export interface HttpAuthzServer {
  * An adapter in front of the Check pipeline: translate, `pipeline.run`, answer; nothing else.
  */
 export function createHttpAuthzServer(pipeline: AuthzChecks, options: HttpAuthzServerOptions): HttpAuthzServer {
-  const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
-    const translated = translateAuthzRequest(
+  /** One authorization request of either protocol, answered through `reply`. */
+  const handle = (request: AuthzHttpRequest, reply: Reply): void => {
+    const translated = translateAuthzRequest(request, options);
+    if (translated.kind === 'not-found') {
+      reply(404, { 'content-type': 'text/plain' }, 'not found');
+      return;
+    }
+    pipeline.run(translated.message, { wire: translated.wire, problems: translated.problems }).then(
+      (outcome) => respond(reply, outcome.response, translated.wire === 'envoy-http'),
+      (err: unknown) => unavailable(reply, err),
+    );
+  };
+
+  const onHttp1 = (req: IncomingMessage, res: ServerResponse): void => {
+    // An HTTP/1.1 server discards an unread body itself once the answer is sent.
+    handle(
       {
         method: req.method ?? '',
         target: req.url ?? '',
         authority: authorityOf(req.rawHeaders),
         rawHeaders: req.rawHeaders,
-        peer: { address: req.socket?.remoteAddress ?? '', port: req.socket?.remotePort ?? 0 },
+        peer: { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 },
         httpVersion: req.httpVersion,
       },
-      options,
-    );
-    // The body of an authorization request is not read; it must not hold the stream up. (An
-    // HTTP/1.1 server discards an unread body itself once the answer is sent.)
-    if (req instanceof Http2ServerRequest) req.resume();
-    if (translated.kind === 'not-found') {
-      answer(res, 404, { 'content-type': 'text/plain' }, 'not found');
-      return;
-    }
-    pipeline.run(translated.message, { wire: translated.wire, problems: translated.problems }).then(
-      (outcome) => respond(res, outcome.response, translated.wire === 'envoy-http'),
-      (err: unknown) => {
-        opsLog.error('http authorization failed', { error: errorMessage(err) });
-        answer(res, 503, { 'content-type': 'text/plain' }, 'authorization unavailable');
-      },
+      (status, headers, body) => answerHttp1(res, status, headers, body),
     );
   };
 
-  const h1 = http.createServer({ maxHeaderSize: options.maxHeaderBytes + 16 * 1024 }, handle);
-  const h2 = http2.createServer({ settings: { maxHeaderListSize: options.maxHeaderBytes + 16 * 1024 } }, handle);
+  /**
+   * h2c from node:http2's own stream events, not its compatibility layer (which builds a request
+   * and a response object per stream and costs about a third more per request). `rawHeaders`
+   * holds the pseudo-headers first, as the compatibility layer's did.
+   */
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
+    // The body of an authorization request is not read; it must not hold the stream up.
+    stream.resume();
+    stream.on('error', () => stream.destroy());
+    const socket = stream.session?.socket;
+    const head = headers[':method'] === 'HEAD';
+    handle(
+      {
+        method: headers[':method'] ?? '',
+        target: headers[':path'] ?? '',
+        authority: authorityOf(rawHeaders),
+        rawHeaders,
+        peer: { address: socket?.remoteAddress ?? '', port: socket?.remotePort ?? 0 },
+        httpVersion: '2.0',
+      },
+      (status, answerHeaders, body) => answerHttp2(stream, head, status, answerHeaders, body),
+    );
+  };
+
+  const h1 = http.createServer({ maxHeaderSize: options.maxHeaderBytes + 16 * 1024 }, onHttp1);
+  const h2 = http2.createServer({ settings: { maxHeaderListSize: options.maxHeaderBytes + 16 * 1024 } });
+  h2.on('stream', onStream);
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
   h2.on('session', (session: Http2Session) => {
@@ -131,25 +156,42 @@ function authorityOf(raw: readonly string[]): string {
   return host ?? '';
 }
 
+/** Sends one answer; the protocol's own writer behind it. */
+type Reply = (status: number, headers: Record<string, string>, body: string) => void;
+
 /**
  * CheckResponse → the HTTP answer the contract gives each proxy: allow 200 with the upstream
  * headers for the proxy to copy; a deny its status, headers and body; cannot decide 503.
  */
-function respond(res: ServerResponse | Http2ServerResponse, response: CheckResponseMessage, envoy: boolean): void {
+function respond(reply: Reply, response: CheckResponseMessage, envoy: boolean): void {
+  try {
+    answerFor(reply, response, envoy);
+  } catch (err) {
+    // node refuses a header value it cannot send (a control character): never a crash, never an allow.
+    unavailable(reply, err);
+  }
+}
+
+function unavailable(reply: Reply, err: unknown): void {
+  opsLog.error('http authorization failed', { error: errorMessage(err) });
+  reply(503, { 'content-type': 'text/plain' }, 'authorization unavailable');
+}
+
+function answerFor(reply: Reply, response: CheckResponseMessage, envoy: boolean): void {
   if (response.ok_response) {
     const headers = headerRecord(response.ok_response.headers);
     const remove = response.ok_response.headers_to_remove;
     // Envoy drops these from the original request; forward-auth proxies replace only what they copy.
     if (envoy && remove.length > 0) headers[envoyHeadersToRemove] = remove.join(',');
-    answer(res, 200, headers, '');
+    reply(200, headers, '');
     return;
   }
   const refusal = response.denied_response ?? response.error_response;
   if (!refusal) {
-    answer(res, 503, { 'content-type': 'text/plain' }, 'authorization unavailable');
+    reply(503, { 'content-type': 'text/plain' }, 'authorization unavailable');
     return;
   }
-  answer(res, refusal.status.code, headerRecord(refusal.headers), refusal.body);
+  reply(refusal.status.code, headerRecord(refusal.headers), refusal.body);
 }
 
 function headerRecord(options: readonly HeaderOption[]): Record<string, string> {
@@ -159,11 +201,31 @@ function headerRecord(options: readonly HeaderOption[]): Record<string, string> 
 }
 
 /** One head, written once: no per-header calls, no header object merged into another. */
-function answer(res: ServerResponse | Http2ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-  if (res.headersSent) return;
+function answerHttp1(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  if (res.headersSent || res.destroyed) return;
   headers['content-length'] = String(Buffer.byteLength(body));
-  // The same call on both; TypeScript cannot call it through the union.
-  if (res instanceof Http2ServerResponse) res.writeHead(status, headers);
-  else res.writeHead(status, headers);
+  res.writeHead(status, headers);
   res.end(body);
+}
+
+/**
+ * The same answer on an h2c stream, unless the proxy gave up on it meanwhile. An empty answer (an
+ * allow) and any answer to HEAD end the stream with the headers: one HEADERS frame, no DATA.
+ */
+function answerHttp2(stream: ServerHttp2Stream, head: boolean, status: number, headers: Record<string, string>, body: string): void {
+  if (stream.headersSent || stream.destroyed || stream.closed) return;
+  // node:http2 sends what nghttp2 takes, a CR or LF in a value included; the compatibility layer
+  // and node:http refuse such a header, and so does this.
+  for (const [name, value] of Object.entries(headers)) {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+  }
+  headers[':status'] = String(status);
+  headers['content-length'] = String(Buffer.byteLength(body));
+  if (body === '' || head) {
+    stream.respond(headers, { endStream: true });
+    return;
+  }
+  stream.respond(headers);
+  stream.end(body);
 }

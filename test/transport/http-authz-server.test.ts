@@ -1,0 +1,135 @@
+/**
+ * The HTTP authorization listener as an adapter, over HTTP/1.1 and h2c on one port: what it hands
+ * the Check pipeline and how it answers each kind of CheckResponse. The pipeline here answers
+ * fixed responses (the real pipeline behind this listener is test/e2e/http-authz.test.ts's).
+ */
+import http2 from 'node:http2';
+import type { CheckRequestMessage } from '../../src/core/decode.js';
+import type { CheckResponseMessage } from '../../src/core/respond.js';
+import type { RunOptions } from '../../src/pipeline/check-pipeline.js';
+import { createHttpAuthzServer, type AuthzChecks, type HttpAuthzServer } from '../../src/transport/http-authz-server.js';
+import { h1Call, h2cCall, type AuthzAnswer, type AuthzCall } from '../support/http-authz-client.js';
+
+const header = (key: string, value: string) => ({ header: { key, value }, append_action: 2 as const });
+const allow: CheckResponseMessage = {
+  status: { code: 0, message: '' },
+  ok_response: { headers: [header('x-gatehouse-principal', 'spiffe://cluster.local/ns/shop/sa/frontend')], headers_to_remove: ['x-gatehouse-actor'], response_headers_to_add: [] },
+};
+const deny: CheckResponseMessage = {
+  status: { code: 7, message: 'permission denied' },
+  denied_response: { status: { code: 403 }, headers: [header('content-type', 'application/json')], body: '{"decision":"deny"}' },
+};
+/** A header value no HTTP version can carry. */
+const unsendable: CheckResponseMessage = {
+  status: { code: 0, message: '' },
+  ok_response: { headers: [header('x-gatehouse-principal', 'a\r\nset-cookie: x=1')], headers_to_remove: [], response_headers_to_add: [] },
+};
+
+let answerWith: CheckResponseMessage | Error = allow;
+const seen: { message: CheckRequestMessage; options: RunOptions }[] = [];
+const checks: AuthzChecks = {
+  run(message, options) {
+    seen.push({ message, options });
+    return answerWith instanceof Error ? Promise.reject(answerWith) : Promise.resolve({ response: answerWith });
+  },
+};
+
+let server: HttpAuthzServer;
+let port: number;
+beforeAll(async () => {
+  server = createHttpAuthzServer(checks, { envoyPathPrefix: '/envoy', forwardAuthPath: '/forward-auth', trustedProxy: () => false, maxHeaderBytes: 65536 });
+  port = await server.listen(0, '127.0.0.1');
+});
+afterAll(() => server.close(1000));
+beforeEach(() => {
+  answerWith = allow;
+  seen.length = 0;
+});
+
+const protocols: [string, (call: AuthzCall) => Promise<AuthzAnswer>][] = [
+  ['HTTP/1.1', (call) => h1Call(port, call)],
+  ['h2c', (call) => h2cCall(port, call)],
+];
+const envoyCall: AuthzCall = { method: 'POST', path: '/envoy/api/orders/7?x=1', headers: { host: 'orders.shop.svc:8080', 'x-request-id': 'r-1', 'x-custom': 'v' } };
+
+describe.each(protocols)('%s', (_name, call) => {
+  test('an allow is a 200 with the headers for the proxy and no body', async () => {
+    const answer = await call(envoyCall);
+    expect(answer).toMatchObject({ status: 200, body: '' });
+    expect(answer.headers['x-gatehouse-principal']).toBe('spiffe://cluster.local/ns/shop/sa/frontend');
+    expect(answer.headers['x-envoy-auth-headers-to-remove']).toBe('x-gatehouse-actor');
+    expect(answer.headers['content-length']).toBe('0');
+  });
+
+  test('a deny is its status, headers and body', async () => {
+    answerWith = deny;
+    const answer = await call(envoyCall);
+    expect(answer).toMatchObject({ status: 403, body: '{"decision":"deny"}' });
+    expect(answer.headers['content-type']).toBe('application/json');
+  });
+
+  test.each([
+    ['a header value the protocol cannot carry', unsendable],
+    ['a pipeline that fails', new Error('boom')],
+  ])('%s is a 503, never an allow, and the listener keeps answering', async (_what, response) => {
+    answerWith = response;
+    const answer = await call(envoyCall);
+    expect(answer).toMatchObject({ status: 503, body: 'authorization unavailable' });
+    expect(answer.headers['x-gatehouse-principal']).toBeUndefined();
+    expect(answer.headers['set-cookie']).toBeUndefined();
+    answerWith = allow;
+    expect((await call(envoyCall)).status).toBe(200);
+  });
+
+  test('a path outside both endpoints is 404 and asks for no Check', async () => {
+    const answer = await call({ path: '/elsewhere', headers: { host: 'orders.shop.svc:8080' } });
+    expect(answer.status).toBe(404);
+    expect(seen).toHaveLength(0);
+  });
+});
+
+test('h2c and HTTP/1.1 hand the pipeline the same Check', async () => {
+  await h1Call(port, envoyCall);
+  await h2cCall(port, envoyCall);
+  const forward = { path: '/forward-auth', headers: { 'x-forwarded-method': 'DELETE', 'x-forwarded-host': 'orders.shop.svc', 'x-forwarded-uri': '/api/orders/9', 'x-request-id': 'r-2' } };
+  await h1Call(port, forward);
+  await h2cCall(port, forward);
+  expect(seen).toHaveLength(4);
+  const [h1Envoy, h2Envoy, h1Forward, h2Forward] = seen.map(({ message, options }) => {
+    const http = message.attributes?.request?.http;
+    // The protocol is the one thing that differs, by nature; the source port is the client's own.
+    return { options, method: http?.method, path: http?.path, host: http?.host, scheme: http?.scheme, headers: http?.header_map?.headers, protocol: http?.protocol, source: message.attributes?.source?.address?.socket_address?.address };
+  });
+  expect(h1Envoy).toMatchObject({ options: { wire: 'envoy-http' }, method: 'POST', path: '/api/orders/7?x=1', host: 'orders.shop.svc:8080', protocol: 'HTTP/1.1', source: '127.0.0.1' });
+  expect(h2Envoy).toEqual({ ...h1Envoy, protocol: 'HTTP/2' });
+  expect(h1Forward).toMatchObject({ options: { wire: 'forward-auth' }, method: 'DELETE', path: '/api/orders/9', host: 'orders.shop.svc' });
+  expect(h2Forward).toEqual({ ...h1Forward, protocol: 'HTTP/2' });
+});
+
+test('an h2c HEAD is answered with headers alone, and a request body is not waited for', async () => {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const head = await new Promise<{ status: number; data: number }>((resolve, reject) => {
+      const stream = session.request({ ':method': 'HEAD', ':path': '/envoy/x', ':authority': 'orders.shop.svc' });
+      let status = 0;
+      let data = 0;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (chunk: Buffer) => (data += chunk.length));
+      stream.on('end', () => resolve({ status, data }));
+      stream.on('error', reject);
+      stream.end();
+    });
+    expect(head).toEqual({ status: 200, data: 0 });
+    answerWith = deny;
+    const withBody = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/envoy/upload', ':authority': 'orders.shop.svc' });
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', reject);
+      // 1 MiB sent and never ended: the answer must not wait for the rest of the body.
+      stream.write(Buffer.alloc(1 << 20));
+    });
+    expect(withBody).toBe(403);
+  } finally {
+    session.destroy();
+  }
+});

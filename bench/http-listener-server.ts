@@ -29,12 +29,13 @@ const checks = {
     const problems = [...(options.problems ?? []), ...requestFacts(message, limits).problems];
     // A request the real pipeline would refuse must not be counted as an allow.
     if (problems.length > 0) throw new Error(problems.join('; '));
-    return { response: allow(newDecisionId(Date.now())) };
+    const decisionId = newDecisionId(Date.now());
+    return { response: allow(decisionId), decisionId };
   },
 };
 
 const listen = process.argv[2] ?? '127.0.0.1:0';
-const server = createHttpAuthzServer(checks, { envoyPathPrefix: '/envoy', forwardAuthPath, trustedProxy: () => false, maxHeaderBytes: limits.maxHeaderBytes });
+const server = createHttpAuthzServer(checks, { envoyPathPrefix: '/envoy', forwardAuthPath, trustedProxy: () => false, maxHeaderBytes: limits.maxHeaderBytes, decisionHeader: 'x-gatehouse-decision-id' });
 const port = await server.listen(Number(listen.slice(listen.lastIndexOf(':') + 1)), listen.slice(0, listen.lastIndexOf(':')));
 process.stderr.write(`${JSON.stringify({ message: 'http listener serving', httpAuthz: `127.0.0.1:${port}` })}\n`);
 process.on('SIGTERM', () => process.exit(0));

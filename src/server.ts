@@ -82,6 +82,7 @@ export async function startServer(config: Config, role: ServerRole = { kind: 'si
         forwardAuthPath,
         trustedProxy: addressMatcher(config.httpAuthz.trustedProxies),
         maxHeaderBytes: config.limits.maxHeaderBytes,
+        decisionHeader: config.response.decisionHeader,
       })
     : undefined;
 

@@ -11,6 +11,8 @@ import { translateAuthzRequest, type AuthzHttpOptions, type AuthzHttpRequest } f
 export interface HttpAuthzServerOptions extends AuthzHttpOptions {
   /** Room for the header limits (`limits.maxHeaderBytes`) to be judged by the pipeline, not by node's parser. */
   readonly maxHeaderBytes: number;
+  /** `response.decisionHeader`: a 503 the listener answers itself names the Check's decision id in it, when there was one. */
+  readonly decisionHeader: string;
 }
 
 /** Envoy's `http_service` removes the headers this response header names from the original request. */
@@ -22,7 +24,7 @@ const firstBytesTimeoutMs = 10_000;
 
 /** What the listener needs of the Check pipeline (`CheckPipeline` is one): one Check, and the response it answers with. */
 export interface AuthzChecks {
-  run(message: CheckRequestMessage, options: RunOptions): Promise<Pick<CheckOutcome, 'response'>>;
+  run(message: CheckRequestMessage, options: RunOptions): Promise<Pick<CheckOutcome, 'response' | 'decisionId'>>;
 }
 
 export interface HttpAuthzServer {
@@ -44,7 +46,7 @@ export function createHttpAuthzServer(pipeline: AuthzChecks, options: HttpAuthzS
       return;
     }
     pipeline.run(translated.message, { wire: translated.wire, problems: translated.problems }).then(
-      (outcome) => respond(reply, outcome.response, translated.wire === 'envoy-http'),
+      (outcome) => respond(reply, outcome, translated.wire === 'envoy-http', options.decisionHeader),
       (err: unknown) => unavailable(reply, err),
     );
   };
@@ -163,18 +165,19 @@ type Reply = (status: number, headers: Record<string, string>, body: string) => 
  * CheckResponse → the HTTP answer the contract gives each proxy: allow 200 with the upstream
  * headers for the proxy to copy; a deny its status, headers and body; cannot decide 503.
  */
-function respond(reply: Reply, response: CheckResponseMessage, envoy: boolean): void {
+function respond(reply: Reply, { response, decisionId }: Pick<CheckOutcome, 'response' | 'decisionId'>, envoy: boolean, decisionHeader: string): void {
   try {
     answerFor(reply, response, envoy);
   } catch (err) {
-    // node refuses a header value it cannot send (a control character): never a crash, never an allow.
-    unavailable(reply, err);
+    // node refuses a header value it cannot send (a control character): never a crash, never an
+    // allow. The decision log has the Check as decided; this line and the id say what was answered.
+    unavailable(reply, err, { name: decisionHeader, id: decisionId });
   }
 }
 
-function unavailable(reply: Reply, err: unknown): void {
-  opsLog.error('http authorization failed', { error: errorMessage(err) });
-  reply(503, { 'content-type': 'text/plain' }, 'authorization unavailable');
+function unavailable(reply: Reply, err: unknown, decision?: { name: string; id: string }): void {
+  opsLog.error('http authorization failed', { error: errorMessage(err), ...(decision && { decisionId: decision.id }) });
+  reply(503, { 'content-type': 'text/plain', ...(decision && { [decision.name]: decision.id }) }, 'authorization unavailable');
 }
 
 function answerFor(reply: Reply, response: CheckResponseMessage, envoy: boolean): void {

@@ -30,14 +30,14 @@ const seen: { message: CheckRequestMessage; options: RunOptions }[] = [];
 const checks: AuthzChecks = {
   run(message, options) {
     seen.push({ message, options });
-    return answerWith instanceof Error ? Promise.reject(answerWith) : Promise.resolve({ response: answerWith });
+    return answerWith instanceof Error ? Promise.reject(answerWith) : Promise.resolve({ response: answerWith, decisionId: `D${seen.length}` });
   },
 };
 
 let server: HttpAuthzServer;
 let port: number;
 beforeAll(async () => {
-  server = createHttpAuthzServer(checks, { envoyPathPrefix: '/envoy', forwardAuthPath: '/forward-auth', trustedProxy: () => false, maxHeaderBytes: 65536 });
+  server = createHttpAuthzServer(checks, { envoyPathPrefix: '/envoy', forwardAuthPath: '/forward-auth', trustedProxy: () => false, maxHeaderBytes: 65536, decisionHeader: 'x-decision' });
   port = await server.listen(0, '127.0.0.1');
 });
 afterAll(() => server.close(1000));
@@ -75,6 +75,8 @@ describe.each(protocols)('%s', (_name, call) => {
     answerWith = response;
     const answer = await call(envoyCall);
     expect(answer).toMatchObject({ status: 503, body: 'authorization unavailable' });
+    // The Check's decision id when there was a decision, so the 503 can be found in the logs.
+    expect(answer.headers['x-decision']).toBe(response instanceof Error ? undefined : `D${seen.length}`);
     expect(answer.headers['x-gatehouse-principal']).toBeUndefined();
     expect(answer.headers['set-cookie']).toBeUndefined();
     answerWith = allow;

@@ -48,6 +48,32 @@ const set = (key: string, value: string): HeaderOption => ({ header: { key, valu
 const text = (value: string): StructValue => ({ string_value: value });
 
 /**
+ * On an allow's CheckResponse (not enumerable, so never serialized or compared): what its answer
+ * is apart from its decision id, as one object per distinct answer, and the decision id. The
+ * same principal, actor and determining policies (a decision-cache entry's) under the same
+ * options give the same object, so a wire can keep the answer's encoding by it and write only
+ * the id into a copy (src/wire/response-template.ts). Absent where an answer is not worth it.
+ */
+export const answerShape: unique symbol = Symbol('gatehouse.answerShape');
+export const answerDecisionId: unique symbol = Symbol('gatehouse.answerDecisionId');
+
+/** Distinct answers remembered per determining-policies array: beyond it (many principals sharing one decision), none. */
+const maxShapesPerPolicies = 64;
+const shapes = new WeakMap<ResponseOptions, WeakMap<readonly string[], Map<string, object>>>();
+
+function shapeOf(options: ResponseOptions, policies: readonly string[], principal: string | undefined, actor: string | undefined): object | undefined {
+  let byPolicies = shapes.get(options);
+  if (byPolicies === undefined) shapes.set(options, (byPolicies = new WeakMap()));
+  let byCaller = byPolicies.get(policies);
+  if (byCaller === undefined) byPolicies.set(policies, (byCaller = new Map()));
+  // Both lengths first (-1 for none): no two pairs spell the same key.
+  const key = `${principal?.length ?? -1}:${actor?.length ?? -1}:${principal ?? ''}${actor ?? ''}`;
+  let shape = byCaller.get(key);
+  if (shape === undefined && byCaller.size < maxShapesPerPolicies) byCaller.set(key, (shape = Object.freeze({})));
+  return shape;
+}
+
+/**
  * Decision → CheckResponse. A deny never names the policy that matched; the decision log does.
  * Every response's `dynamic_metadata` carries the decision id, and a deny's its reason code, for
  * Envoy's access log and `gatehouse call`. `assertion`, when given, is the signed upstream
@@ -55,8 +81,16 @@ const text = (value: string): StructValue => ({ string_value: value });
  */
 export function toCheckResponse(decision: Decision, decisionId: string, options: ResponseOptions, assertion?: string): CheckResponseMessage {
   switch (decision.kind) {
-    case 'allow':
-      return allowed(decisionId, options, upstreamOf(decision.identity), decision.policies, undefined, assertion);
+    case 'allow': {
+      const upstream = upstreamOf(decision.identity);
+      const response = allowed(decisionId, options, upstream, decision.policies, undefined, assertion);
+      const shape = assertion === undefined ? shapeOf(options, decision.policies, upstream.principal, upstream.actor) : undefined;
+      if (shape !== undefined) {
+        Object.defineProperty(response, answerShape, { value: shape });
+        Object.defineProperty(response, answerDecisionId, { value: decisionId });
+      }
+      return response;
+    }
     case 'deny':
       if (decision.dryRun) {
         return allowed(decisionId, options, upstreamOf(decision.identity), decision.policies, decision.code, undefined);

@@ -10,6 +10,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { ErrorCode, GatehouseError } from '../errors.js';
+import { ResponseEncoder } from './response-template.js';
 
 const ENTRY_FILES = ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'];
 
@@ -135,11 +136,13 @@ if (check === undefined) throw new GatehouseError(ErrorCode.internal, `envoy.ser
  * without a value. Log the facts instead.
  * Clients (`gatehouse call`, tests) keep proto-loader's codec through `authorizationService`.
  */
+const responses = new ResponseEncoder(CheckResponseType);
 export const authorizationServerService: ServiceDefinition = {
   Check: {
     ...check,
     requestDeserialize: (bytes: Buffer): protobuf.Message => CheckRequestType.decode(bytes),
-    responseSerialize: (message: { readonly [field: string]: unknown }): Buffer => CheckResponseType.encode(message).finish() as Buffer,
+    // An allow like one answered before is a copy of its bytes with its own decision id (response-template.ts).
+    responseSerialize: (message: { readonly [field: string]: unknown }): Buffer => responses.encode(message) as Buffer,
   },
 };
 

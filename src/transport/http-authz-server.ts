@@ -69,14 +69,19 @@ export function createHttpAuthzServer(pipeline: AuthzChecks, options: HttpAuthzS
   /**
    * h2c from node:http2's own stream events, not its compatibility layer (which builds a request
    * and a response object per stream and costs about a third more per request). `rawHeaders`
-   * holds the pseudo-headers first, as the compatibility layer's did.
+   * holds the pseudo-headers first, as the compatibility layer's did. The body is not read: once
+   * answered, node ends the stream (RST_STREAM NO_ERROR) instead of waiting for the rest of it.
    */
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
-    // The body of an authorization request is not read; it must not hold the stream up.
-    stream.resume();
+    // A stream the proxy resets (or that fails) must never be an unhandled 'error' of the process.
     stream.on('error', () => stream.destroy());
+    const expectation = headers.expect;
+    if (expectation !== undefined && expectation.toLowerCase() !== '100-continue') {
+      // As node:http answers an expectation it cannot meet: 417, no Check.
+      answerHttp2(stream, 417, {}, '');
+      return;
+    }
     const socket = stream.session?.socket;
-    const head = headers[':method'] === 'HEAD';
     handle(
       {
         method: headers[':method'] ?? '',
@@ -86,7 +91,7 @@ export function createHttpAuthzServer(pipeline: AuthzChecks, options: HttpAuthzS
         peer: { address: socket?.remoteAddress ?? '', port: socket?.remotePort ?? 0 },
         httpVersion: '2.0',
       },
-      (status, answerHeaders, body) => answerHttp2(stream, head, status, answerHeaders, body),
+      (status, answerHeaders, body) => answerHttp2(stream, status, answerHeaders, body),
     );
   };
 
@@ -177,7 +182,11 @@ function respond(reply: Reply, { response, decisionId }: Pick<CheckOutcome, 'res
 
 function unavailable(reply: Reply, err: unknown, decision?: { name: string; id: string }): void {
   opsLog.error('http authorization failed', { error: errorMessage(err), ...(decision && { decisionId: decision.id }) });
-  reply(503, { 'content-type': 'text/plain', ...(decision && { [decision.name]: decision.id }) }, 'authorization unavailable');
+  try {
+    reply(503, { 'content-type': 'text/plain', ...(decision && { [decision.name]: decision.id }) }, 'authorization unavailable');
+  } catch (again) {
+    opsLog.error('http authorization answer failed', { error: errorMessage(again) });
+  }
 }
 
 function answerFor(reply: Reply, response: CheckResponseMessage, envoy: boolean): void {
@@ -207,28 +216,39 @@ function headerRecord(options: readonly HeaderOption[]): Record<string, string> 
 function answerHttp1(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   if (res.headersSent || res.destroyed) return;
   headers['content-length'] = String(Buffer.byteLength(body));
-  res.writeHead(status, headers);
+  res.writeHead(checkedStatus(status), headers);
   res.end(body);
 }
 
 /**
- * The same answer on an h2c stream, unless the proxy gave up on it meanwhile. An empty answer (an
- * allow) and any answer to HEAD end the stream with the headers: one HEADERS frame, no DATA.
+ * The same answer on an h2c stream, unless the proxy gave up on it meanwhile. An answer that
+ * cannot be sent throws before anything goes out (the caller answers 503 instead); a stream that
+ * goes away while answering is destroyed. An empty answer (an allow) ends the stream with its
+ * headers: one HEADERS frame, no DATA.
  */
-function answerHttp2(stream: ServerHttp2Stream, head: boolean, status: number, headers: Record<string, string>, body: string): void {
+function answerHttp2(stream: ServerHttp2Stream, status: number, headers: Record<string, string>, body: string): void {
   if (stream.headersSent || stream.destroyed || stream.closed) return;
-  // node:http2 sends what nghttp2 takes, a CR or LF in a value included; the compatibility layer
-  // and node:http refuse such a header, and so does this.
+  // node:http refuses a header it cannot send; node:http2's streams would send or mangle it.
   for (const [name, value] of Object.entries(headers)) {
     validateHeaderName(name);
     validateHeaderValue(name, value);
   }
-  headers[':status'] = String(status);
+  headers[':status'] = String(checkedStatus(status));
   headers['content-length'] = String(Buffer.byteLength(body));
-  if (body === '' || head) {
-    stream.respond(headers, { endStream: true });
-    return;
+  try {
+    if (body === '') {
+      stream.respond(headers, { endStream: true });
+      return;
+    }
+    stream.respond(headers);
+    stream.end(body);
+  } catch {
+    stream.destroy();
   }
-  stream.respond(headers);
-  stream.end(body);
+}
+
+/** node:http2 would send a status it cannot use as 200: only a final status goes out. */
+function checkedStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`not a final HTTP status: ${status}`);
+  return status;
 }

@@ -3,12 +3,16 @@
  * the Check pipeline and how it answers each kind of CheckResponse. The pipeline here answers
  * fixed responses (the real pipeline behind this listener is test/e2e/http-authz.test.ts's).
  */
+import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { CheckRequestMessage } from '../../src/core/decode.js';
 import type { CheckResponseMessage } from '../../src/core/respond.js';
 import type { RunOptions } from '../../src/pipeline/check-pipeline.js';
 import { createHttpAuthzServer, type AuthzChecks, type HttpAuthzServer } from '../../src/transport/http-authz-server.js';
 import { h1Call, h2cCall, type AuthzAnswer, type AuthzCall } from '../support/http-authz-client.js';
+import { projectRoot } from '../support/server-process.js';
 
 const header = (key: string, value: string) => ({ header: { key, value }, append_action: 2 as const });
 const allow: CheckResponseMessage = {
@@ -26,11 +30,16 @@ const unsendable: CheckResponseMessage = {
 };
 
 let answerWith: CheckResponseMessage | Error = allow;
+/** How long a Check takes to answer. */
+let delayMs = 0;
 const seen: { message: CheckRequestMessage; options: RunOptions }[] = [];
 const checks: AuthzChecks = {
-  run(message, options) {
+  async run(message, options) {
     seen.push({ message, options });
-    return answerWith instanceof Error ? Promise.reject(answerWith) : Promise.resolve({ response: answerWith, decisionId: `D${seen.length}` });
+    const decisionId = `D${seen.length}`;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (answerWith instanceof Error) throw answerWith;
+    return { response: answerWith, decisionId };
   },
 };
 
@@ -43,6 +52,7 @@ beforeAll(async () => {
 afterAll(() => server.close(1000));
 beforeEach(() => {
   answerWith = allow;
+  delayMs = 0;
   seen.length = 0;
 });
 
@@ -83,6 +93,12 @@ describe.each(protocols)('%s', (_name, call) => {
     expect((await call(envoyCall)).status).toBe(200);
   });
 
+  test('an expectation the listener cannot meet is 417 and asks for no Check, as node:http answers it', async () => {
+    const answer = await call({ ...envoyCall, headers: { ...envoyCall.headers, expect: 'bogus' } });
+    expect(answer.status).toBe(417);
+    expect(seen).toHaveLength(0);
+  });
+
   test('a path outside both endpoints is 404 and asks for no Check', async () => {
     const answer = await call({ path: '/elsewhere', headers: { host: 'orders.shop.svc:8080' } });
     expect(answer.status).toBe(404);
@@ -108,30 +124,95 @@ test('h2c and HTTP/1.1 hand the pipeline the same Check', async () => {
   expect(h2Forward).toEqual({ ...h1Forward, protocol: 'HTTP/2' });
 });
 
-test('an h2c HEAD is answered with headers alone, and a request body is not waited for', async () => {
-  const session = http2.connect(`http://127.0.0.1:${port}`);
-  try {
-    const head = await new Promise<{ status: number; data: number }>((resolve, reject) => {
-      const stream = session.request({ ':method': 'HEAD', ':path': '/envoy/x', ':authority': 'orders.shop.svc' });
-      let status = 0;
-      let data = 0;
-      stream.on('response', (h) => (status = Number(h[':status'])));
-      stream.on('data', (chunk: Buffer) => (data += chunk.length));
-      stream.on('end', () => resolve({ status, data }));
+/** One h2c request on `session`: its status, the DATA bytes it got, and how the stream ended. */
+function h2Request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer): Promise<{ status: number; data: number; closedBy: number }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    let status = 0;
+    let data = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('data', (chunk: Buffer) => (data += chunk.length));
+    stream.on('close', () => resolve({ status, data, closedBy: stream.rstCode ?? -1 }));
+    stream.on('error', reject);
+    // Sent and never ended: the answer must not wait for the rest of the body.
+    if (body !== undefined) stream.write(body);
+  });
+}
+
+describe('h2c streams', () => {
+  let session: http2.ClientHttp2Session;
+  beforeEach(() => {
+    session = http2.connect(`http://127.0.0.1:${port}`);
+  });
+  afterEach(() => session.destroy());
+
+  test('HEAD is answered with headers alone, an allow and a deny', async () => {
+    expect(await h2Request(session, { ':method': 'HEAD', ':path': '/envoy/x', ':authority': 'orders.shop.svc' })).toMatchObject({ status: 200, data: 0 });
+    answerWith = deny;
+    expect(await h2Request(session, { ':method': 'HEAD', ':path': '/envoy/x', ':authority': 'orders.shop.svc' })).toMatchObject({ status: 403, data: 0 });
+  });
+
+  test('a request whose body never ends is answered, and the stream closed after the answer', async () => {
+    answerWith = deny;
+    const answered = await h2Request(session, { ':method': 'POST', ':path': '/envoy/upload', ':authority': 'orders.shop.svc' }, Buffer.alloc(1 << 20));
+    expect(answered.status).toBe(403);
+    expect(answered.closedBy).toBe(http2.constants.NGHTTP2_NO_ERROR);
+  });
+
+  test(':authority, not a host header beside it, is the original host', async () => {
+    await h2Request(session, { ':path': '/envoy/x', ':authority': 'orders.shop.svc', host: 'admin.shop.svc' });
+    expect(seen[0]?.message.attributes?.request?.http?.host).toBe('orders.shop.svc');
+  });
+
+  test.each([
+    ['INTERNAL_ERROR', http2.constants.NGHTTP2_INTERNAL_ERROR],
+    ['CANCEL', http2.constants.NGHTTP2_CANCEL],
+  ])('a stream the proxy resets (%s) while its Check runs costs that stream alone', async (_name, code) => {
+    delayMs = 50;
+    const stream = session.request({ ':path': '/envoy/x', ':authority': 'orders.shop.svc' });
+    stream.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stream.close(code);
+    // The Check answers into the reset stream; the process and the listener carry on.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    delayMs = 0;
+    expect((await h2Request(session, { ':path': '/envoy/x', ':authority': 'orders.shop.svc' })).status).toBe(200);
+    expect((await h1Call(port, envoyCall)).status).toBe(200);
+  });
+});
+
+/**
+ * The same resets against the built listener in a process of its own, which an error nobody
+ * listens for would end (the test runner's own process does not always show it): it must still
+ * answer afterwards and exit 0 when told to.
+ */
+test('a reset stream never ends the listener\'s process', async () => {
+  const listener = join(projectRoot, 'dist', 'src', 'transport', 'http-authz-server.js');
+  const script = `
+    import http2 from 'node:http2';
+    const { createHttpAuthzServer } = await import(${JSON.stringify(listener)});
+    const allow = { status: { code: 0, message: '' }, ok_response: { headers: [], headers_to_remove: [], response_headers_to_add: [] } };
+    const checks = { run: () => new Promise((resolve) => setTimeout(() => resolve({ response: allow, decisionId: 'D' }), 50)) };
+    const server = createHttpAuthzServer(checks, { envoyPathPrefix: '/envoy', forwardAuthPath: '/forward-auth', trustedProxy: () => false, maxHeaderBytes: 65536, decisionHeader: 'x-d' });
+    const port = await server.listen(0, '127.0.0.1');
+    const session = http2.connect('http://127.0.0.1:' + port);
+    session.on('error', () => undefined);
+    for (const code of [http2.constants.NGHTTP2_INTERNAL_ERROR, http2.constants.NGHTTP2_CANCEL, http2.constants.NGHTTP2_PROTOCOL_ERROR]) {
+      const stream = session.request({ ':path': '/envoy/x', ':authority': 'a' });
+      stream.on('error', () => undefined);
+      setTimeout(() => stream.close(code), 10);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const status = await new Promise((resolve, reject) => {
+      const stream = session.request({ ':path': '/envoy/x', ':authority': 'a' });
+      stream.on('response', (h) => resolve(h[':status']));
       stream.on('error', reject);
       stream.end();
     });
-    expect(head).toEqual({ status: 200, data: 0 });
-    answerWith = deny;
-    const withBody = await new Promise<number>((resolve, reject) => {
-      const stream = session.request({ ':method': 'POST', ':path': '/envoy/upload', ':authority': 'orders.shop.svc' });
-      stream.on('response', (h) => resolve(Number(h[':status'])));
-      stream.on('error', reject);
-      // 1 MiB sent and never ended: the answer must not wait for the rest of the body.
-      stream.write(Buffer.alloc(1 << 20));
-    });
-    expect(withBody).toBe(403);
-  } finally {
     session.destroy();
-  }
+    await server.close(100);
+    console.log('answered ' + status);
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 });
+  expect(stdout.trim()).toBe('answered 200');
 });

@@ -22,7 +22,7 @@ export interface LogCost {
   readonly us: number;
 }
 
-const noMetrics: DecisionMetrics = { decisions: { inc: () => undefined }, checkDuration: { observe: () => undefined } };
+const noMetrics: DecisionMetrics = { decisions: { count: () => undefined }, checkDuration: { observe: () => undefined } };
 
 /** Outcomes of mtls-100's two loads: one request repeated, and distinct paths and request ids; 1,000 of each. */
 async function outcomesOf(dir: string): Promise<{ repeated: CheckOutcome[]; distinct: CheckOutcome[] }> {

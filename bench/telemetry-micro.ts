@@ -41,7 +41,7 @@ export interface TelemetryCost {
 export async function telemetryCost(dir: string, endpoint: string): Promise<TelemetryCost[]> {
   const loaded = await loadPolicies(dir);
   if (!loaded.ok) throw new Error(`policies in ${dir} do not load`);
-  const metrics = { decisions: { inc: () => undefined }, checkDuration: { observe: () => undefined } };
+  const metrics = { decisions: { count: () => undefined }, checkDuration: { observe: () => undefined } };
   const loads = [
     { load: 'repeated' as const, messages: [message('/api/orders/42')], count: 20_000 },
     { load: 'cache miss' as const, messages: Array.from({ length: 4000 }, (_, i) => message('/api/orders/42', shopWorkload(i))), count: 4000 },

@@ -6,7 +6,8 @@ import { toDecisionRecord, type DecisionRecord } from './decision-record.js';
 
 /** The metrics the record step feeds (prom-client's Counter and Histogram fit). */
 export interface DecisionMetrics {
-  readonly decisions: { inc(labels: DecisionLabels): void };
+  /** `gatehouse_decisions_total` (src/transport/decision-counts.ts). */
+  readonly decisions: { count(outcome: DecisionLabels['outcome'], reason: DecisionLabels['reason'], wire: DecisionLabels['wire']): void };
   readonly checkDuration: { observe(seconds: number): void };
 }
 
@@ -31,7 +32,7 @@ export function recordDecision(log: DecisionLog, metrics: DecisionMetrics, expor
     const entry = recordOf(outcome);
     log.record(entry);
     exported?.record(entry, outcome.trace);
-    metrics.decisions.inc({ outcome: outcomeLabel(decision), reason: decision.kind === 'allow' ? '' : decision.code, wire });
+    metrics.decisions.count(outcomeLabel(decision), decision.kind === 'allow' ? '' : decision.code, wire);
     metrics.checkDuration.observe(durationMs / 1000);
   };
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { growthInForce } from '../serve/heap-growth.js';
+import { DecisionCounts } from './decision-counts.js';
 
 /**
  * gatehouse's Prometheus metrics, one registry per process. A worker leaves out what its primary
@@ -8,11 +9,14 @@ import { growthInForce } from '../serve/heap-growth.js';
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisions = new Counter({
+  /** The record step counts decisions here; `gatehouse_decisions_total` takes them when read. */
+  readonly decisions = new DecisionCounts();
+  readonly decisionsTotal: Counter<'outcome' | 'reason' | 'wire'> = new Counter({
     name: 'gatehouse_decisions_total',
     help: 'Check decisions by outcome (allow, deny, dry_run_deny, error), reason code and wire (grpc, envoy-http, forward-auth).',
     labelNames: ['outcome', 'reason', 'wire'] as const,
     registers: [this.registry],
+    collect: () => this.decisions.addTo(this.decisionsTotal),
   });
   readonly checkDuration = new Histogram({
     name: 'gatehouse_check_duration_seconds',

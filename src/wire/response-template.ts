@@ -29,14 +29,14 @@ export class ResponseEncoder {
     const id = (message as Shaped)[answerDecisionId];
     if (shape === undefined || id === undefined) return this.type.encode(message).finish();
     const template = this.#templates.get(shape);
-    if (template?.ready && id.length === template.id.length && latin1.test(id)) {
+    if (template?.ready && id.length === template.id.length && printableAscii.test(id)) {
       const out = Buffer.allocUnsafe(template.bytes.length);
       template.bytes.copy(out);
       for (const at of template.offsets) out.write(id, at, 'latin1');
       return out;
     }
     const bytes = this.type.encode(message).finish();
-    if (template === null || !latin1.test(id)) return bytes;
+    if (template === null || !printableAscii.test(id)) return bytes;
     if (template === undefined) this.#templates.set(shape, firstOf(Buffer.from(bytes), id));
     else if (id.length === template.id.length && id !== template.id) this.#templates.set(shape, confirmed(template, bytes, id));
     return bytes;
@@ -58,8 +58,11 @@ interface Shaped {
   readonly [answerDecisionId]?: string;
 }
 
-/** One byte per character when written as latin1, and printable: every decision id. */
-const latin1 = /^[\x21-\x7e]+$/;
+/**
+ * Printable ASCII, as every decision id is: the same bytes whether protobufjs writes the id as
+ * UTF-8 or the copy writes it as latin1 (which would differ from U+0080 on).
+ */
+const printableAscii = /^[\x21-\x7e]+$/;
 
 function firstOf(bytes: Buffer, id: string): Template | null {
   const needle = Buffer.from(id, 'latin1');

@@ -6,7 +6,8 @@
 // dist built (copy dist, proto, package.json and a node_modules link to keep a "before").
 // node scripts/perf/http-cpu.mjs <root> <fa-xfcc|fa-token|envoy-xfcc> <N>   (fa-token: run http-token.mjs first)
 // Env: PIN=1 (server on CPU 0, h2load on CPU 1), H2=1 (h2c instead of HTTP/1.1), EXTRA="node flags",
-// EXTRA_YAML (appended to the config).
+// EXTRA_YAML (appended to the config), PERF=<file> (perf record of the server over the measured run;
+// add EXTRA=--perf-basic-prof for JavaScript's symbols).
 import { spawn, execFileSync } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,12 +67,24 @@ function cpuTicks() {
 }
 const warm = h2(Math.min(20000, n));
 if (!/status codes: \d+ 2xx, 0 3xx, 0 4xx, 0 5xx/.test(warm)) throw new Error(warm);
+let tracer;
+if (process.env.PERF) {
+  // PERF_STAT=events: count them (perf stat) instead of sampling.
+  const how = process.env.PERF_STAT ? ['stat', '-e', process.env.PERF_STAT] : ['record', '-F', '2999', ...(process.env.PERF_G ? ['-g'] : [])];
+  tracer = spawn('perf', [...how, '-p', String(child.pid), '-o', process.env.PERF], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+}
 const before = cpuTicks();
 const out = h2(n);
 const after = cpuTicks();
+if (tracer) {
+  tracer.kill('SIGINT');
+  await new Promise((r) => tracer.once('exit', r));
+}
 const ok = /status codes: (\d+) 2xx/.exec(out)[1];
 const rps = /finished in [^,]+, ([\d.]+) req\/s/.exec(out)[1];
 const hz = 100;
 console.log(JSON.stringify({ scenario, root, cpuUsPerReq: +(((after[0] - before[0]) / hz) * 1e6 / n).toFixed(2), userUs: +(((after[1] - before[1]) / hz) * 1e6 / n).toFixed(2), ok: +ok, rps: +rps }));
-child.kill('SIGTERM');
+child.stderr.on("data", (c) => { if (process.env.SHOW_STDERR) process.stderr.write(c); });
+child.kill("SIGTERM");
 await new Promise((r) => child.once('exit', r));

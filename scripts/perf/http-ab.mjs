@@ -59,7 +59,7 @@ async function setup(root) {
   let allowed = 0;
   const one = () => {
     const t = translateAuthzRequest({ method: 'GET', target, authority: raw[1], rawHeaders: raw, peer: { address: '127.0.0.1', port: 40000 }, httpVersion: '1.1' }, options);
-    return pipeline.run(t.message, { wire: t.wire, problems: t.problems }).then((o) => {
+    return Promise.resolve(pipeline.run(t.message, { wire: t.wire, problems: t.problems })).then((o) => {
       if (o.response.ok_response) allowed++;
     });
   };

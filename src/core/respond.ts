@@ -74,17 +74,24 @@ function shapeOf(options: ResponseOptions, policies: readonly string[], principa
 }
 
 /**
+ * Who reads the response: gRPC's codec, or an HTTP wire, which answers with the status, headers
+ * and body alone (Envoy's `http_service` has no dynamic metadata) and has no encoding to keep.
+ */
+export type ResponseReader = 'grpc' | 'http';
+
+/**
  * Decision → CheckResponse. A deny never names the policy that matched; the decision log does.
- * Every response's `dynamic_metadata` carries the decision id, and a deny's its reason code, for
- * Envoy's access log and `gatehouse call`. `assertion`, when given, is the signed upstream
+ * Every gRPC response's `dynamic_metadata` carries the decision id, and a deny's its reason code,
+ * for Envoy's access log and `gatehouse call`. `assertion`, when given, is the signed upstream
  * assertion for an allowed request.
  */
-export function toCheckResponse(decision: Decision, decisionId: string, options: ResponseOptions, assertion?: string): CheckResponseMessage {
+export function toCheckResponse(decision: Decision, decisionId: string, options: ResponseOptions, assertion?: string, reader: ResponseReader = 'grpc'): CheckResponseMessage {
+  const grpc = reader === 'grpc';
   switch (decision.kind) {
     case 'allow': {
       const upstream = upstreamOf(decision.identity);
-      const response = allowed(decisionId, options, upstream, decision.policies, undefined, assertion);
-      const shape = assertion === undefined ? shapeOf(options, decision.policies, upstream.principal, upstream.actor) : undefined;
+      const response = allowed(decisionId, options, upstream, decision.policies, undefined, assertion, grpc);
+      const shape = grpc && assertion === undefined ? shapeOf(options, decision.policies, upstream.principal, upstream.actor) : undefined;
       if (shape !== undefined) {
         Object.defineProperty(response, answerShape, { value: shape });
         Object.defineProperty(response, answerDecisionId, { value: decisionId });
@@ -93,19 +100,21 @@ export function toCheckResponse(decision: Decision, decisionId: string, options:
     }
     case 'deny':
       if (decision.dryRun) {
-        return allowed(decisionId, options, upstreamOf(decision.identity), decision.policies, decision.code, undefined);
+        return allowed(decisionId, options, upstreamOf(decision.identity), decision.policies, decision.code, undefined, grpc);
       }
-      return denied(decision.status, decision.code, decisionId, options);
-    case 'unavailable':
-      return {
+      return denied(decision.status, decision.code, decisionId, options, grpc);
+    case 'unavailable': {
+      const response: CheckResponseMessage = {
         status: { code: GrpcCode.unavailable, message: 'authorization unavailable' },
         error_response: {
           status: { code: HttpStatus.serviceUnavailable },
           headers: [set(options.decisionHeader, decisionId)],
           body: 'authorization unavailable',
         },
-        dynamic_metadata: { fields: { decisionId: text(decisionId), code: text(decision.code) } },
       };
+      if (grpc) response.dynamic_metadata = { fields: { decisionId: text(decisionId), code: text(decision.code) } };
+      return response;
+    }
     default: {
       const never: never = decision;
       return never;
@@ -132,6 +141,7 @@ function allowed(
   /** The reason code of a dry-run deny, which goes upstream as an allow. */
   dryRunDeny: string | undefined,
   assertion: string | undefined,
+  grpc: boolean,
 ): CheckResponseMessage {
   const headers = [set(options.decisionHeader, decisionId)];
   const remove: string[] = [];
@@ -146,6 +156,12 @@ function allowed(
   else remove.push(assertionHeader);
   if (options.removeCredentials) remove.push('authorization');
 
+  const response: CheckResponseMessage = {
+    status: { code: GrpcCode.ok, message: '' },
+    // The decision id also goes back to the client, so a caller can quote it when asking why.
+    ok_response: { headers, headers_to_remove: remove, response_headers_to_add: [set(options.decisionHeader, decisionId)] },
+  };
+  if (!grpc) return response;
   const fields: Record<string, StructValue> = {
     decisionId: text(decisionId),
     policies: { list_value: { values: policies.map(text) } },
@@ -155,29 +171,25 @@ function allowed(
     fields.dryRunDeny = { bool_value: true };
     fields.code = text(dryRunDeny);
   }
-  return {
-    status: { code: GrpcCode.ok, message: '' },
-    // The decision id also goes back to the client, so a caller can quote it when asking why.
-    ok_response: { headers, headers_to_remove: remove, response_headers_to_add: [set(options.decisionHeader, decisionId)] },
-    dynamic_metadata: { fields },
-  };
+  response.dynamic_metadata = { fields };
+  return response;
 }
 
-function denied(status: 'forbidden' | 'unauthenticated', code: ReasonCode, decisionId: string, options: ResponseOptions): CheckResponseMessage {
+function denied(status: 'forbidden' | 'unauthenticated', code: ReasonCode, decisionId: string, options: ResponseOptions, grpc: boolean): CheckResponseMessage {
   const headers = [set('content-type', 'application/json'), set(options.decisionHeader, decisionId)];
-  const dynamic_metadata = { fields: { decisionId: text(decisionId), code: text(code) } };
+  const dynamic_metadata = grpc ? { fields: { decisionId: text(decisionId), code: text(code) } } : undefined;
   if (status === 'unauthenticated') {
     const badCredential = code !== policyDenied;
     headers.push(set('www-authenticate', badCredential ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"'));
     return {
       status: { code: GrpcCode.unauthenticated, message: 'unauthenticated' },
       denied_response: { status: { code: HttpStatus.unauthorized }, headers, body: JSON.stringify({ decision: 'deny', reason: 'unauthenticated', decisionId }) },
-      dynamic_metadata,
+      ...(dynamic_metadata && { dynamic_metadata }),
     };
   }
   return {
     status: { code: GrpcCode.permissionDenied, message: code === policyDenied ? 'denied by policy' : 'request refused' },
     denied_response: { status: { code: HttpStatus.forbidden }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
-    dynamic_metadata,
+    ...(dynamic_metadata && { dynamic_metadata }),
   };
 }

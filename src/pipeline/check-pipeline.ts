@@ -94,59 +94,100 @@ export class CheckPipeline {
     return this.#inFlight;
   }
 
-  /** One Check. */
-  async run(message: CheckRequestMessage, options: RunOptions = {}): Promise<CheckOutcome> {
-    const started = performance.now();
-    const nowMs = this.#clock();
-    const decisionId = newDecisionId(nowMs);
-    const identity = options.identity ?? this.deps.identity;
-    const decoded = requestFacts(message, this.deps.limits);
-    const facts = options.problems?.length ? { ...decoded, problems: [...options.problems, ...decoded.problems] } : decoded;
-    const parsed = parseRequest(facts, this.deps.request);
-    const trace = this.deps.tracing?.start(facts.headers, performance.timeOrigin + started);
-    let authn: AuthnResult | undefined;
-    let decision: Decision;
+  /**
+   * One Check. Synchronous when no step has to wait (a cached token, mTLS, an assertion-free
+   * allow): the answer then goes out within the caller's own turn, with no promise and no
+   * microtask. A promise only when identify or assert waits.
+   */
+  run(message: CheckRequestMessage, options: RunOptions = {}): CheckOutcome | Promise<CheckOutcome> {
+    const check = this.begin(message, options);
     this.#inFlight += 1;
+    let identified: AuthnResult | Promise<AuthnResult> | undefined;
     try {
       if (this.#inFlight > this.deps.limits.maxConcurrentChecks) {
-        decision = unavailable(parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`);
-      } else {
-        // A refused request costs no signature check, and a synchronous answer (mTLS, a cached
-        // token) no promise.
-        if (parsed.ok) {
-          const identifying = this.identify(identity, facts, nowMs);
-          authn = checkLifecycle(identifying instanceof Promise ? await this.waited(identifying, trace) : identifying, this.deps.lifecycle(), nowMs);
-        }
-        const authorizer = this.deps.policies.current();
-        decision = decide({ parsed, facts, authn, authorizer: trace && authorizer ? tracedAuthorizer(authorizer, trace) : authorizer, mode: this.deps.mode });
+        return this.settled(check, undefined, unavailable(check.parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`));
       }
+      // A refused request costs no signature check, and a synchronous answer (mTLS, a cached
+      // token) no promise.
+      if (check.parsed.ok) identified = this.identify(options.identity ?? this.deps.identity, check.facts, check.nowMs);
     } catch (err) {
-      decision =
-        err instanceof DeadlineError
-          ? unavailable(parsed, ErrorCode.decisionTimeout, `no decision within ${this.deps.limits.decisionTimeoutMs} ms`)
-          : unavailable(parsed, ErrorCode.internal, errorMessage(err));
-    } finally {
-      this.#inFlight -= 1;
+      return this.settled(check, undefined, this.failed(check.parsed, err));
     }
-    const asserting = decision.kind === 'allow' && this.deps.assertions ? await this.assert(decision, decisionId, nowMs) : { decision };
-    const { decision: final, assertion } = asserting;
-    const response = toCheckResponse(final, decisionId, this.deps.response, assertion);
+    if (identified instanceof Promise) {
+      return this.waited(identified, check.trace).then(
+        (authn) => this.decided(check, authn),
+        (err: unknown) => this.settled(check, undefined, this.failed(check.parsed, err)),
+      );
+    }
+    return this.decided(check, identified);
+  }
+
+  /** The decode and parse steps, and what the rest of the Check carries. */
+  private begin(message: CheckRequestMessage, options: RunOptions): Begun {
+    const started = performance.now();
+    const nowMs = this.#clock();
+    const decoded = requestFacts(message, this.deps.limits);
+    const facts = options.problems?.length ? { ...decoded, problems: [...options.problems, ...decoded.problems] } : decoded;
+    return {
+      started,
+      nowMs,
+      decisionId: newDecisionId(nowMs),
+      wire: options.wire ?? 'grpc',
+      facts,
+      parsed: parseRequest(facts, this.deps.request),
+      trace: this.deps.tracing?.start(facts.headers, performance.timeOrigin + started),
+    };
+  }
+
+  /** The lifecycle and decide steps, once identify answered (undefined: a request refused before it). */
+  private decided(check: Begun, identified: AuthnResult | undefined): CheckOutcome | Promise<CheckOutcome> {
+    let authn: AuthnResult | undefined;
+    let decision: Decision;
+    try {
+      if (identified !== undefined) authn = checkLifecycle(identified, this.deps.lifecycle(), check.nowMs);
+      const authorizer = this.deps.policies.current();
+      const { parsed, facts, trace } = check;
+      decision = decide({ parsed, facts, authn, authorizer: trace && authorizer ? tracedAuthorizer(authorizer, trace) : authorizer, mode: this.deps.mode });
+    } catch (err) {
+      decision = this.failed(check.parsed, err);
+    }
+    return this.settled(check, authn, decision);
+  }
+
+  /** The Check is decided and no longer in flight; the assert, respond and record steps. */
+  private settled(check: Begun, authn: AuthnResult | undefined, decision: Decision): CheckOutcome | Promise<CheckOutcome> {
+    this.#inFlight -= 1;
+    if (decision.kind !== 'allow' || !this.deps.assertions) return this.answered(check, authn, decision, undefined);
+    const asserted = this.assert(this.deps.assertions, decision, check.decisionId, check.nowMs);
+    if (asserted instanceof Promise) return asserted.then(({ decision: final, assertion }) => this.answered(check, authn, final, assertion));
+    return this.answered(check, authn, asserted.decision, asserted.assertion);
+  }
+
+  private answered(check: Begun, authn: AuthnResult | undefined, decision: Decision, assertion: string | undefined): CheckOutcome {
+    const { decisionId, wire, trace } = check;
+    const response = toCheckResponse(decision, decisionId, this.deps.response, assertion, wire === 'grpc' ? 'grpc' : 'http');
     const ended = performance.now();
     const outcome: CheckOutcome = {
       decisionId,
-      wire: options.wire ?? 'grpc',
-      nowMs,
-      facts,
-      parsed,
+      wire,
+      nowMs: check.nowMs,
+      facts: check.facts,
+      parsed: check.parsed,
       authn,
-      decision: final,
+      decision,
       response,
-      durationMs: ended - started,
+      durationMs: ended - check.started,
       trace: trace?.ids,
     };
     trace?.end(outcome, performance.timeOrigin + ended);
     this.deps.record?.(outcome);
     return outcome;
+  }
+
+  private failed(parsed: ParsedRequest, err: unknown): Decision {
+    return err instanceof DeadlineError
+      ? unavailable(parsed, ErrorCode.decisionTimeout, `no decision within ${this.deps.limits.decisionTimeoutMs} ms`)
+      : unavailable(parsed, ErrorCode.internal, errorMessage(err));
   }
 
   /** Only waiting work needs a deadline; a synchronous answer is already in time. */
@@ -172,14 +213,49 @@ export class CheckPipeline {
   }
 
   /** The assertion step: an allow that cannot be signed is not answered as an allow. */
-  private async assert(decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowMs: number): Promise<{ decision: Decision; assertion?: string }> {
-    if (!this.deps.assertions) return { decision };
+  private assert(assertions: AssertionMinter, decision: Extract<Decision, { kind: 'allow' }>, decisionId: string, nowMs: number): Asserted | Promise<Asserted> {
+    const refused = (err: unknown): Asserted => ({ decision: { kind: 'unavailable', code: ErrorCode.internal, reason: `assertion: ${errorMessage(err)}`, subject: decision.subject } });
+    let minting: ReturnType<AssertionMinter['mint']>;
     try {
-      return { decision, assertion: await this.deps.assertions.mint(decision, decisionId, Math.floor(nowMs / 1000)) };
+      minting = assertions.mint(decision, decisionId, Math.floor(nowMs / 1000));
     } catch (err) {
-      return { decision: { kind: 'unavailable', code: ErrorCode.internal, reason: `assertion: ${errorMessage(err)}`, subject: decision.subject } };
+      return refused(err);
     }
+    if (minting instanceof Promise) return minting.then((assertion) => ({ decision, assertion }), refused);
+    return { decision, assertion: minting };
   }
+}
+
+/** A Check between its decode step and its answer. */
+interface Begun {
+  readonly started: number;
+  readonly nowMs: number;
+  readonly decisionId: string;
+  readonly wire: Wire;
+  readonly facts: RequestFacts;
+  readonly parsed: ParsedRequest;
+  readonly trace: CheckTrace | undefined;
+}
+
+interface Asserted {
+  readonly decision: Decision;
+  readonly assertion?: string;
+}
+
+/**
+ * Hands a Check's outcome to `answer` the moment it is there: in the same call when the pipeline
+ * answered synchronously, else when its promise settles. `fail` takes what the pipeline threw.
+ */
+export function whenChecked<T>(running: () => T | Promise<T>, answer: (outcome: T) => void, fail: (err: unknown) => void): void {
+  let outcome: T | Promise<T>;
+  try {
+    outcome = running();
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  if (outcome instanceof Promise) outcome.then(answer, fail);
+  else answer(outcome);
 }
 
 class DeadlineError extends Error {}

@@ -5,7 +5,7 @@ import { errorMessage } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
 import type { CheckRequestMessage } from '../core/decode.js';
 import type { CheckResponseMessage } from '../core/respond.js';
-import type { CheckPipeline } from '../pipeline/check-pipeline.js';
+import { whenChecked, type CheckPipeline } from '../pipeline/check-pipeline.js';
 import { listenFailure } from './listen-failure.js';
 import { authorizationServerService, healthService, packageDefinition } from '../wire/protos.js';
 
@@ -71,7 +71,8 @@ export function createGrpcServer(pipeline: CheckPipeline, health: HealthState, o
   });
   server.addService(authorizationServerService, {
     Check: (call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: grpc.sendUnaryData<CheckResponseMessage>) => {
-      pipeline.run(call.request).then(
+      whenChecked(
+        () => pipeline.run(call.request),
         (outcome) => callback(null, outcome.response),
         (err: unknown) => callback({ code: grpc.status.INTERNAL, details: errorMessage(err) }),
       );

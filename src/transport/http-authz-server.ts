@@ -5,7 +5,7 @@ import type { CheckRequestMessage } from '../core/decode.js';
 import type { CheckResponseMessage, HeaderOption } from '../core/respond.js';
 import { errorMessage } from '../errors.js';
 import { opsLog } from '../log/ops-log.js';
-import type { CheckOutcome, RunOptions } from '../pipeline/check-pipeline.js';
+import { whenChecked, type CheckOutcome, type RunOptions } from '../pipeline/check-pipeline.js';
 import { translateAuthzRequest, type AuthzHttpOptions, type AuthzHttpRequest } from './http-authz-request.js';
 
 export interface HttpAuthzServerOptions extends AuthzHttpOptions {
@@ -22,9 +22,11 @@ const h2Preface = Buffer.from('PRI', 'latin1');
 /** A connection that has not said which protocol it speaks within this long is closed. */
 const firstBytesTimeoutMs = 10_000;
 
+type Answered = Pick<CheckOutcome, 'response' | 'decisionId'>;
+
 /** What the listener needs of the Check pipeline (`CheckPipeline` is one): one Check, and the response it answers with. */
 export interface AuthzChecks {
-  run(message: CheckRequestMessage, options: RunOptions): Promise<Pick<CheckOutcome, 'response' | 'decisionId'>>;
+  run(message: CheckRequestMessage, options: RunOptions): Answered | Promise<Answered>;
 }
 
 export interface HttpAuthzServer {
@@ -45,7 +47,8 @@ export function createHttpAuthzServer(pipeline: AuthzChecks, options: HttpAuthzS
       reply(404, { 'content-type': 'text/plain' }, 'not found');
       return;
     }
-    pipeline.run(translated.message, { wire: translated.wire, problems: translated.problems }).then(
+    whenChecked(
+      () => pipeline.run(translated.message, { wire: translated.wire, problems: translated.problems }),
       (outcome) => respond(reply, outcome, translated.wire === 'envoy-http', options.decisionHeader),
       (err: unknown) => unavailable(reply, err),
     );

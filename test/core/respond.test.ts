@@ -1,5 +1,5 @@
 import type { Decision, ReasonCode, Subject } from '../../src/core/decision.js';
-import { toCheckResponse } from '../../src/core/respond.js';
+import { answerShape, toCheckResponse } from '../../src/core/respond.js';
 import { someEvaluated } from '../support/evaluated.js';
 import { spiffeId } from '../support/expect-ok.js';
 
@@ -74,6 +74,16 @@ describe('toCheckResponse', () => {
     const fields = toCheckResponse(decision, 'D7', options).dynamic_metadata?.fields;
     expect(fields?.decisionId).toEqual({ string_value: 'D7' });
     expect(fields?.code).toEqual(code === undefined ? undefined : { string_value: code });
+  });
+
+  test.each(metadata)('$name: an HTTP wire gets the same answer without the gRPC-only parts', ({ decision }) => {
+    const grpc = toCheckResponse(decision, 'D9', options);
+    const http = toCheckResponse(decision, 'D9', options, undefined, 'http');
+    expect(http.dynamic_metadata).toBeUndefined();
+    expect(Object.getOwnPropertySymbols(http)).not.toContain(answerShape);
+    if (decision.kind === 'allow') expect(Object.getOwnPropertySymbols(grpc)).toContain(answerShape);
+    const { dynamic_metadata: _metadata, ...answer } = grpc;
+    expect(http).toEqual(answer);
   });
 
   test('only a policy deny says "denied by policy"', () => {

@@ -8,24 +8,77 @@ import type { DecisionRecord } from './decision-record.js';
  * (test/log/decision-line.test.ts holds the two equal, every UTF-16 code unit among the values).
  */
 export function decisionLine(entry: DecisionRecord): string {
-  let line = `{"time":${jsonString(entry.time)},"decisionId":${jsonString(entry.decisionId)},"requestId":${jsonString(entry.requestId)},"principal":${jsonString(entry.principal)}`;
-  if (entry.class !== undefined) line += `,"class":${jsonString(entry.class)}`;
-  line += `,"authn":${jsonString(entry.authn)}`;
-  if (entry.actor !== undefined) line += `,"actor":${jsonString(entry.actor)}`;
-  if (entry.actorClass !== undefined) line += `,"actorClass":${jsonString(entry.actorClass)}`;
-  if (entry.delegation !== undefined) line += `,"delegation":{"depth":${jsonNumber(entry.delegation.depth)},"actors":${jsonStrings(entry.delegation.actors)}}`;
-  line += `,"action":${jsonString(entry.action)},"resource":${jsonString(entry.resource)},"path":${jsonString(entry.path)},"decision":${jsonString(entry.decision)}`;
-  line += `,"policies":${jsonStrings(entry.policies)},"errors":[`;
-  for (let i = 0; i < entry.errors.length; i++) {
-    const error = entry.errors[i]!;
-    line += `${i === 0 ? '' : ','}{"policy":${jsonString(error.policy)},"message":${jsonString(error.message)}}`;
-  }
-  line += `],"mode":${jsonString(entry.mode)},"durationMs":${jsonNumber(entry.durationMs)},"reason":${jsonString(entry.reason)},"detail":${jsonString(entry.detail)}`;
-  line += `,"policyVersion":${jsonString(entry.policyVersion)}`;
-  if (entry.wire !== undefined) line += `,"wire":${jsonString(entry.wire)}`;
+  let line = `{"time":${jsonString(entry.time)},"decisionId":${jsonString(entry.decisionId)},"requestId":${jsonString(entry.requestId)}`;
+  line += whoPart(entry);
+  line += `,"action":${jsonString(entry.action)},"resource":${jsonString(entry.resource)},"path":${jsonString(entry.path)}`;
+  line += outcomePart(entry);
+  line += `,"durationMs":${jsonNumber(entry.durationMs)}`;
+  line += whyPart(entry);
   if (entry.traceId !== undefined) line += `,"traceId":${jsonString(entry.traceId)}`;
   if (entry.spanId !== undefined) line += `,"spanId":${jsonString(entry.spanId)}`;
   return `${line}}`;
+}
+
+/*
+ * A caller's lines repeat who it is, what was decided and why: each of those parts is spelled
+ * again only when one of its fields differs from the line before (compared with ===, cheaper than
+ * spelling it). Fields that are objects (a delegation, errors) never match another line's, so a
+ * line with them is spelled whole.
+ */
+
+let lastWho: Pick<DecisionRecord, 'principal' | 'class' | 'authn' | 'actor' | 'actorClass'> | undefined;
+let lastWhoJson = '';
+
+/** `principal` to `delegation`. */
+function whoPart(entry: DecisionRecord): string {
+  const last = lastWho;
+  if (last !== undefined && entry.delegation === undefined && entry.principal === last.principal && entry.class === last.class && entry.authn === last.authn && entry.actor === last.actor && entry.actorClass === last.actorClass) {
+    return lastWhoJson;
+  }
+  let part = `,"principal":${jsonString(entry.principal)}`;
+  if (entry.class !== undefined) part += `,"class":${jsonString(entry.class)}`;
+  part += `,"authn":${jsonString(entry.authn)}`;
+  if (entry.actor !== undefined) part += `,"actor":${jsonString(entry.actor)}`;
+  if (entry.actorClass !== undefined) part += `,"actorClass":${jsonString(entry.actorClass)}`;
+  if (entry.delegation !== undefined) {
+    lastWho = undefined;
+    return `${part},"delegation":{"depth":${jsonNumber(entry.delegation.depth)},"actors":${jsonStrings(entry.delegation.actors)}}`;
+  }
+  lastWho = { principal: entry.principal, class: entry.class, authn: entry.authn, actor: entry.actor, actorClass: entry.actorClass };
+  lastWhoJson = part;
+  return part;
+}
+
+let lastOutcome: Pick<DecisionRecord, 'decision' | 'policies' | 'mode'> | undefined;
+let lastOutcomeJson = '';
+
+/** `decision` to `mode`. `policies` is a decision-cache entry's own array, so a repeat is the same array. */
+function outcomePart(entry: DecisionRecord): string {
+  const last = lastOutcome;
+  if (last !== undefined && entry.errors.length === 0 && entry.decision === last.decision && entry.policies === last.policies && entry.mode === last.mode) return lastOutcomeJson;
+  let part = `,"decision":${jsonString(entry.decision)},"policies":${jsonStrings(entry.policies)},"errors":[`;
+  for (let i = 0; i < entry.errors.length; i++) {
+    const error = entry.errors[i]!;
+    part += `${i === 0 ? '' : ','}{"policy":${jsonString(error.policy)},"message":${jsonString(error.message)}}`;
+  }
+  part += `],"mode":${jsonString(entry.mode)}`;
+  lastOutcome = entry.errors.length === 0 ? { decision: entry.decision, policies: entry.policies, mode: entry.mode } : undefined;
+  lastOutcomeJson = part;
+  return part;
+}
+
+let lastWhy: Pick<DecisionRecord, 'reason' | 'detail' | 'policyVersion' | 'wire'> | undefined;
+let lastWhyJson = '';
+
+/** `reason` to `wire`. */
+function whyPart(entry: DecisionRecord): string {
+  const last = lastWhy;
+  if (last !== undefined && entry.reason === last.reason && entry.detail === last.detail && entry.policyVersion === last.policyVersion && entry.wire === last.wire) return lastWhyJson;
+  let part = `,"reason":${jsonString(entry.reason)},"detail":${jsonString(entry.detail)},"policyVersion":${jsonString(entry.policyVersion)}`;
+  if (entry.wire !== undefined) part += `,"wire":${jsonString(entry.wire)}`;
+  lastWhy = { reason: entry.reason, detail: entry.detail, policyVersion: entry.policyVersion, wire: entry.wire };
+  lastWhyJson = part;
+  return part;
 }
 
 /** What a string needs JSON's escaping (or ours) for; most values have none and are quoted as they are. */

@@ -140,3 +140,41 @@ test('the time of a Check is its own, also when the one before came in another m
     '2027-01-15T08:00:00.123Z',
   ]);
 });
+
+test('a line is spelled the same whatever line came before it (every field of the parts a line reuses, changed alone)', () => {
+  const policies = ['frontend-reads-orders'];
+  const base: DecisionRecord = { ...allow, policies };
+  const variants: DecisionRecord[] = [
+    base,
+    { ...base },
+    { ...base, policies: ['frontend-reads-orders'] },
+    { ...base, policies: ['other'] },
+    { ...base, principal: 'Workload::"spiffe://cluster.local/ns/shop/sa/backend"' },
+    { ...base, class: undefined },
+    { ...base, class: 'agent' },
+    { ...base, authn: 'jwt' },
+    { ...base, actor: 'Workload::"spiffe://cluster.local/ns/ci/sa/agent"' },
+    { ...base, actor: 'Workload::"spiffe://cluster.local/ns/ci/sa/agent"', actorClass: 'agent' },
+    { ...base, delegation: { depth: 1, actors: ['spiffe://cluster.local/ns/ci/sa/agent'] } },
+    { ...base, delegation: { depth: 2, actors: ['a', 'b'] } },
+    { ...base, action: 'POST', resource: 'users.shop', path: '/x' },
+    { ...base, decision: 'deny', reason: 'policy_denied', detail: 'no policy permits the request' },
+    { ...base, decision: 'deny', reason: 'policy_denied', detail: 'denied by a forbid policy' },
+    { ...base, mode: 'dry-run' },
+    { ...base, errors: [{ policy: 'p1', message: 'attribute `x` not found' }] },
+    { ...base, errors: [{ policy: 'p1', message: 'another' }] },
+    { ...base, policyVersion: '0123456789ab' },
+    { ...base, wire: undefined },
+    { ...base, wire: 'forward-auth' },
+    { ...base, traceId: 't', spanId: 's' },
+    everywhere('"\u2028'),
+  ];
+  const wrong: string[] = [];
+  for (const [i, before] of variants.entries()) {
+    for (const [j, record] of variants.entries()) {
+      decisionLine(before);
+      if (decisionLine(record) !== referenceLine(record)) wrong.push(`${j} after ${i}`);
+    }
+  }
+  expect(wrong).toEqual([]);
+});

@@ -12,9 +12,25 @@ export interface ServiceName {
 export function serviceFromRequest(contextExtensions: ReadonlyMap<string, string>, host: string): ServiceName {
   const named = contextExtensions.get('service');
   if (named !== undefined && named !== '') return namedService(named);
-  const name = serviceNameFromHost(host);
-  return { name, namespace: namespaceOf(name), from: 'host' };
+  let service = servicesOfHosts.get(host);
+  if (service === undefined) {
+    const name = serviceNameFromHost(host);
+    service = Object.freeze({ name, namespace: namespaceOf(name), from: 'host' });
+    if (host.length <= maxRememberedHost) {
+      if (servicesOfHosts.size >= maxRememberedHosts) servicesOfHosts.clear();
+      servicesOfHosts.set(host, service);
+    }
+  }
+  return service;
 }
+
+/**
+ * The service of each Host seen, worked out once: a proxy sends the same few hosts on every
+ * request. Bounded in count and in length (a DNS name and a port), so no caller can grow it.
+ */
+const servicesOfHosts = new Map<string, ServiceName>();
+const maxRememberedHosts = 1024;
+const maxRememberedHost = 262;
 
 /** A service named the way a route (or an inventory) names it: `orders.shop`. */
 export function namedService(name: string): ServiceName {

@@ -10,17 +10,22 @@ const maxRemembered = 10_000;
  */
 export class RememberedResults {
   readonly #results = new Map<string, AuthnResult>();
+  /** The value asked for last and its result: comparing a repeat costs less than hashing it for the map. */
+  #lastValue: string | undefined;
+  #lastResult: AuthnResult | undefined;
 
   /** The result for `value`, worked out by `resolve` the first time. */
   of(value: string, resolve: (value: string) => AuthnResult): AuthnResult {
+    if (value === this.#lastValue && this.#lastResult !== undefined) return this.#lastResult;
     let result = this.#results.get(value);
     if (result === undefined) {
       result = resolve(value);
-      if (result.ok) {
-        if (this.#results.size >= maxRemembered) this.#results.clear();
-        this.#results.set(value, result);
-      }
+      if (!result.ok) return result;
+      if (this.#results.size >= maxRemembered) this.#results.clear();
+      this.#results.set(value, result);
     }
+    this.#lastValue = value;
+    this.#lastResult = result;
     return result;
   }
 }

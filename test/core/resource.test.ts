@@ -33,3 +33,26 @@ describe('serviceFromRequest', () => {
     expect(serviceFromRequest(new Map(Object.entries(extensions)), host)).toEqual(expected);
   });
 });
+
+describe('serviceFromRequest: hosts worked out once', () => {
+  const none = new Map<string, string>();
+  const fresh = (host: string) => {
+    const name = serviceNameFromHost(host);
+    const dot = name.indexOf('.');
+    const namespace = dot > 0 && dot < name.length - 1 && name.indexOf('.', dot + 1) === -1 ? name.slice(dot + 1) : undefined;
+    return { name, namespace, from: 'host' };
+  };
+
+  test('each host gets its own service, in any order, past the bound and for hosts too long to remember', () => {
+    const hosts = ['orders.shop.svc.cluster.local:8080', 'users.shop.svc', 'orders.other.svc', `${'a'.repeat(300)}.shop.svc`, 'orders.shop.svc.cluster.local:8080'];
+    for (let i = 0; i < 3000; i++) hosts.push(`s${i % 1500}.ns${i % 7}.svc`);
+    hosts.push(...hosts.slice(0, 5));
+    const wrong = hosts.filter((host) => JSON.stringify(serviceFromRequest(none, host)) !== JSON.stringify(fresh(host)));
+    expect(wrong).toEqual([]);
+  });
+
+  test('a route still names the service whatever host was seen before', () => {
+    expect(serviceFromRequest(none, 'orders.shop.svc')).toEqual({ name: 'orders.shop', namespace: 'shop', from: 'host' });
+    expect(serviceFromRequest(new Map([['service', 'billing.pay']]), 'orders.shop.svc')).toEqual({ name: 'billing.pay', namespace: 'pay', from: 'route' });
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * CheckDurations must read exactly as the prom-client Histogram it replaced: the same text on a
+ * scrape, the same JSON, and the same sums when a primary aggregates its workers' registries.
+ */
+import { AggregatorRegistry, Histogram, Registry } from 'prom-client';
+import { CheckDurations } from '../../src/transport/check-durations.js';
+
+const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+function both(values: readonly number[]) {
+  const ours = new Registry();
+  const theirs = new Registry();
+  const durations = new CheckDurations('x_check_seconds', 'How long.', buckets, [ours]);
+  const histogram = new Histogram({ name: 'x_check_seconds', help: 'How long.', buckets, registers: [theirs] });
+  for (const value of values) {
+    durations.observe(value);
+    histogram.observe(value);
+  }
+  return { ours, theirs, durations };
+}
+
+// Bounds themselves (le is inclusive), between them, below and above all, zero and negatives.
+const values = [...buckets, ...buckets.map((b) => b * 1.5), ...buckets.map((b) => b * 0.999), 0, -1, 5, 1e9, 3e-5, 0.0001];
+
+test('a scrape reads the same text and JSON as prom-client would have', async () => {
+  const { ours, theirs } = both(values);
+  expect(await ours.metrics()).toBe(await theirs.metrics());
+  // prom-client adds an empty exemplar to each bucket; nothing reads it without exemplars on.
+  const withoutExemplars = (await theirs.getMetricsAsJSON()).map((metric) => ({ ...metric, values: metric.values.map((value) => Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'exemplar'))) }));
+  expect(await ours.getMetricsAsJSON()).toEqual(withoutExemplars);
+});
+
+test('workers aggregated by a primary sum alike', async () => {
+  const a = both(values.slice(0, 10));
+  const b = both(values.slice(10));
+  const ours = await AggregatorRegistry.aggregate([await a.ours.getMetricsAsJSON(), await b.ours.getMetricsAsJSON()]).metrics();
+  const theirs = await AggregatorRegistry.aggregate([await a.theirs.getMetricsAsJSON(), await b.theirs.getMetricsAsJSON()]).metrics();
+  expect(ours).toBe(theirs);
+});
+
+test('a duration that is not a number is not counted; reset empties it', async () => {
+  const { ours, durations } = both([0.001]);
+  durations.observe(Number.NaN);
+  durations.observe(Number.POSITIVE_INFINITY);
+  expect(await ours.metrics()).toMatch(/^x_check_seconds_count 1$/m);
+  ours.resetMetrics();
+  expect(await ours.metrics()).toMatch(/^x_check_seconds_count 0$/m);
+  expect(await ours.metrics()).toMatch(/^x_check_seconds_bucket\{le="\+Inf"\} 0$/m);
+});
+
+test('buckets must increase', () => {
+  expect(() => new CheckDurations('y_seconds', 'y', [0.1, 0.1], [])).toThrow(RangeError);
+});

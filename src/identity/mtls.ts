@@ -61,7 +61,7 @@ export function workloadFromSpiffeUri(uri: string, trust: MtlsTrust, source: Spi
 }
 
 function workloadResult(id: SpiffeId, trust: MtlsTrust): AuthnResult {
-  return { ok: true, identity: { kind: 'workload', spiffeId: id, class: trust.classify(id), authn: 'mtls' } };
+  return { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: id, class: trust.classify(id), authn: 'mtls' }) };
 }
 
 function checkCertificate(encoded: string, id: SpiffeId, bundle: readonly X509Certificate[] | undefined, nowMs: number): AuthnResult | undefined {

@@ -83,7 +83,7 @@ export class CedarAuthorizer implements Authorizer {
     if (!this.cache) return { ...this.evaluate(request()), evaluated: request };
     // Keyed on the path's test results rather than the path, when policies see no more of it:
     // /api/orders/1 and /api/orders/2 then share one entry.
-    const path = this.pathTests ? this.pathTests.map((test) => (test(subject.path) ? '1' : '0')).join('') : undefined;
+    const path = this.pathTests ? pathTestResults(this.pathTests, subject.path) : undefined;
     let keyed: CedarRequest | undefined;
     const keyedRequest = (): CedarRequest => (keyed ??= path === undefined ? request() : { ...request(), context: { ...request().context, path } });
     // A long key is replaced by its digest, so every entry stays small whatever the caller sent
@@ -117,6 +117,13 @@ export class CedarAuthorizer implements Authorizer {
   private evaluate(request: CedarRequest, slice = this.slicer?.slice(request) ?? 'all'): EngineDecision {
     return this.slicer ? this.slicer.authorize(request, slice) : this.engine.authorize(request);
   }
+}
+
+/** Which of the set's path tests `path` passes, as one character each: `1` or `0`. */
+function pathTestResults(tests: readonly ((path: string) => boolean)[], path: string): string {
+  let results = '';
+  for (const test of tests) results += test(path) ? '1' : '0';
+  return results;
 }
 
 /** A key of the decision cache: the request's text when short, else its digest. */

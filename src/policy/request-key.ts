@@ -29,21 +29,38 @@ export function keyable(reads: PolicyReads): boolean {
 export function requestKey(identity: Identity, subject: RequestSubject, facts: RequestFacts, reads: PolicyReads, pathTestResults: string | undefined): string {
   const { context } = reads;
   const { service } = subject;
-  return JSON.stringify([
-    identityKey(identity),
+  const rest = JSON.stringify([
     subject.method,
     service.name,
     service.namespace ?? null,
     pathTestResults ?? (context.has('path') ? subject.path : null),
     context.has('host') ? facts.host.toLowerCase() : null,
     context.has('scheme') ? facts.scheme : null,
-    context.has('authn') ? authnKey(identity) : null,
     reads.sourceIp ? (cedarIpAddress(facts.source.address) ?? null) : null,
     reads.sourcePort && facts.source.port > 0 ? facts.source.port : null,
-    actingKey(identity, reads),
     reads.headers !== 'all' && reads.headers.size > 0 ? headerTags(facts.headers, reads.headers) : null,
     reads.query !== 'all' && reads.query.size > 0 ? queryTags(subject.query, reads.query) : null,
   ]);
+  // The whole key is one JSON array: the identity's elements, then the rest's.
+  return `[${identityPart(identity, reads)},${rest.slice(1)}`;
+}
+
+/** Each identity's elements of the key (without the brackets), kept per identity object and policy set. */
+const identityParts = new WeakMap<Identity, { readonly reads: PolicyReads; readonly json: string }>();
+
+/**
+ * The key's elements made of the identity alone: the principal's entity, `context.authn` and the
+ * acting chain, each only when some policy reads it. Worked out once per identity object: a
+ * caller's identity is remembered (XFCC, peer principal, token), so its requests share it.
+ * Identities are frozen where they are made; one that is not is worked out each time.
+ */
+function identityPart(identity: Identity, reads: PolicyReads): string {
+  const known = identityParts.get(identity);
+  if (known !== undefined && known.reads === reads) return known.json;
+  const json = JSON.stringify([identityKey(identity), reads.context.has('authn') ? authnKey(identity) : null, actingKey(identity, reads)]).slice(1, -1);
+  // Only an identity that cannot change: a key kept for one that did would decide it as it was.
+  if (Object.isFrozen(identity)) identityParts.set(identity, { reads, json });
+  return json;
 }
 
 /** What the principal's entity is made of: a workload's entity is its SPIFFE ID's parts and class. */

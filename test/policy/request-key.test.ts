@@ -119,9 +119,18 @@ function keyedJson(reads: PolicyReads, inputs: ReturnType<typeof input>): string
   return JSON.stringify(buildCedarRequest(inputs.identity, inputs.subject, inputs.facts, { reads }));
 }
 
-test('inputs with the same key build the same Cedar request, under every read set', () => {
+test.each([
+  ['each input its own identity', false],
+  // A caller's identity is one frozen object across its requests, and its part of the key is kept
+  // per object and read set: alternating read sets and identities must never mix them up.
+  ['identities shared and frozen, as remembered ones are', true],
+])('inputs with the same key build the same Cedar request, under every read set (%s)', (_name, shared) => {
   const random = rng(20261201);
-  const inputs = Array.from({ length: 1000 }, () => input(random));
+  const pool = Array.from({ length: 40 }, () => Object.freeze(identity(random)));
+  const inputs = Array.from({ length: 1000 }, () => {
+    const one = input(random);
+    return shared ? { ...one, identity: pick(random, pool) } : one;
+  });
   let collisions = 0;
   for (const reads of readSets()) {
     expect(keyable(reads)).toBe(true);
@@ -165,4 +174,19 @@ test('a credential header never becomes part of a key', () => {
   const key = requestKey(one.identity, one.subject, facts, reads, undefined);
   expect(key).toContain('"x-tenant":"a"');
   expect(key).not.toContain('secret-token');
+});
+
+test('an identity that is not frozen is keyed as it is now, not as it was', () => {
+  const reads = readSets()[0]!;
+  const one = input(rng(3));
+  const who: { -readonly [K in keyof Extract<Identity, { kind: 'workload' }>]: Extract<Identity, { kind: 'workload' }>[K] } = {
+    kind: 'workload',
+    spiffeId: spiffeId('spiffe://cluster.local/ns/shop/sa/frontend'),
+    class: 'service',
+    authn: 'mtls',
+  };
+  const before = requestKey(who, one.subject, one.facts, reads, undefined);
+  who.class = 'agent';
+  expect(requestKey(who, one.subject, one.facts, reads, undefined)).not.toBe(before);
+  expect(requestKey(who, one.subject, one.facts, reads, undefined)).toContain('"agent"');
 });

@@ -26,6 +26,8 @@ const anonymous: AuthnResult = { ok: true, identity: { kind: 'anonymous' } };
 export class IdentityResolver {
   /** A proxy forwards the same few clients on every request: each XFCC value is parsed once. */
   private readonly forwarded = new RememberedResults();
+  /** Each token identity with its workloads' classes, by the identity the token verifier remembered. */
+  private readonly classifiedIdentities = new WeakMap<Identity, Identity>();
 
   constructor(private readonly options: ResolverOptions) {}
 
@@ -50,11 +52,20 @@ export class IdentityResolver {
   private classified(result: AuthnResult): AuthnResult {
     if (!result.ok || result.identity.kind === 'anonymous') return result;
     const { identity } = result;
+    // A remembered token's identity is one object: classified once, so its requests share one too.
+    const known = this.classifiedIdentities.get(identity);
+    if (known !== undefined) return known === identity ? result : { ok: true, identity: known };
+    const classified = this.classifiedAnew(identity);
+    if (Object.isFrozen(identity)) this.classifiedIdentities.set(identity, classified);
+    return classified === identity ? result : { ok: true, identity: classified };
+  }
+
+  private classifiedAnew(identity: Exclude<Identity, { kind: 'anonymous' }>): Identity {
     const actor = identity.delegation?.actor;
     const delegation = actor && actor.class === 'unknown' ? { ...identity.delegation!, actor: this.classifiedWorkload(actor) } : identity.delegation;
     const principal = identity.kind === 'workload' ? this.classifiedWorkload(identity) : identity;
-    if (principal === identity && delegation === identity.delegation) return result;
-    return { ok: true, identity: Object.freeze({ ...principal, ...(delegation ? { delegation: Object.freeze(delegation) } : {}) }) };
+    if (principal === identity && delegation === identity.delegation) return identity;
+    return Object.freeze({ ...principal, ...(delegation ? { delegation: Object.freeze(delegation) } : {}) });
   }
 
   private classifiedWorkload(workload: WorkloadIdentity): WorkloadIdentity {

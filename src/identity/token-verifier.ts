@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type LocalJWKSet } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { workloadTrustDomain, type JwtIssuerConfig } from '../config.js';
@@ -9,6 +8,7 @@ import { delegationFromAct } from './act-claim.js';
 import { svidWorkload } from './jwt-svid.js';
 import type { KeySource } from './key-source.js';
 import { quote } from './printable.js';
+import { RecentDigests } from './recent-digests.js';
 import { serviceAccountWorkload } from './kubernetes-token.js';
 import { oidcUser } from './oidc-token.js';
 import { refuse, type Checked, type Refusal } from './token-refusal.js';
@@ -55,6 +55,7 @@ export class TokenVerifier {
   readonly #maxDelegationDepth: number;
   readonly #algorithms: ReadonlySet<string>;
   readonly #cache: LRUCache<string, Verified>;
+  readonly #digests = new RecentDigests();
 
   constructor(
     issuers: readonly JwtIssuerConfig[],
@@ -94,7 +95,7 @@ export class TokenVerifier {
     if (Buffer.byteLength(token, 'utf8') > this.limits.maxTokenBytes) {
       return refuse(ErrorCode.tokenTooLarge, `token is larger than ${this.limits.maxTokenBytes} bytes`);
     }
-    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cacheKey = this.#digests.of(token);
     const cached = this.#cache.get(cacheKey);
     if (cached && this.keySources.get(cached.issuer)?.generation() === cached.keyGeneration) {
       const stale = timeRefusal(cached.expiresAt, cached.notBefore, cached.clockSkewSeconds, nowSeconds);

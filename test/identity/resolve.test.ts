@@ -53,7 +53,11 @@ function facts(opts: { principal?: string; certificate?: string; headers?: Recor
 }
 
 function resolver(over: { trustForwardedClientCert?: boolean; bundle?: string } = {}) {
-  return new IdentityResolver({
+  return new IdentityResolver(resolverOptions(over));
+}
+
+function resolverOptions(over: { trustForwardedClientCert?: boolean; bundle?: string } = {}) {
+  return {
     mtls: {
       trustDomains: new Set(['cluster.local']),
       bundles: over.bundle ? new Map([['cluster.local', [new X509Certificate(over.bundle)]]]) : new Map(),
@@ -65,7 +69,7 @@ function resolver(over: { trustForwardedClientCert?: boolean; bundle?: string } 
     },
     trustForwardedClientCert: over.trustForwardedClientCert ?? false,
     tokens,
-  });
+  };
 }
 
 const workloadOf = (result: AuthnResult): string => {
@@ -231,5 +235,56 @@ describe('bearerToken', () => {
     ['Bearerabc', undefined],
   ])('%j → %j', (header, expected) => {
     expect(bearerToken(header)).toBe(expected);
+  });
+});
+
+describe('remembered token identities', () => {
+  // As the token verifier hands them out: one frozen identity per token, for as long as it is cached.
+  const remembered: Record<string, AuthnResult> = {
+    'builder-token': { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: spiffe(builderUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' }) },
+    'frontend-token': { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: spiffe(frontendUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' }) },
+    'classed-token': { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: spiffe(frontendUri), class: 'agent', authn: 'jwt', issuer: 'k8s' }) },
+    'person-via-agent': {
+      ok: true,
+      identity: Object.freeze({
+        kind: 'user',
+        issuer: 'idp',
+        subject: 'alice',
+        name: 'alice',
+        groups: Object.freeze(['sre']),
+        delegation: Object.freeze({ actor: Object.freeze({ kind: 'workload', spiffeId: spiffe(assistantUri), class: 'unknown', authn: 'jwt', issuer: 'idp' }), actors: Object.freeze([assistantUri]), depth: 1 }),
+      }),
+    },
+  };
+  const classOf = (result: AuthnResult): string => {
+    if (!result.ok) return 'refused';
+    const { identity } = result;
+    if (identity.kind === 'workload') return identity.class;
+    return identity.kind === 'user' ? `user, actor ${identity.delegation?.actor?.class ?? 'none'}` : 'anonymous';
+  };
+
+  test('each is classified once: its requests share one identity, every token keeps its own class', () => {
+    const resolve = new IdentityResolver({ ...resolverOptions(), tokens: { verify: (token) => remembered[token] ?? { ok: false, code: 'signature_invalid', detail: 'bad', authn: 'jwt' } } });
+    const order = ['builder-token', 'frontend-token', 'builder-token', 'classed-token', 'person-via-agent', 'frontend-token', 'person-via-agent', 'builder-token'];
+    const seen = new Map<string, Identity>();
+    const classes = order.map((token) => {
+      const result = resolve.resolve(facts({ headers: { authorization: `Bearer ${token}` } }), now) as AuthnResult;
+      if (result.ok) {
+        const first = seen.get(token);
+        if (first === undefined) seen.set(token, result.identity);
+        else expect(result.identity).toBe(first);
+      }
+      return `${token}: ${classOf(result)}`;
+    });
+    expect(classes).toEqual([
+      'builder-token: build',
+      'frontend-token: service',
+      'builder-token: build',
+      'classed-token: agent',
+      'person-via-agent: user, actor agent',
+      'frontend-token: service',
+      'person-via-agent: user, actor agent',
+      'builder-token: build',
+    ]);
   });
 });

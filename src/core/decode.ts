@@ -43,6 +43,10 @@ const emptyPeer: PeerFacts = Object.freeze({ address: '', port: 0, principal: ''
 // CR, LF and NUL can never come from a valid HTTP/1 or HTTP/2 header; their presence means a
 // forged or broken request, and echoing them would let a caller split headers or log lines.
 const forbiddenHeaderChars = /[\r\n\0]/;
+// eslint-disable-next-line no-control-regex
+const beyondAscii = /[^\u0000-\u007f]/;
+/** What a request without context extensions has (most): one shared map, read only. */
+const noExtensions: ReadonlyMap<string, string> = new Map();
 
 /** CheckRequest → request facts. Pure; never throws; anything suspicious becomes a problem. */
 export function requestFacts(message: CheckRequestMessage | null | undefined, limits: DecodeLimits): RequestFacts {
@@ -66,7 +70,7 @@ export function requestFacts(message: CheckRequestMessage | null | undefined, li
     repeatedHeaders,
     source: readPeer(attributes.source),
     destination: readPeer(attributes.destination),
-    contextExtensions: new Map(Object.entries(attributes.context_extensions ?? {})),
+    contextExtensions: attributes.context_extensions ? new Map(Object.entries(attributes.context_extensions)) : noExtensions,
     sni: attributes.tls_session?.sni ?? '',
     problems,
   };
@@ -142,6 +146,8 @@ function onceIfIdentical(value: string): string | undefined {
 
 /** Bytes of `text` in UTF-8, as it was on the wire, without encoding it. */
 function utf8Length(text: string): number {
+  // Nearly every header is ASCII: one native scan says so, and its length is its size.
+  if (!beyondAscii.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

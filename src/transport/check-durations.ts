@@ -18,13 +18,16 @@ export class CheckDurations {
   #sum = 0;
   #count = 0;
 
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-    registers: readonly Registry[],
-  ) {
+  readonly name: string;
+  readonly help: string;
+  readonly buckets: readonly number[];
+
+  /** The configuration of prom-client's Histogram, without labels. */
+  constructor({ name, help, buckets, registers }: { name: string; help: string; buckets: readonly number[]; registers: readonly Registry[] }) {
     if (buckets.some((bound, i) => !Number.isFinite(bound) || (i > 0 && bound <= buckets[i - 1]!))) throw new RangeError(`${name}: buckets must be finite and increasing`);
+    this.name = name;
+    this.help = help;
+    this.buckets = buckets;
     this.#counts = new Array<number>(buckets.length + 1).fill(0);
     // prom-client's registry takes any object with its metrics' `name`, `get` and `reset`.
     for (const registry of registers) registry.registerMetric(this as unknown as Metric);

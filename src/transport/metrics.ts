@@ -19,12 +19,12 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.decisions.addTo(this.decisionsTotal),
   });
-  readonly checkDuration = new CheckDurations(
-    'gatehouse_check_duration_seconds',
-    'Time from receiving a Check to answering it.',
-    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    [this.registry],
-  );
+  readonly checkDuration = new CheckDurations({
+    name: 'gatehouse_check_duration_seconds',
+    help: 'Time from receiving a Check to answering it.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
   readonly policyReloads = new Counter({
     name: 'gatehouse_policy_reloads_total',
     help: 'Policy set reloads by result (success, failure).',

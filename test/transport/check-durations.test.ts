@@ -10,7 +10,7 @@ const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 function both(values: readonly number[]) {
   const ours = new Registry();
   const theirs = new Registry();
-  const durations = new CheckDurations('x_check_seconds', 'How long.', buckets, [ours]);
+  const durations = new CheckDurations({ name: 'x_check_seconds', help: 'How long.', buckets, registers: [ours] });
   const histogram = new Histogram({ name: 'x_check_seconds', help: 'How long.', buckets, registers: [theirs] });
   for (const value of values) {
     durations.observe(value);
@@ -49,5 +49,5 @@ test('a duration that is not a number is not counted; reset empties it', async (
 });
 
 test('buckets must increase', () => {
-  expect(() => new CheckDurations('y_seconds', 'y', [0.1, 0.1], [])).toThrow(RangeError);
+  expect(() => new CheckDurations({ name: 'y_seconds', help: 'y', buckets: [0.1, 0.1], registers: [] })).toThrow(RangeError);
 });

@@ -102,17 +102,21 @@ export class CheckPipeline {
   run(message: CheckRequestMessage, options: RunOptions = {}): CheckOutcome | Promise<CheckOutcome> {
     const check = this.begin(message, options);
     this.#inFlight += 1;
+    // Each way out of here settles once: settling frees the slot, then answers and records, and
+    // what throws while answering must not settle the Check again.
+    if (this.#inFlight > this.deps.limits.maxConcurrentChecks) {
+      return this.settled(check, undefined, unavailable(check.parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`));
+    }
     let identified: AuthnResult | Promise<AuthnResult> | undefined;
+    let refused: Decision | undefined;
     try {
-      if (this.#inFlight > this.deps.limits.maxConcurrentChecks) {
-        return this.settled(check, undefined, unavailable(check.parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`));
-      }
       // A refused request costs no signature check, and a synchronous answer (mTLS, a cached
       // token) no promise.
       if (check.parsed.ok) identified = this.identify(options.identity ?? this.deps.identity, check.facts, check.nowMs);
     } catch (err) {
-      return this.settled(check, undefined, this.failed(check.parsed, err));
+      refused = this.failed(check.parsed, err);
     }
+    if (refused !== undefined) return this.settled(check, undefined, refused);
     if (identified instanceof Promise) {
       return this.waited(identified, check.trace).then(
         (authn) => this.decided(check, authn),

@@ -17,6 +17,8 @@ export class CheckDurations {
   readonly #counts: number[];
   #sum = 0;
   #count = 0;
+  /** As prom-client's: all zeros from the start, nothing at all after a reset until the next observation. */
+  #shown = true;
 
   readonly name: string;
   readonly help: string;
@@ -42,23 +44,27 @@ export class CheckDurations {
     this.#counts[bucket]! += 1;
     this.#sum += seconds;
     this.#count += 1;
+    this.#shown = true;
   }
 
   reset(): void {
     this.#counts.fill(0);
     this.#sum = 0;
     this.#count = 0;
+    this.#shown = false;
   }
 
   /** As prom-client's Histogram answers: cumulative buckets with `le`, then the sum and the count. */
   async get() {
-    const values: { value: number; metricName: string; labels: Record<string, string | number> }[] = [];
-    let below = 0;
-    for (let i = 0; i <= this.buckets.length; i++) {
-      below += this.#counts[i]!;
-      values.push({ value: below, metricName: `${this.name}_bucket`, labels: { le: i < this.buckets.length ? this.buckets[i]! : '+Inf' } });
+    const values: { value: number; metricName: string; exemplar?: null; labels: Record<string, string | number> }[] = [];
+    if (this.#shown) {
+      let below = 0;
+      for (let i = 0; i <= this.buckets.length; i++) {
+        below += this.#counts[i]!;
+        values.push({ value: below, metricName: `${this.name}_bucket`, exemplar: null, labels: { le: i < this.buckets.length ? this.buckets[i]! : '+Inf' } });
+      }
+      values.push({ value: this.#sum, metricName: `${this.name}_sum`, labels: {} }, { value: this.#count, metricName: `${this.name}_count`, labels: {} });
     }
-    values.push({ value: this.#sum, metricName: `${this.name}_sum`, labels: {} }, { value: this.#count, metricName: `${this.name}_count`, labels: {} });
-    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
   }
 }

@@ -48,7 +48,7 @@ function minter(step: Step): AssertionMinter {
   };
 }
 
-function pipelineWith(identify: Step, assert: Step | undefined, maxConcurrentChecks = 10) {
+function pipelineWith(identify: Step, assert: Step | undefined, maxConcurrentChecks = 10, recordFails = false) {
   const recorded: CheckOutcome[] = [];
   const pipeline = new CheckPipeline({
     identity: identityStep(identify),
@@ -59,7 +59,10 @@ function pipelineWith(identify: Step, assert: Step | undefined, maxConcurrentChe
     response: config.response,
     limits: { ...config.limits, maxConcurrentChecks },
     ...(assert && { assertions: minter(assert) }),
-    record: (outcome) => recorded.push(outcome),
+    record: (outcome) => {
+      recorded.push(outcome);
+      if (recordFails) throw new Error('log broke');
+    },
     clock: () => 1_760_000_000_000,
   });
   return { pipeline, recorded };
@@ -132,6 +135,34 @@ describe('CheckPipeline.run', () => {
       // An anonymous caller no policy permits is unauthenticated (16).
       expect(outcome.response.status.code).toBe(method === 'GET' ? 0 : 16);
     }
+  });
+});
+
+describe('CheckPipeline.run when answering fails', () => {
+  // The record step (or the response, or the trace) throwing must surface as the Check's error,
+  // with its slot freed once and its decision recorded once: never settled a second time.
+  test.each([
+    { name: 'overloaded', identify: 'async' as Step, limit: 0 },
+    { name: 'answered synchronously', identify: 'sync' as Step, limit: 10 },
+    { name: 'answered after identify waited', identify: 'async' as Step, limit: 10 },
+    { name: 'identify threw', identify: 'throws' as Step, limit: 10 },
+    { name: 'identify rejected', identify: 'rejects' as Step, limit: 10 },
+  ])('$name: the error surfaces, the slot is freed once, one record', async ({ identify, limit }) => {
+    const { pipeline, recorded } = pipelineWith(identify, undefined, limit, true);
+    let failed: unknown;
+    await new Promise<void>((resolve) => {
+      whenChecked(
+        () => pipeline.run(message()),
+        () => resolve(),
+        (err) => {
+          failed = err;
+          resolve();
+        },
+      );
+    });
+    expect(String(failed)).toContain('log broke');
+    expect(pipeline.pending).toBe(0);
+    expect(recorded).toHaveLength(1);
   });
 });
 

@@ -8,7 +8,7 @@ import type { DecisionRecord } from './decision-record.js';
  * (test/log/decision-line.test.ts holds the two equal, every UTF-16 code unit among the values).
  */
 export function decisionLine(entry: DecisionRecord): string {
-  let line = `{"time":${jsonString(entry.time)},"decisionId":${jsonString(entry.decisionId)},"requestId":${jsonString(entry.requestId)}`;
+  let line = `{"time":${timeJson(entry.time)},"decisionId":${jsonString(entry.decisionId)},"requestId":${jsonString(entry.requestId)}`;
   line += whoPart(entry);
   line += `,"action":${jsonString(entry.action)},"resource":${jsonString(entry.resource)},"path":${jsonString(entry.path)}`;
   line += outcomePart(entry);
@@ -25,6 +25,30 @@ export function decisionLine(entry: DecisionRecord): string {
  * spelling it). Fields that are objects (a delegation, errors) never match another line's, so a
  * line with them is spelled whole.
  */
+
+let lastTime = '';
+let lastTimeJson = '""';
+
+/** The time, spelled once for the Checks of one millisecond (which share its string). */
+function timeJson(time: string): string {
+  if (time !== lastTime) {
+    lastTime = time;
+    lastTimeJson = flat(jsonString(time));
+  }
+  return lastTimeJson;
+}
+
+/**
+ * `text` as one flat string. Concatenation makes a tree of pieces, and every line that includes
+ * a reused part would walk that part's tree again when the batch is joined; flattened once, it
+ * is copied as one piece. V8 flattens a string to run a regular expression on it.
+ */
+function flat(text: string): string {
+  flattening.test(text);
+  return text;
+}
+
+const flattening = /^/;
 
 let lastWho: Pick<DecisionRecord, 'principal' | 'class' | 'authn' | 'actor' | 'actorClass'> | undefined;
 let lastWhoJson = '';
@@ -45,7 +69,7 @@ function whoPart(entry: DecisionRecord): string {
     return `${part},"delegation":{"depth":${jsonNumber(entry.delegation.depth)},"actors":${jsonStrings(entry.delegation.actors)}}`;
   }
   lastWho = { principal: entry.principal, class: entry.class, authn: entry.authn, actor: entry.actor, actorClass: entry.actorClass };
-  lastWhoJson = part;
+  lastWhoJson = flat(part);
   return part;
 }
 
@@ -63,7 +87,7 @@ function outcomePart(entry: DecisionRecord): string {
   }
   part += `],"mode":${jsonString(entry.mode)}`;
   lastOutcome = entry.errors.length === 0 ? { decision: entry.decision, policies: entry.policies, mode: entry.mode } : undefined;
-  lastOutcomeJson = part;
+  lastOutcomeJson = flat(part);
   return part;
 }
 
@@ -77,7 +101,7 @@ function whyPart(entry: DecisionRecord): string {
   let part = `,"reason":${jsonString(entry.reason)},"detail":${jsonString(entry.detail)},"policyVersion":${jsonString(entry.policyVersion)}`;
   if (entry.wire !== undefined) part += `,"wire":${jsonString(entry.wire)}`;
   lastWhy = { reason: entry.reason, detail: entry.detail, policyVersion: entry.policyVersion, wire: entry.wire };
-  lastWhyJson = part;
+  lastWhyJson = flat(part);
   return part;
 }
 

@@ -143,6 +143,9 @@ function combine(peer: Identity, token: Identity): AuthnResult {
  */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
+  // The usual spelling, `Bearer <token>`, without the regular expression's copy of the token.
+  if (header.startsWith('Bearer ')) return header.slice(7).trim();
   const match = /^\s*bearer(?:\s+|$)(.*)$/is.exec(header);
   return match ? (match[1] ?? '').trim() : undefined;
 }
+

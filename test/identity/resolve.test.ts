@@ -236,6 +236,22 @@ describe('bearerToken', () => {
   ])('%j → %j', (header, expected) => {
     expect(bearerToken(header)).toBe(expected);
   });
+
+  test('every spelling reads as the regular expression of the scheme reads it (the usual one has a shortcut)', () => {
+    const reference = (header: string): string | undefined => {
+      const match = /^\s*bearer(?:\s+|$)(.*)$/is.exec(header);
+      return match ? (match[1] ?? '').trim() : undefined;
+    };
+    const spaces = ['', ' ', '  ', '\t', '\n', '\u00a0', '\u2028', '\ufeff', '\r\n'];
+    const schemes = ['Bearer', 'bearer', 'BEARER', 'Bearer:', 'Bearerx', 'Basic'];
+    const tokens = ['', 'abc', 'a b', ' abc', 'abc ', '\u00a0abc', 'a\nb', 'eyJ.x.y'];
+    const wrong: string[] = [];
+    for (const before of spaces) for (const scheme of schemes) for (const between of spaces) for (const token of tokens) {
+      const header = `${before}${scheme}${between}${token}`;
+      if (bearerToken(header) !== reference(header)) wrong.push(JSON.stringify(header));
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('remembered token identities', () => {

@@ -1,4 +1,4 @@
-/* global process, URL, console */
+/* global process, URL, console, setTimeout */
 // The server's CPU per HTTP authorization request, end to end: starts `<root>/dist/src/main.js serve`
 // as `npm run bench -- --http` does (100 policies, decision lines to a file on stdout), warms up
 // with 20,000 requests, runs `h2load --h1 -c 16 -m 1 -n N` with the bench's headers and prints

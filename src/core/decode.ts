@@ -93,9 +93,11 @@ function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: s
   const out = new Map<string, string>();
   let count = 0;
   let bytes = 0;
+  // Counted only when the headers could pass the limit at all (most requests cannot).
+  const countBytes = !surelyWithin(http, limits.maxHeaderBytes);
   const add = (rawKey: string, value: string, joinedByEnvoy: boolean): boolean => {
     count += 1;
-    bytes += utf8Length(rawKey) + utf8Length(value);
+    if (countBytes) bytes += utf8Length(rawKey) + utf8Length(value);
     if (count > limits.maxHeaders) {
       problems.push(`more than ${limits.maxHeaders} headers`);
       return false;
@@ -133,6 +135,21 @@ function readHeaders(http: HttpRequestMessage, limits: DecodeLimits, problems: s
     if (!add(entry.key ?? '', value, false)) return out;
   }
   return out;
+}
+
+/**
+ * Whether all the headers together are surely within `maxBytes` of UTF-8, without counting: a
+ * UTF-16 unit is at most three bytes, and a raw value's bytes are its length.
+ */
+function surelyWithin(http: HttpRequestMessage, maxBytes: number): boolean {
+  let bound = 0;
+  const map = http.headers ?? {};
+  for (const key in map) bound += 3 * (key.length + (map[key] ?? '').length);
+  for (const entry of http.header_map?.headers ?? []) {
+    const raw = entry.raw_value;
+    bound += 3 * (entry.key ?? '').length + (raw && raw.length > 0 ? raw.length : 3 * (entry.value ?? '').length);
+  }
+  return bound <= maxBytes;
 }
 
 /** A value Envoy joined from repeats (`a,a`, `a, a`) as one occurrence; undefined when its parts differ. */

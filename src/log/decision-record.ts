@@ -53,7 +53,8 @@ const maxField = 1024;
 export function toDecisionRecord(
   decision: Decision,
   authn: AuthnResult | undefined,
-  meta: { time: Date; decisionId: string; requestId: string; durationMs: number; wire?: Wire; trace?: TraceIds },
+  /** `time`: the Check's clock reading, a Date or milliseconds since the epoch. */
+  meta: { time: Date | number; decisionId: string; requestId: string; durationMs: number; wire?: Wire; trace?: TraceIds },
 ): DecisionRecord {
   const identity = decision.kind === 'unavailable' ? undefined : decision.identity;
   const record: DecisionRecord = {
@@ -94,9 +95,9 @@ export function toDecisionRecord(
 let lastTime = { ms: Number.NaN, iso: '' };
 
 /** Date.toISOString, once per millisecond: Checks arriving in the same one share the string (it was a fifth of the record step). */
-function isoTime(time: Date): string {
-  const ms = time.getTime();
-  if (ms !== lastTime.ms) lastTime = { ms, iso: time.toISOString() };
+function isoTime(time: Date | number): string {
+  const ms = typeof time === 'number' ? time : time.getTime();
+  if (ms !== lastTime.ms) lastTime = { ms, iso: new Date(ms).toISOString() };
   return lastTime.iso;
 }
 

@@ -44,5 +44,5 @@ function outcomeLabel(decision: Decision): DecisionLabels['outcome'] {
 
 /** The decision log record of one Check. */
 export function recordOf({ decision, authn, nowMs, decisionId, wire, parsed, durationMs, trace }: CheckOutcome): DecisionRecord {
-  return toDecisionRecord(decision, authn, { time: new Date(nowMs), decisionId, requestId: parsed.request.requestId, durationMs, wire, trace });
+  return toDecisionRecord(decision, authn, { time: nowMs, decisionId, requestId: parsed.request.requestId, durationMs, wire, trace });
 }

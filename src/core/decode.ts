@@ -38,7 +38,8 @@ export interface DecodeLimits {
   readonly maxHeaderBytes: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value the upstream reads, not a marker to drop.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const emptyPeer: PeerFacts = Object.freeze({ address: '', port: 0, principal: '', certificate: '' });
 // CR, LF and NUL can never come from a valid HTTP/1 or HTTP/2 header; their presence means a
 // forged or broken request, and echoing them would let a caller split headers or log lines.
@@ -147,7 +148,7 @@ function surelyWithin(http: HttpRequestMessage, maxBytes: number): boolean {
   for (const key in map) bound += 3 * (key.length + (map[key] ?? '').length);
   for (const entry of http.header_map?.headers ?? []) {
     const raw = entry.raw_value;
-    bound += 3 * (entry.key ?? '').length + (raw && raw.length > 0 ? raw.length : 3 * (entry.value ?? '').length);
+    bound += 3 * (entry.key ?? '').length + (raw && raw.length > 0 ? raw.byteLength : 3 * (entry.value ?? '').length);
   }
   return bound <= maxBytes;
 }

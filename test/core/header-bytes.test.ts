@@ -41,3 +41,17 @@ test('far below the limit nothing is refused, far above it is', () => {
   expect(requestFacts(request('headers', '😀', 40), limits).problems).toEqual([]);
   expect(requestFacts(request('header_map raw_value', '€', 3 * limit), limits).problems).toEqual([`headers larger than ${limit} bytes`]);
 });
+
+test('a raw value is read as the bytes the upstream gets: a leading byte order mark stays, and counts', () => {
+  const withMark = (bytes: number[]): CheckRequestMessage => ({
+    attributes: { request: { http: { method: 'GET', path: '/api', header_map: { headers: [{ key: 'authorization', raw_value: Buffer.from(bytes) }] } } } },
+  });
+  const bom = [0xef, 0xbb, 0xbf];
+  const facts = requestFacts(withMark([...bom, ...Buffer.from('Bearer t')]), limits);
+  expect(facts.problems).toEqual([]);
+  expect(facts.headers.get('authorization')).toBe('\ufeffBearer t');
+  // 13 bytes of name, 3 of mark, the rest 'a': exactly the limit, then one more.
+  const pad = (n: number) => withMark([...bom, ...Buffer.from('a'.repeat(n))]);
+  expect(requestFacts(pad(limit - 16), limits).problems).toEqual([]);
+  expect(requestFacts(pad(limit - 15), limits).problems).toEqual([`headers larger than ${limit} bytes`]);
+});

@@ -177,19 +177,20 @@ function allowed(
 
 function denied(status: 'forbidden' | 'unauthenticated', code: ReasonCode, decisionId: string, options: ResponseOptions, grpc: boolean): CheckResponseMessage {
   const headers = [set('content-type', 'application/json'), set(options.decisionHeader, decisionId)];
-  const dynamic_metadata = grpc ? { fields: { decisionId: text(decisionId), code: text(code) } } : undefined;
+  let response: CheckResponseMessage;
   if (status === 'unauthenticated') {
     const badCredential = code !== policyDenied;
     headers.push(set('www-authenticate', badCredential ? 'Bearer realm="gatehouse", error="invalid_token"' : 'Bearer realm="gatehouse"'));
-    return {
+    response = {
       status: { code: GrpcCode.unauthenticated, message: 'unauthenticated' },
       denied_response: { status: { code: HttpStatus.unauthorized }, headers, body: JSON.stringify({ decision: 'deny', reason: 'unauthenticated', decisionId }) },
-      ...(dynamic_metadata && { dynamic_metadata }),
+    };
+  } else {
+    response = {
+      status: { code: GrpcCode.permissionDenied, message: code === policyDenied ? 'denied by policy' : 'request refused' },
+      denied_response: { status: { code: HttpStatus.forbidden }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
     };
   }
-  return {
-    status: { code: GrpcCode.permissionDenied, message: code === policyDenied ? 'denied by policy' : 'request refused' },
-    denied_response: { status: { code: HttpStatus.forbidden }, headers, body: JSON.stringify({ decision: 'deny', decisionId }) },
-    ...(dynamic_metadata && { dynamic_metadata }),
-  };
+  if (grpc) response.dynamic_metadata = { fields: { decisionId: text(decisionId), code: text(code) } };
+  return response;
 }

@@ -148,4 +148,3 @@ export function bearerToken(header: string | undefined): string | undefined {
   const match = /^\s*bearer(?:\s+|$)(.*)$/is.exec(header);
   return match ? (match[1] ?? '').trim() : undefined;
 }
-

@@ -108,15 +108,13 @@ export class CheckPipeline {
       return this.settled(check, undefined, unavailable(check.parsed, ErrorCode.overloaded, `more than ${this.deps.limits.maxConcurrentChecks} concurrent checks`));
     }
     let identified: AuthnResult | Promise<AuthnResult> | undefined;
-    let refused: Decision | undefined;
     try {
       // A refused request costs no signature check, and a synchronous answer (mTLS, a cached
       // token) no promise.
       if (check.parsed.ok) identified = this.identify(options.identity ?? this.deps.identity, check.facts, check.nowMs);
     } catch (err) {
-      refused = this.failed(check.parsed, err);
+      return this.settled(check, undefined, this.failed(check.parsed, err));
     }
-    if (refused !== undefined) return this.settled(check, undefined, refused);
     if (identified instanceof Promise) {
       return this.waited(identified, check.trace).then(
         (authn) => this.decided(check, authn),

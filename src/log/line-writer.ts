@@ -1,6 +1,10 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
 
+/** The most one write takes (a line longer than this is written alone). */
+const chunkBytes = 64 * 1024;
+const newline = 0x0a;
+
 export interface LossReport {
   readonly lost: number;
   readonly reason: string;
@@ -29,6 +33,8 @@ export class LineWriter {
   private idle: (() => void)[] = [];
   private readonly maxBufferedBytes: number;
   private readonly retryMs: number;
+  /** Where a write's lines are encoded; reused by every write (see encode). */
+  private readonly chunk = Buffer.allocUnsafeSlow(chunkBytes);
 
   constructor(
     private readonly target: { kind: 'stdout' } | { kind: 'file'; path: string },
@@ -75,15 +81,20 @@ export class LineWriter {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending;
-        const bytes = this.pendingBytes;
         this.pending = [];
         this.pendingBytes = 0;
+        let done = 0;
         try {
-          await this.append(`${batch.join('\n')}\n`);
+          while (done < batch.length) {
+            const { count, bytes } = this.encode(batch, done);
+            await this.append(bytes);
+            done += count;
+          }
         } catch (err) {
-          // Keep the batch for the retry, in order, ahead of anything that arrived meanwhile.
-          this.pending = batch.concat(this.pending);
-          this.pendingBytes += bytes;
+          // Keep what was not written for the retry, in order, ahead of anything that arrived meanwhile.
+          const kept = batch.slice(done);
+          this.pending = kept.concat(this.pending);
+          for (const line of kept) this.pendingBytes += line.length + 1;
           this.options.onLoss?.({ lost: 0, reason: `write failed, retrying: ${errorMessage(err)}` });
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
@@ -103,9 +114,32 @@ export class LineWriter {
     }
   }
 
-  private async append(text: string): Promise<void> {
+  /**
+   * Encodes lines from `batch[from]` on, each followed by a newline, into the reused chunk: as
+   * many as surely fit (3 bytes per UTF-16 unit at most), at least one (a line too long for the
+   * chunk is encoded alone, apart). One buffer, written and then reused, costs no allocation per
+   * write; joining a batch into one string and encoding that cost a copy of each, and past
+   * ~128 KiB fresh memory for both, which page faults made several times dearer per line
+   * (docs/performance.md).
+   */
+  private encode(batch: readonly string[], from: number): { count: number; bytes: Buffer } {
+    const chunk = this.chunk;
+    if (batch[from]!.length * 3 + 1 > chunk.length) return { count: 1, bytes: Buffer.from(`${batch[from]!}\n`) };
+    let bytes = 0;
+    let i = from;
+    for (; i < batch.length; i++) {
+      const line = batch[i]!;
+      if (bytes + line.length * 3 + 1 > chunk.length) break;
+      bytes += chunk.write(line, bytes, 'utf8');
+      chunk[bytes++] = newline;
+    }
+    return { count: i - from, bytes: chunk.subarray(0, bytes) };
+  }
+
+  /** Writes `bytes` whole before it resolves: the chunk they are in is reused after. */
+  private async append(bytes: Buffer): Promise<void> {
     if (this.target.kind === 'stdout') {
-      await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       return;
     }
     if (this.handle && !(await this.stillAtPath(this.handle, this.target.path))) {
@@ -113,7 +147,7 @@ export class LineWriter {
       this.handle = undefined;
     }
     this.handle ??= await open(this.target.path, 'a');
-    await this.handle.appendFile(text);
+    await this.handle.appendFile(bytes);
   }
 
   /**

@@ -2,11 +2,15 @@
  * The HTTP wire in `npm run bench`: forward auth and Envoy `http_service` through gatehouse's
  * HTTP authorization listener (no proxy in front), against the HTTP floor (a bare node:http
  * server answering 200, bench/http-floor-server.ts) driven by the same load in the same run.
- * Each load runs in rounds, gatehouse then the floor in each, and the ratio is the median of the
- * rounds' ratios: on a shared machine, a pair of back-to-back runs sees the same neighbours more
- * often than two runs a minute apart. Two loads: h2load
- * over HTTP/1.1 repeating one request, and bench/http-loadgen.ts cycling distinct paths and
- * request ids. Every load first checks that gatehouse answers 200 (an allow).
+ * Each load runs in rounds, and the ratio is the median of the rounds' ratios. Every round
+ * starts gatehouse and the floor afresh: on this shared VM one process runs ±10% off another of
+ * the same build for its whole life (`scripts/perf/http-ab-server.mjs` A/A), so rounds of one
+ * pair of processes all share that pair's luck. Within a round the two runs of a load are back to
+ * back (they see the same neighbours more often than runs a minute apart), gatehouse first in
+ * even rounds and the floor first in odd ones, so neither always runs on a warmer or cooler
+ * machine. Two loads: h2load over HTTP/1.1 repeating one request, and bench/http-loadgen.ts
+ * cycling distinct paths and request ids. Every round first checks that gatehouse answers 200
+ * (an allow).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,81 +118,94 @@ async function withCpu(served: Served, seconds: number, load: () => Promise<Load
   return { result, cpuUs: ((cpu() - before) * 1e6) / Math.max(1, result.rps * (seconds + 1)) };
 }
 
-/** `count` rounds of gatehouse then the floor; the round of the median ratio, and every ratio. */
-async function rounds(
-  count: number,
-  gatehouse: () => Promise<Measured>,
-  floor: () => Promise<Measured>,
-): Promise<{ median: Pick<HttpRow, 'gatehouse' | 'floor' | 'ratios' | 'cpuUs'>; all: LoadResult[] }> {
-  const pairs: { gatehouse: Measured; floor: Measured; ratio: number }[] = [];
-  for (let round = 0; round < count; round++) {
-    const g = await gatehouse();
-    const f = await floor();
-    pairs.push({ gatehouse: g, floor: f, ratio: g.result.rps / f.result.rps });
-  }
-  pairs.sort((a, b) => a.ratio - b.ratio);
-  const median = pairs[Math.floor((pairs.length - 1) / 2)]!;
+interface Pair {
+  readonly gatehouse: Measured;
+  readonly floor: Measured;
+  readonly ratio: number;
+}
+
+/** One round's two runs of a load, back to back, in the order asked. */
+async function pair(gatehouseFirst: boolean, gatehouse: () => Promise<Measured>, floor: () => Promise<Measured>): Promise<Pair> {
+  const g = gatehouseFirst ? await gatehouse() : undefined;
+  const f = await floor();
+  const measured = g ?? (await gatehouse());
+  return { gatehouse: measured, floor: f, ratio: measured.result.rps / f.result.rps };
+}
+
+/** The round of the median ratio, and every ratio. */
+function medianOf(pairs: readonly Pair[]): Pick<HttpRow, 'gatehouse' | 'floor' | 'ratios' | 'cpuUs'> {
+  const sorted = [...pairs].sort((a, b) => a.ratio - b.ratio);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
   return {
-    median: {
-      gatehouse: median.gatehouse.result,
-      floor: median.floor.result,
-      ratios: pairs.map((pair) => pair.ratio),
-      cpuUs: { gatehouse: median.gatehouse.cpuUs, floor: median.floor.cpuUs },
-    },
-    all: pairs.map((pair) => pair.gatehouse.result),
+    gatehouse: median.gatehouse.result,
+    floor: median.floor.result,
+    ratios: sorted.map((p) => p.ratio),
+    cpuUs: { gatehouse: median.gatehouse.cpuUs, floor: median.floor.cpuUs },
   };
 }
 
 export async function measureHttpWire(scenario: HttpScenario, setup: HttpWireSetup, logFd: number): Promise<HttpRow[]> {
   const configFile = join(setup.work, `${scenario.name}.yaml`);
   writeFileSync(configFile, `${scenario.identityConfig}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n`);
-  const server = await startServed(
-    [setup.gatehouseMain, 'serve', '--config', configFile, '--policies', setup.policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'],
-    logFd,
-  );
-  let floor: Served | undefined;
-  let listener: Served | undefined;
-  try {
-    const floorServer = await startServed([setup.floorScript, '127.0.0.1:0']);
-    floor = floorServer;
-    const gatehouse = server.addresses['httpAuthz']!;
-    const floorAddress = floorServer.addresses['http']!;
-    const requestsFile = (listener: string, count: number): string => {
-      const file = join(setup.work, `${scenario.name}-${listener.replace(/\W/g, '_')}-${count}.json`);
-      writeFileSync(file, JSON.stringify(Array.from({ length: count }, (_, i) => requestText(scenario.request(count === 1 ? 42 : i), listener))));
-      return file;
-    };
-    const loadgen = (served: Served, target: string, count: number): Promise<Measured> =>
-      withCpu(served, setup.seconds, () => httpLoadgen(setup.loadgenScript, { target, requests: requestsFile(target, count), connections: setup.connections, seconds: setup.seconds }));
-    // h2load counts any answer as done: the same request through our generator checks it is an allow.
-    const check = await httpLoadgen(setup.loadgenScript, { target: gatehouse, requests: requestsFile(gatehouse, 1), connections: 2, seconds: 1 });
-    if (!allAllowed(check)) throw new Error(`${scenario.name}: expected every answer 200, got ${JSON.stringify(check)}`);
+  const requestsFile = (listener: string, count: number): string => {
+    const file = join(setup.work, `${scenario.name}-${listener.replace(/\W/g, '_')}-${count}.json`);
+    writeFileSync(file, JSON.stringify(Array.from({ length: count }, (_, i) => requestText(scenario.request(count === 1 ? 42 : i), listener))));
+    return file;
+  };
+  const loadgen = (served: Served, target: string, count: number): Promise<Measured> =>
+    withCpu(served, setup.seconds, () => httpLoadgen(setup.loadgenScript, { target, requests: requestsFile(target, count), connections: setup.connections, seconds: setup.seconds }));
+  const repeated = scenario.request(42);
+  const h2 = (served: Served, target: string): Promise<Measured> =>
+    withCpu(served, setup.seconds, () =>
+      h2loadHttp1(`http://${target}${repeated.target}`, { ...(repeated.host === '' ? {} : { ':authority': repeated.host }), ...repeated.headers }, setup.seconds, setup.connections, join(setup.work, 'h2-http.log')),
+    );
+  /** h2load counts any answer as done: the same request through our generator checks it is an allow (and warms the server). */
+  const checkAllows = async (target: string, what: string): Promise<void> => {
+    const check = await httpLoadgen(setup.loadgenScript, { target, requests: requestsFile(target, 1), connections: 2, seconds: 1 });
+    if (!allAllowed(check)) throw new Error(`${scenario.name}: expected ${what} to answer every request 200, got ${JSON.stringify(check)}`);
+  };
 
-    const repeated = scenario.request(42);
-    const h2 = (served: Served, target: string): Promise<Measured> =>
-      withCpu(served, setup.seconds, () =>
-        h2loadHttp1(`http://${target}${repeated.target}`, { ...(repeated.host === '' ? {} : { ':authority': repeated.host }), ...repeated.headers }, setup.seconds, setup.connections, join(setup.work, 'h2-http.log')),
+  const repeatedPairs: Pair[] = [];
+  const distinctPairs: Pair[] = [];
+  const listenerPairs: Pair[] = [];
+  let rssMb = 0;
+  let listenerRssMb = 0;
+  for (let round = 0; round < setup.rounds; round++) {
+    const started: Served[] = [];
+    try {
+      const server = await startServed(
+        [setup.gatehouseMain, 'serve', '--config', configFile, '--policies', setup.policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'],
+        logFd,
       );
-    const repeatedRounds = await rounds(setup.rounds, () => h2(server, gatehouse), () => h2(floorServer, floorAddress));
-    const distinctRounds = await rounds(setup.rounds, () => loadgen(server, gatehouse, 5000), () => loadgen(floorServer, floorAddress, 5000));
-    const refused = distinctRounds.all.find((result) => !allAllowed(result));
-    if (refused) throw new Error(`${scenario.name}: distinct load not all allowed: ${JSON.stringify(refused)}`);
-    const rows: HttpRow[] = [
-      { scenario: scenario.name, load: 'repeated (h2load --h1)', ...repeatedRounds.median, rssMb: server.rssMb() },
-      { scenario: scenario.name, load: 'distinct (http-loadgen)', ...distinctRounds.median, rssMb: server.rssMb() },
-    ];
-    if (scenario.listenerOnly) {
-      const listenerServer = await startServed([setup.listenerScript, '127.0.0.1:0']);
-      listener = listenerServer;
-      const listenerAddress = listenerServer.addresses['httpAuthz']!;
-      // As gatehouse: checked to allow, and warmed by that check, before its first round.
-      const listenerCheck = await httpLoadgen(setup.loadgenScript, { target: listenerAddress, requests: requestsFile(listenerAddress, 1), connections: 2, seconds: 1 });
-      if (!allAllowed(listenerCheck)) throw new Error(`${scenario.name}: the listener alone should allow, got ${JSON.stringify(listenerCheck)}`);
-      const listenerRounds = await rounds(setup.rounds, () => h2(listenerServer, listenerAddress), () => h2(floorServer, floorAddress));
-      rows.push({ scenario: scenario.name, load: 'repeated, listener only', ...listenerRounds.median, rssMb: listenerServer.rssMb() });
+      started.push(server);
+      const floor = await startServed([setup.floorScript, '127.0.0.1:0']);
+      started.push(floor);
+      const gatehouse = server.addresses['httpAuthz']!;
+      const floorAddress = floor.addresses['http']!;
+      await checkAllows(gatehouse, 'gatehouse');
+      const gatehouseFirst = round % 2 === 0;
+      repeatedPairs.push(await pair(gatehouseFirst, () => h2(server, gatehouse), () => h2(floor, floorAddress)));
+      const distinct = await pair(gatehouseFirst, () => loadgen(server, gatehouse, 5000), () => loadgen(floor, floorAddress, 5000));
+      if (!allAllowed(distinct.gatehouse.result)) throw new Error(`${scenario.name}: distinct load not all allowed: ${JSON.stringify(distinct.gatehouse.result)}`);
+      distinctPairs.push(distinct);
+      rssMb = Math.max(rssMb, server.rssMb());
+      if (scenario.listenerOnly) {
+        const listener = await startServed([setup.listenerScript, '127.0.0.1:0']);
+        started.push(listener);
+        const listenerAddress = listener.addresses['httpAuthz']!;
+        // As gatehouse: checked to allow, and warmed by that check, before it is measured.
+        await checkAllows(listenerAddress, 'the listener alone');
+        listenerPairs.push(await pair(gatehouseFirst, () => h2(listener, listenerAddress), () => h2(floor, floorAddress)));
+        listenerRssMb = Math.max(listenerRssMb, listener.rssMb());
+      }
+    } finally {
+      await Promise.all(started.map((served) => served.stop()));
     }
-    return rows;
-  } finally {
-    await Promise.all([server.stop(), floor?.stop(), listener?.stop()]);
   }
+  const rows: HttpRow[] = [
+    { scenario: scenario.name, load: 'repeated (h2load --h1)', ...medianOf(repeatedPairs), rssMb },
+    { scenario: scenario.name, load: 'distinct (http-loadgen)', ...medianOf(distinctPairs), rssMb },
+  ];
+  if (scenario.listenerOnly) rows.push({ scenario: scenario.name, load: 'repeated, listener only', ...medianOf(listenerPairs), rssMb: listenerRssMb });
+  return rows;
 }

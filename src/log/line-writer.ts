@@ -30,6 +30,8 @@ export class LineWriter {
   private retryTimer: NodeJS.Timeout | undefined;
   private handle: FileHandle | undefined;
   private closed = false;
+  /** close() has begun: a failing write is not retried later, close's own attempt is the last. */
+  private closing = false;
   private idle: (() => void)[] = [];
   private readonly maxBufferedBytes: number;
   private readonly retryMs: number;
@@ -66,9 +68,10 @@ export class LineWriter {
 
   /** Writes what is waiting (one more attempt if the destination is failing), then stops. */
   async close(): Promise<void> {
+    this.closing = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.writing) await new Promise<void>((resolve) => this.idle.push(resolve));
+    while (this.writing) await new Promise<void>((resolve) => this.idle.push(resolve));
     if (this.pending.length > 0) await this.drain();
     this.closed = true;
     if (this.pending.length > 0) this.options.onLoss?.({ lost: this.pending.length, reason: 'still unwritten at shutdown' });
@@ -77,6 +80,8 @@ export class LineWriter {
   }
 
   private async drain(): Promise<void> {
+    // One drain at a time: two would take turns encoding into the one chunk.
+    if (this.writing) return;
     this.writing = true;
     try {
       while (this.pending.length > 0) {
@@ -98,7 +103,7 @@ export class LineWriter {
           this.options.onLoss?.({ lost: 0, reason: `write failed, retrying: ${errorMessage(err)}` });
           await this.handle?.close().catch(() => undefined);
           this.handle = undefined;
-          if (!this.closed) {
+          if (!this.closing) {
             this.retryTimer = setTimeout(() => {
               this.retryTimer = undefined;
               void this.drain();
@@ -116,20 +121,23 @@ export class LineWriter {
 
   /**
    * Encodes lines from `batch[from]` on, each followed by a newline, into the reused chunk: as
-   * many as surely fit (3 bytes per UTF-16 unit at most), at least one (a line too long for the
-   * chunk is encoded alone, apart). One buffer, written and then reused, costs no allocation per
-   * write; joining a batch into one string and encoding that cost a copy of each, and past
-   * ~128 KiB fresh memory for both, which page faults made several times dearer per line
-   * (docs/performance.md).
+   * many as fit, at least one (a line too long for the chunk is encoded alone, apart). A line
+   * surely fits when 3 bytes per UTF-16 unit do; only near the chunk's end are its bytes counted.
+   * One buffer, written and then reused, costs no allocation per write; joining a batch into one
+   * string and encoding that cost a copy of each, and past ~128 KiB fresh memory for both, which
+   * page faults made several times dearer per line (docs/performance.md, ninth session).
    */
   private encode(batch: readonly string[], from: number): { count: number; bytes: Buffer } {
     const chunk = this.chunk;
-    if (batch[from]!.length * 3 + 1 > chunk.length) return { count: 1, bytes: Buffer.from(`${batch[from]!}\n`) };
     let bytes = 0;
     let i = from;
     for (; i < batch.length; i++) {
       const line = batch[i]!;
-      if (bytes + line.length * 3 + 1 > chunk.length) break;
+      const room = chunk.length - bytes - 1;
+      if (line.length * 3 > room && (line.length > room || Buffer.byteLength(line) > room)) {
+        if (i === from) return { count: 1, bytes: Buffer.from(`${line}\n`) };
+        break;
+      }
       bytes += chunk.write(line, bytes, 'utf8');
       chunk[bytes++] = newline;
     }

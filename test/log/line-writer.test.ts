@@ -50,12 +50,16 @@ test('a line longer than a chunk is written whole, between its neighbours', asyn
   expect(await writtenLines(file)).toEqual(lines);
 });
 
-test('lines that fill a chunk exactly to its worst case, and one unit past it', async () => {
+test('lines that fill a chunk exactly, with 3-byte characters, and one unit past it', async () => {
   const file = join(dir, 'decisions.log');
   const writer = new LineWriter({ kind: 'file', path: file });
-  // A chunk takes lines while 3 bytes per UTF-16 unit plus the newline fit in 65,536 bytes.
-  const atLimit = 'z'.repeat((64 * 1024 - 1) / 3);
-  const lines = [atLimit, `${atLimit}z`, atLimit.slice(1), '😀'.repeat(10_922), 'end'];
+  // A chunk takes lines while their UTF-8 bytes and newlines fit in 65,536: '€' is 3 bytes, so
+  // this line and its newline are exactly 65,536 bytes.
+  const full = '€'.repeat((64 * 1024 - 1) / 3);
+  const third = '€'.repeat(7_000);
+  // After 'a' and its newline, 65,534 bytes are one too many for what is left of the chunk.
+  const oneOver = `${'€'.repeat(21_844)}zz`;
+  const lines = [full, `${full}€`, 'a', oneOver, third, third, third, 'z'.repeat(65_535), 'z'.repeat(65_536), '😀'.repeat(16_383), 'end'];
   writer.write(lines);
   await writer.close();
   expect(await writtenLines(file)).toEqual(lines);
@@ -87,10 +91,11 @@ describe('stdout, through a stand-in that answers each write later', () => {
 
   /**
    * Keeps every chunk handed to it and a copy taken then; calls back 5 ms later, failing the
-   * `failing`-th call. At each callback the chunk must still hold what it held when handed over:
+   * `failing`-th call (or those it says). At each callback the chunk must still hold what it held when handed over:
    * a chunk reused before its write was done would have been overwritten by then.
    */
-  function standIn(failing: number): { written: Buffer[]; intact: boolean[] } {
+  function standIn(failing: number | ((call: number) => boolean)): { written: Buffer[]; intact: boolean[] } {
+    const fails = typeof failing === 'number' ? (call: number) => call === failing : failing;
     const written: Buffer[] = [];
     const intact: boolean[] = [];
     let calls = 0;
@@ -100,7 +105,7 @@ describe('stdout, through a stand-in that answers each write later', () => {
       const copy = Buffer.from(chunk);
       setTimeout(() => {
         intact.push(copy.equals(chunk));
-        if (call === failing) {
+        if (fails(call)) {
           callback(new Error('EPIPE: the reader went away'));
           return;
         }
@@ -119,7 +124,7 @@ describe('stdout, through a stand-in that answers each write later', () => {
     // ~450 KB: seven chunks or more, the second of which fails.
     const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i, pad: 'q'.repeat(430) }));
     writer.write(lines);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Arrives while the batch is being written, so it must come after the batch's kept lines.
     writer.write(['{"n":"later"}']);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await writer.close();
@@ -128,5 +133,47 @@ describe('stdout, through a stand-in that answers each write later', () => {
     expect(losses.filter((report) => /EPIPE/.test(report.reason))).toHaveLength(1);
     const out = Buffer.concat(written).toString('utf8');
     expect(out.slice(0, -1).split('\n')).toEqual([...lines, '{"n":"later"}']);
+  });
+
+  test('after a write fails part way, the kept lines count against the bound: the oldest are dropped, counted exactly', async () => {
+    const { written } = standIn(2);
+    const losses: LossReport[] = [];
+    const line = (n: number): string => JSON.stringify({ n: String(n).padStart(4, '0'), pad: 'q'.repeat(430) });
+    const lines = Array.from({ length: 1000 }, (_, i) => line(i));
+    const lineBytes = lines[0]!.length + 1;
+    // The bound holds the whole first batch and not a byte more.
+    const writer = new LineWriter({ kind: 'stdout' }, { maxBufferedBytes: 1000 * lineBytes, retryMs: 200, onLoss: (report) => losses.push(report) });
+    writer.write(lines);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(losses.filter((report) => /EPIPE/.test(report.reason))).toHaveLength(1);
+    const first = Buffer.concat(written).toString('utf8').slice(0, -1).split('\n');
+    expect(first).toEqual(lines.slice(0, first.length));
+    // The kept lines and 200 more are over the bound by as many lines as the first chunk held.
+    const more = Array.from({ length: 200 }, (_, i) => line(1000 + i));
+    writer.write(more);
+    const dropped = losses.filter((report) => report.lost > 0);
+    expect(dropped).toEqual([{ lost: 200 - first.length, reason: `more than ${1000 * lineBytes} bytes waiting to be written` }]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await writer.close();
+    const out = Buffer.concat(written).toString('utf8').slice(0, -1).split('\n');
+    expect(out).toEqual([...lines.slice(0, first.length), ...lines.slice(200), ...more]);
+  });
+
+  test('close() while a failing write is in flight: one last attempt, the loss said, and nothing written after', async () => {
+    const { written } = standIn(() => true);
+    const losses: LossReport[] = [];
+    const writer = new LineWriter({ kind: 'stdout' }, { retryMs: 10, onLoss: (report) => losses.push(report) });
+    writer.write(['{"n":1}', '{"n":2}']);
+    await writer.close();
+    expect(losses.filter((report) => /EPIPE/.test(report.reason))).toHaveLength(2);
+    expect(losses.at(-1)).toEqual({ lost: 2, reason: 'still unwritten at shutdown' });
+    // A retry left behind would write them later: the lines said to be lost must stay unwritten.
+    process.stdout.write = ((chunk: Buffer, callback: (err?: Error) => void): boolean => {
+      written.push(Buffer.from(chunk));
+      callback();
+      return true;
+    }) as typeof process.stdout.write;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(written).toEqual([]);
   });
 });

@@ -25,6 +25,13 @@ type Evidence = { readonly kind: 'live' } | { readonly kind: 'deleted' | 'absent
  * the in-memory view, so a Check never waits on the API server.
  */
 export class KubernetesLifecycle implements Lifecycle {
+  /**
+   * Each identity's reclassified copy, made once per class: a caller's identity object is
+   * remembered (XFCC, peer principal, token), and what is keyed on it (the decision cache key's
+   * identity part, the decision line's parts) is kept only while the object stays the same.
+   */
+  readonly #reclassified = new WeakMap<WorkloadIdentity, WorkloadIdentity>();
+
   constructor(
     private readonly view: ClusterView,
     private readonly freshness: (nowMs: number) => Freshness,
@@ -110,7 +117,12 @@ export class KubernetesLifecycle implements Lifecycle {
     const parts = identity.spiffeId.kubernetesParts();
     const annotated = parts && this.view.serviceAccount(parts.namespace, parts.serviceAccount)?.class;
     if (annotated === undefined || annotated === identity.class) return identity;
-    return Object.freeze({ ...identity, class: annotated });
+    const known = this.#reclassified.get(identity);
+    if (known?.class === annotated) return known;
+    const copy = Object.freeze({ ...identity, class: annotated });
+    // Only an identity that cannot change: a copy kept for one that did would be of what it was.
+    if (Object.isFrozen(identity)) this.#reclassified.set(identity, copy);
+    return copy;
   }
 }
 

@@ -126,6 +126,41 @@ describe('KubernetesLifecycle class', () => {
     expect(result).toMatchObject({ ok: true, identity: { class: 'service' } });
     expect(identity.kind === 'workload' && identity.class).toBe('unknown');
   });
+
+  test('a frozen identity is reclassified once per class: the same copy while the annotation stands, a new one when it changes', () => {
+    const view = seeded();
+    const checker = lifecycle(view);
+    const identity = Object.freeze(mtlsWorkload('spiffe://cluster.local/ns/shop/sa/frontend'));
+    const reclassified = (): Identity => {
+      const result = checker.check(identity, 0);
+      if (!result.ok) throw new Error(result.reason);
+      return result.identity;
+    };
+    const first = reclassified();
+    expect(first).toMatchObject({ class: 'service' });
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(reclassified()).toBe(first);
+    expect(checker.checkActor(identity as Extract<Identity, { kind: 'workload' }>, 0)).toEqual({ ok: true, identity: first });
+
+    view.putServiceAccount({ namespace: 'shop', name: 'frontend', uid: 'sa-1', annotations: { 'gatehouse.io/class': 'agent' } });
+    const second = reclassified();
+    expect(second).toMatchObject({ class: 'agent' });
+    expect(second).not.toBe(first);
+    expect(reclassified()).toBe(second);
+    view.putServiceAccount({ namespace: 'shop', name: 'frontend', uid: 'sa-1', annotations: {} });
+    expect(reclassified()).toBe(identity);
+  });
+
+  test('an identity that is not frozen gets a copy each time (one kept could go stale as the object changes)', () => {
+    const view = seeded();
+    const checker = lifecycle(view);
+    const identity = mtlsWorkload('spiffe://cluster.local/ns/shop/sa/frontend') as Extract<Identity, { kind: 'workload' }>;
+    const first = checker.check(identity, 0);
+    (identity as { authn: string }).authn = 'jwt';
+    const second = checker.check(identity, 0);
+    expect(first).toMatchObject({ ok: true, identity: { class: 'service', authn: 'mtls' } });
+    expect(second).toMatchObject({ ok: true, identity: { class: 'service', authn: 'jwt' } });
+  });
 });
 
 describe('ClusterView', () => {

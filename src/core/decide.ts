@@ -1,7 +1,7 @@
 import { ErrorCode } from '../errors.js';
 import type { CedarRequest } from './cedar-request.js';
 import { policyDenied, type Decision, type PolicyError, type ReasonCode } from './decision.js';
-import { authnMethodOf, delegationOf, type AuthnResult, type Identity, type WorkloadIdentity } from './identity.js';
+import { authnMethodOf, delegationOf, type AuthnResult, type Delegation, type Identity, type WorkloadIdentity } from './identity.js';
 import { subjectOf, type ParsedRequest, type RequestSubject } from './parse-request.js';
 import type { RequestFacts } from './request-facts.js';
 
@@ -64,7 +64,22 @@ export function checkLifecycle(authn: AuthnResult, lifecycle: Lifecycle, nowMs: 
   const acting = lifecycle.checkActor(actor, nowMs);
   if (!acting.ok) return { ok: false, code: acting.code, detail: `actor: ${acting.reason}`, authn: authnMethodOf(identity), identity };
   if (acting.identity === actor || acting.identity.kind !== 'workload') return { ok: true, identity };
-  return { ok: true, identity: Object.freeze({ ...identity, delegation: Object.freeze({ ...delegation, actor: acting.identity }) }) };
+  return { ok: true, identity: withActor(identity, delegation, acting.identity) };
+}
+
+/**
+ * The identity with its actor as the lifecycle step gave it, made once per (identity, actor)
+ * pair of frozen objects: per-identity memos downstream (the decision cache key's identity part)
+ * keep working for a caller whose actor's class comes from an annotation.
+ */
+const withActors = new WeakMap<Identity, { readonly actor: WorkloadIdentity; readonly identity: Identity }>();
+
+function withActor(identity: Exclude<Identity, { kind: 'anonymous' }>, delegation: Delegation, actor: WorkloadIdentity): Identity {
+  const known = withActors.get(identity);
+  if (known?.actor === actor) return known.identity;
+  const copy = Object.freeze({ ...identity, delegation: Object.freeze({ ...delegation, actor }) });
+  if (Object.isFrozen(identity) && Object.isFrozen(actor)) withActors.set(identity, { actor, identity: copy });
+  return copy;
 }
 
 export interface Mode {

@@ -110,6 +110,31 @@ describe('decide', () => {
       const result = checkLifecycle(ok(alice), actorsOnly('build'), 0);
       expect(result.ok && result.identity.kind === 'user' && result.identity.delegation?.actor?.class).toBe('build');
     });
+
+    test('the identity with its reclassified actor is made once per pair of frozen identity and actor objects', () => {
+      const frozenAlice = Object.freeze({ ...alice });
+      const classes = new Map<string, Identity>();
+      const actorAs = (cls: 'build' | 'agent') => classes.get(cls) ?? classes.set(cls, Object.freeze({ ...builder, class: cls })).get(cls)!;
+      let current: 'build' | 'agent' = 'build';
+      const lifecycle: Lifecycle = { check: (identity) => ({ ok: true, identity }), checkActor: () => ({ ok: true, identity: actorAs(current) as typeof builder }) };
+      const identityOf = (identity: Identity): Identity => {
+        const result = checkLifecycle(ok(identity), lifecycle, 0);
+        if (!result.ok) throw new Error(result.detail);
+        return result.identity;
+      };
+      const first = identityOf(frozenAlice);
+      expect(first.kind === 'user' && first.delegation?.actor?.class).toBe('build');
+      expect(identityOf(frozenAlice)).toBe(first);
+      current = 'agent';
+      const second = identityOf(frozenAlice);
+      expect(second.kind === 'user' && second.delegation?.actor?.class).toBe('agent');
+      expect(identityOf(frozenAlice)).toBe(second);
+      // An identity that is not frozen could change: a copy is made each time.
+      const unfrozen = { ...alice };
+      const copy = identityOf(unfrozen);
+      expect(identityOf(unfrozen)).not.toBe(copy);
+      expect(identityOf(unfrozen)).toEqual(copy);
+    });
   });
 
   test('an allow in a dry-run namespace is an allow, marked for the log', () => {

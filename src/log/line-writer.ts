@@ -1,8 +1,11 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
 
-/** The most one write takes (a line longer than this is written alone). */
-const chunkBytes = 64 * 1024;
+/**
+ * The most one write takes (a line longer than this is written alone): a decision log batch of
+ * 5 ms at 20,000 Checks a second (about 45 KB) in one write, and a burst in writes of ~580 lines.
+ */
+const chunkBytes = 256 * 1024;
 const newline = 0x0a;
 
 export interface LossReport {
@@ -92,7 +95,7 @@ export class LineWriter {
         try {
           while (done < batch.length) {
             const { count, bytes } = this.encode(batch, done);
-            await this.append(bytes);
+            await this.append(bytes, done === 0);
             done += count;
           }
         } catch (err) {
@@ -144,13 +147,16 @@ export class LineWriter {
     return { count: i - from, bytes: chunk.subarray(0, bytes) };
   }
 
-  /** Writes `bytes` whole before it resolves: the chunk they are in is reused after. */
-  private async append(bytes: Buffer): Promise<void> {
+  /**
+   * Writes `bytes` whole before it resolves: the chunk they are in is reused after. A batch's
+   * first write checks that the file is still the one at its path; the rest of the batch follows it.
+   */
+  private async append(bytes: Buffer, batchStart: boolean): Promise<void> {
     if (this.target.kind === 'stdout') {
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       return;
     }
-    if (this.handle && !(await this.stillAtPath(this.handle, this.target.path))) {
+    if (this.handle && batchStart && !(await this.stillAtPath(this.handle, this.target.path))) {
       await this.handle.close().catch(() => undefined);
       this.handle = undefined;
     }

@@ -1,5 +1,5 @@
 /**
- * LineWriter encodes a batch into one reused 64 KiB chunk per write. Whatever the lines (many
+ * LineWriter encodes a batch into one reused 256 KiB chunk per write. Whatever the lines (many
  * chunks' worth, a line longer than a chunk, characters of 1-4 UTF-8 bytes, lone surrogates),
  * the file holds exactly the lines given, in order, one per line; and a write that fails part
  * way through a batch keeps the lines not yet written, in order, for the retry.
@@ -8,6 +8,9 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineWriter, type LossReport } from '../../src/log/line-writer.js';
+
+/** The writer's chunk: 256 KiB. */
+const chunk = 256 * 1024;
 
 let dir: string;
 beforeEach(async () => {
@@ -43,8 +46,8 @@ test('many chunks of mixed lines, in several batches: every line once, in order,
 test('a line longer than a chunk is written whole, between its neighbours', async () => {
   const file = join(dir, 'decisions.log');
   const writer = new LineWriter({ kind: 'file', path: file });
-  const long = `{"v":"${'€'.repeat(40_000)}"}`; // 120 KB as UTF-8, over the 64 KiB chunk
-  const lines = ['{"n":1}', long, '{"n":2}', `{"v":"${'y'.repeat(70_000)}"}`, '{"n":3}'];
+  const long = `{"v":"${'€'.repeat(100_000)}"}`; // 300 KB as UTF-8, over the chunk
+  const lines = ['{"n":1}', long, '{"n":2}', `{"v":"${'y'.repeat(chunk + 10)}"}`, '{"n":3}'];
   writer.write(lines);
   await writer.close();
   expect(await writtenLines(file)).toEqual(lines);
@@ -53,13 +56,14 @@ test('a line longer than a chunk is written whole, between its neighbours', asyn
 test('lines that fill a chunk exactly, with 3-byte characters, and one unit past it', async () => {
   const file = join(dir, 'decisions.log');
   const writer = new LineWriter({ kind: 'file', path: file });
-  // A chunk takes lines while their UTF-8 bytes and newlines fit in 65,536: '€' is 3 bytes, so
-  // this line and its newline are exactly 65,536 bytes.
-  const full = '€'.repeat((64 * 1024 - 1) / 3);
-  const third = '€'.repeat(7_000);
-  // After 'a' and its newline, 65,534 bytes are one too many for what is left of the chunk.
-  const oneOver = `${'€'.repeat(21_844)}zz`;
-  const lines = [full, `${full}€`, 'a', oneOver, third, third, third, 'z'.repeat(65_535), 'z'.repeat(65_536), '😀'.repeat(16_383), 'end'];
+  // A chunk takes lines while their UTF-8 bytes and newlines fit in it: '€' is 3 bytes, so this
+  // line and its newline fill it exactly.
+  const full = '€'.repeat((chunk - 1) / 3);
+  const third = '€'.repeat(28_000);
+  // After 'a' and its newline, this line's bytes are one too many for what is left of the chunk.
+  const oneOver = `${'€'.repeat((chunk - 4) / 3)}zz`;
+  expect(Buffer.byteLength(oneOver)).toBe(chunk - 2);
+  const lines = [full, `${full}€`, 'a', oneOver, third, third, third, 'z'.repeat(chunk - 1), 'z'.repeat(chunk), '😀'.repeat((chunk - 4) / 4), 'end'];
   writer.write(lines);
   await writer.close();
   expect(await writtenLines(file)).toEqual(lines);
@@ -121,14 +125,14 @@ describe('stdout, through a stand-in that answers each write later', () => {
     const { written, intact } = standIn(2);
     const losses: LossReport[] = [];
     const writer = new LineWriter({ kind: 'stdout' }, { retryMs: 20, onLoss: (report) => losses.push(report) });
-    // ~450 KB: seven chunks or more, the second of which fails.
-    const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i, pad: 'q'.repeat(430) }));
+    // ~1.8 MB: seven chunks or more, the second of which fails.
+    const lines = Array.from({ length: 4000 }, (_, i) => JSON.stringify({ n: i, pad: 'q'.repeat(430) }));
     writer.write(lines);
     // Arrives while the batch is being written, so it must come after the batch's kept lines.
     writer.write(['{"n":"later"}']);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await writer.close();
-    expect(intact.length).toBeGreaterThan(7);
+    expect(intact.length).toBeGreaterThanOrEqual(7);
     expect(intact.every(Boolean)).toBe(true);
     expect(losses.filter((report) => /EPIPE/.test(report.reason))).toHaveLength(1);
     const out = Buffer.concat(written).toString('utf8');
@@ -148,15 +152,16 @@ describe('stdout, through a stand-in that answers each write later', () => {
     expect(losses.filter((report) => /EPIPE/.test(report.reason))).toHaveLength(1);
     const first = Buffer.concat(written).toString('utf8').slice(0, -1).split('\n');
     expect(first).toEqual(lines.slice(0, first.length));
-    // The kept lines and 200 more are over the bound by as many lines as the first chunk held.
-    const more = Array.from({ length: 200 }, (_, i) => line(1000 + i));
+    // The kept lines and 800 more are over the bound by 800 less as many lines as the first chunk held.
+    expect(first.length).toBeLessThan(800);
+    const more = Array.from({ length: 800 }, (_, i) => line(1000 + i));
     writer.write(more);
     const dropped = losses.filter((report) => report.lost > 0);
-    expect(dropped).toEqual([{ lost: 200 - first.length, reason: `more than ${1000 * lineBytes} bytes waiting to be written` }]);
+    expect(dropped).toEqual([{ lost: 800 - first.length, reason: `more than ${1000 * lineBytes} bytes waiting to be written` }]);
     await new Promise((resolve) => setTimeout(resolve, 400));
     await writer.close();
     const out = Buffer.concat(written).toString('utf8').slice(0, -1).split('\n');
-    expect(out).toEqual([...lines.slice(0, first.length), ...lines.slice(200), ...more]);
+    expect(out).toEqual([...lines.slice(0, first.length), ...lines.slice(800), ...more]);
   });
 
   test('close() while a failing write is in flight: one last attempt, the loss said, and nothing written after', async () => {

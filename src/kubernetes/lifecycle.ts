@@ -27,8 +27,8 @@ type Evidence = { readonly kind: 'live' } | { readonly kind: 'deleted' | 'absent
 export class KubernetesLifecycle implements Lifecycle {
   /**
    * Each identity's reclassified copy, made once per class: a caller's identity object is
-   * remembered (XFCC, peer principal, token), and what is keyed on it (the decision cache key's
-   * identity part, the decision line's parts) is kept only while the object stays the same.
+   * remembered (XFCC, peer principal, token), and the decision cache key's identity part is
+   * spelled once per identity object.
    */
   readonly #reclassified = new WeakMap<WorkloadIdentity, WorkloadIdentity>();
 

@@ -95,7 +95,7 @@ export class LineWriter {
         try {
           while (done < batch.length) {
             const { count, bytes } = this.encode(batch, done);
-            await this.append(bytes, done === 0);
+            await this.append(bytes);
             done += count;
           }
         } catch (err) {
@@ -148,15 +148,16 @@ export class LineWriter {
   }
 
   /**
-   * Writes `bytes` whole before it resolves: the chunk they are in is reused after. A batch's
-   * first write checks that the file is still the one at its path; the rest of the batch follows it.
+   * Writes `bytes` whole before it resolves: the chunk they are in is reused after. Every write
+   * to a file first checks that it is still the one at its path (a rotation can come between two
+   * writes of one long batch).
    */
-  private async append(bytes: Buffer, batchStart: boolean): Promise<void> {
+  private async append(bytes: Buffer): Promise<void> {
     if (this.target.kind === 'stdout') {
       await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
       return;
     }
-    if (this.handle && batchStart && !(await this.stillAtPath(this.handle, this.target.path))) {
+    if (this.handle && !(await this.stillAtPath(this.handle, this.target.path))) {
       await this.handle.close().catch(() => undefined);
       this.handle = undefined;
     }

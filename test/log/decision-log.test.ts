@@ -3,6 +3,7 @@
  * 256 are waiting (a burst's batch is no cheaper per line past that, and held records are garbage
  * the collector finds alive). Every record is handed on once, in order, and close() hands on the rest.
  */
+import { jest } from '@jest/globals';
 import { DecisionLog } from '../../src/log/decision-log.js';
 import type { DecisionRecord } from '../../src/log/decision-record.js';
 
@@ -34,38 +35,47 @@ function capturing(): { log: DecisionLog; batches: string[][] } {
 }
 
 const requestIds = (batches: readonly string[][]): string[] => batches.flat().map((line) => (JSON.parse(line) as { requestId: string }).requestId);
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-test('a few records wait for their 5 ms, then go on together', async () => {
+// The clock is jest's: what goes on when is decided by the log, never by how busy the machine is.
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+test('a few records wait for their 5 ms, then go on together', () => {
   const { log, batches } = capturing();
   for (let n = 0; n < 10; n++) log.record(record(n));
-  await turn();
+  jest.advanceTimersByTime(4);
   expect(batches).toEqual([]);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  jest.advanceTimersByTime(1);
   expect(batches).toHaveLength(1);
   expect(requestIds(batches)).toEqual(Array.from({ length: 10 }, (_, n) => `r-${n}`));
   expect(log.count).toBe(10);
 });
 
-test('256 waiting records go on at the end of the turn, without waiting for their time; none twice, in order', async () => {
+test('the 256th waiting record sends the batch on at the end of the turn, before its time is up; none twice, in order', () => {
   const { log, batches } = capturing();
   for (let n = 0; n < 255; n++) log.record(record(n));
-  await turn();
+  jest.advanceTimersByTime(0);
   expect(batches).toEqual([]);
-  for (let n = 255; n < 700; n++) log.record(record(n));
-  await turn();
+  log.record(record(255));
+  jest.advanceTimersByTime(0);
   expect(batches).toHaveLength(1);
-  expect(batches[0]).toHaveLength(700);
-  for (let n = 700; n < 710; n++) log.record(record(n));
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(requestIds(batches)).toEqual(Array.from({ length: 710 }, (_, n) => `r-${n}`));
-  expect(log.count).toBe(710);
+  expect(batches[0]).toHaveLength(256);
+  for (let n = 256; n < 300; n++) log.record(record(n));
+  jest.advanceTimersByTime(4);
+  expect(batches).toHaveLength(1);
+  jest.advanceTimersByTime(1);
+  expect(batches).toHaveLength(2);
+  jest.advanceTimersByTime(50);
+  expect(requestIds(batches)).toEqual(Array.from({ length: 300 }, (_, n) => `r-${n}`));
+  expect(log.count).toBe(300);
 });
 
-test('close() hands on what is waiting, once', async () => {
+test('close() hands on what is waiting, and nothing goes on after it', async () => {
   const { log, batches } = capturing();
   for (let n = 0; n < 300; n++) log.record(record(n));
   await log.close();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(batches).toHaveLength(1);
+  jest.advanceTimersByTime(50);
+  expect(batches).toHaveLength(1);
   expect(requestIds(batches)).toEqual(Array.from({ length: 300 }, (_, n) => `r-${n}`));
 });

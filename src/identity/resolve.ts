@@ -126,14 +126,36 @@ function combine(peer: Identity, token: Identity): AuthnResult {
     if (!acting.actor?.spiffeId.equals(peer.spiffeId)) {
       return refusal('jwt', ErrorCode.identityMismatch, `mTLS peer ${peer.spiffeId.toString()} is not the token's current actor (act.sub ${acting.actors[0] ?? ''})`);
     }
-    return { ok: true, identity: Object.freeze({ ...token, delegation: Object.freeze({ ...acting, actor: peer }) }) };
+    return { ok: true, identity: carried(token, peer, () => Object.freeze({ ...token, delegation: Object.freeze({ ...acting, actor: peer }) })) };
   }
   if (token.kind === 'workload') {
     if (peer.spiffeId.equals(token.spiffeId)) return { ok: true, identity: token };
     return refusal('jwt', ErrorCode.identityMismatch, `mTLS peer ${peer.spiffeId.toString()} and token subject ${token.spiffeId.toString()} differ`);
   }
-  const carried: Delegation = Object.freeze({ actor: peer, actors: Object.freeze([peer.spiffeId.toString()]), depth: 1 });
-  return { ok: true, identity: Object.freeze({ ...token, delegation: carried }) };
+  return {
+    ok: true,
+    identity: carried(token, peer, () => {
+      const delegation: Delegation = Object.freeze({ actor: peer, actors: Object.freeze([peer.spiffeId.toString()]), depth: 1 });
+      return Object.freeze({ ...token, delegation });
+    }),
+  };
+}
+
+/** Each remembered token's identity as carried by its last mTLS peer (see carried). */
+const carriedIdentities = new WeakMap<Identity, { readonly peer: Identity; readonly identity: Identity }>();
+
+/**
+ * A token's identity as carried by an mTLS peer, made once per (token identity, peer identity)
+ * pair of frozen objects, as both are remembered (RememberedResults, the peer principal's
+ * identity): what is kept per identity object downstream (the decision cache key's identity
+ * part) then serves each request of the pair, not only the first.
+ */
+function carried(token: Identity, peer: Identity, make: () => Identity): Identity {
+  const known = carriedIdentities.get(token);
+  if (known?.peer === peer) return known.identity;
+  const identity = make();
+  if (Object.isFrozen(token) && Object.isFrozen(peer)) carriedIdentities.set(token, { peer, identity });
+  return identity;
 }
 
 /**

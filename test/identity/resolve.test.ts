@@ -260,6 +260,7 @@ describe('remembered token identities', () => {
     'builder-token': { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: spiffe(builderUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' }) },
     'frontend-token': { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: spiffe(frontendUri), class: 'unknown', authn: 'jwt', issuer: 'k8s' }) },
     'classed-token': { ok: true, identity: Object.freeze({ kind: 'workload', spiffeId: spiffe(frontendUri), class: 'agent', authn: 'jwt', issuer: 'k8s' }) },
+    'person-token': { ok: true, identity: Object.freeze({ kind: 'user', issuer: 'idp', subject: 'alice', name: 'alice', groups: Object.freeze(['sre']) }) },
     'person-via-agent': {
       ok: true,
       identity: Object.freeze({
@@ -302,5 +303,29 @@ describe('remembered token identities', () => {
       'person-via-agent: user, actor agent',
       'builder-token: build',
     ]);
+  });
+
+  test('a token carried over mTLS is one identity per (token, peer): each request of the pair shares it, another peer gets its own', () => {
+    const resolve = new IdentityResolver({ ...resolverOptions(), tokens: { verify: (token) => remembered[token] ?? { ok: false, code: 'signature_invalid', detail: 'bad', authn: 'jwt' } } });
+    const carriedBy = (principal: string, token: string): Identity => {
+      const result = resolve.resolve(facts({ principal, headers: { authorization: `Bearer ${token}` } }), now) as AuthnResult;
+      if (!result.ok) throw new Error(result.detail);
+      return result.identity;
+    };
+    const actorOf = (identity: Identity): string => (identity.kind === 'user' ? `${identity.delegation?.actor?.spiffeId.toString()} ${identity.delegation?.actor?.class}` : 'none');
+    const byFrontend = carriedBy(frontendUri, 'person-token');
+    expect(actorOf(byFrontend)).toBe(`${frontendUri} service`);
+    expect(Object.isFrozen(byFrontend)).toBe(true);
+    expect(carriedBy(frontendUri, 'person-token')).toBe(byFrontend);
+    const byBuilder = carriedBy(builderUri, 'person-token');
+    expect(actorOf(byBuilder)).toBe(`${builderUri} build`);
+    expect(carriedBy(builderUri, 'person-token')).toBe(byBuilder);
+    expect(carriedBy(frontendUri, 'person-token')).toEqual(byFrontend);
+    // A token whose act claim names its actor, presented by that actor: likewise.
+    const byAssistant = carriedBy(assistantUri, 'person-via-agent');
+    expect(actorOf(byAssistant)).toBe(`${assistantUri} agent`);
+    expect(carriedBy(assistantUri, 'person-via-agent')).toBe(byAssistant);
+    // The same token presented by another workload is still refused.
+    expect(() => carriedBy(frontendUri, 'person-via-agent')).toThrow(/is not the token's current actor/);
   });
 });

@@ -1,4 +1,4 @@
-/* global process, URL, console */
+/* global process, console */
 // Two builds' HTTP authorization servers side by side, measured in alternation: the server's CPU
 // time (utime+stime from /proc) per request over `pairs` short h2load runs of each, A then B then
 // A..., so that a machine whose speed drifts over minutes (a shared VM) drifts under both alike.
@@ -11,28 +11,16 @@
 // <root> is a checkout with dist built (or a copy of dist and package.json with node_modules linked).
 // Env: EXTRA_A / EXTRA_B: node flags for one side; EXTRA_YAML: appended to both configs.
 import { spawn, execFileSync } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { processTree } from './proc-tree.mjs';
+import { cpuTicks } from './proc-tree.mjs';
+import { httpScenario } from './http-scenario.mjs';
 
 const [rootA, rootB, scenario, procsArg = '4', pairsArg = '6', nArg = '30000'] = process.argv.slice(2);
 const procs = Number(procsArg);
 const pairs = Number(pairsArg);
 const n = Number(nArg);
-const wt = new URL('../..', import.meta.url).pathname;
-const { policyDir, frontend } = await import(`${wt}/dist/bench/estate.js`);
-const work = mkdtempSync(join(tmpdir(), 'http-ab-server-'));
-const policies = policyDir(join(wt, 'policies'), 100);
-let identity = 'identity:\n  trustForwardedClientCert: true\n';
-let cred = { 'x-forwarded-client-cert': `By=spiffe://cluster.local/ns/ingress/sa/gateway;URI=${frontend}` };
-if (scenario === 'fa-token') {
-  const { token, config } = JSON.parse(readFileSync('/tmp/gatehouse-perf-token.json', 'utf8'));
-  identity = config;
-  cred = { authorization: `Bearer ${token}` };
-}
-const configFile = join(work, 'c.yaml');
-writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n${process.env.EXTRA_YAML ?? ''}`);
+const { work, policies, configFile, headerArgs, path } = await httpScenario(scenario, 'http-ab-server-');
 
 async function start(root, side) {
   const extra = process.env[`EXTRA_${side}`] ? process.env[`EXTRA_${side}`].split(' ') : [];
@@ -51,28 +39,11 @@ async function start(root, side) {
   return { child, address };
 }
 
-const host = 'orders.shop.svc.cluster.local:8080';
-const headers =
-  scenario === 'envoy-xfcc'
-    ? { ':authority': host, 'x-request-id': 'r-42', ...cred }
-    : { 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'http', 'x-forwarded-host': host, 'x-forwarded-uri': '/api/orders/42', 'x-request-id': 'r-42', ...cred };
-const path = scenario === 'envoy-xfcc' ? '/envoy/api/orders/42' : '/forward-auth';
 const h2 = (address, count) => {
-  const out = execFileSync('taskset', ['-c', '1', 'h2load', '--h1', '-c', '16', '-m', '1', '-n', String(count), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `http://${address}${path}`], { encoding: 'utf8' });
+  const out = execFileSync('taskset', ['-c', '1', 'h2load', '--h1', '-c', '16', '-m', '1', '-n', String(count), ...headerArgs, `http://${address}${path}`], { encoding: 'utf8' });
   if (!new RegExp(`status codes: ${count} 2xx`).test(out)) throw new Error(out);
 };
-function cpuSeconds(pid) {
-  let sum = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      sum += Number(f[11]) + Number(f[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return sum / 100;
-}
+const cpuSeconds = (pid) => cpuTicks(pid)[0] / 100;
 function measure(server) {
   const before = cpuSeconds(server.child.pid);
   h2(server.address, n);

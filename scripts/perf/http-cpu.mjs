@@ -1,4 +1,4 @@
-/* global process, URL, console, setTimeout */
+/* global process, console, setTimeout */
 // The server's CPU per HTTP authorization request, end to end: starts `<root>/dist/src/main.js serve`
 // as `npm run bench -- --http` does (100 policies, decision lines to a file on stdout), warms up
 // with 20,000 requests, runs `h2load --h1 -c 16 -m 1 -n N` with the bench's headers and prints
@@ -9,28 +9,15 @@
 // EXTRA_YAML (appended to the config), PERF=<file> (perf record of the server over the measured run;
 // add EXTRA=--perf-basic-prof for JavaScript's symbols).
 import { spawn, execFileSync } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { processTree } from './proc-tree.mjs';
+import { cpuTicks } from './proc-tree.mjs';
+import { httpScenario } from './http-scenario.mjs';
 
 const [root, scenario, nArg, ...rest] = process.argv.slice(2);
 const prof = rest[0] === '--prof' ? rest[1] : undefined;
 const n = Number(nArg);
-const wt = new URL('../..', import.meta.url).pathname;
-const { policyDir, frontend } = await import(`${wt}/dist/bench/estate.js`);
-const work = mkdtempSync(join(tmpdir(), 'fwd-cpu-'));
-const policies = policyDir(join(wt, 'policies'), 100);
-const xfcc = { 'x-forwarded-client-cert': `By=spiffe://cluster.local/ns/ingress/sa/gateway;URI=${frontend}` };
-let identity = 'identity:\n  trustForwardedClientCert: true\n';
-let cred = xfcc;
-if (scenario === 'fa-token') {
-  const { token, config } = JSON.parse(readFileSync('/tmp/gatehouse-perf-token.json', 'utf8'));
-  identity = config;
-  cred = { authorization: `Bearer ${token}` };
-}
-const configFile = join(work, 'c.yaml');
-writeFileSync(configFile, `${identity}httpAuthz:\n  enabled: true\n  listen: "127.0.0.1:0"\n${process.env.EXTRA_YAML ?? ''}`);
+const { work, policies, configFile, headerArgs, path } = await httpScenario(scenario, 'fwd-cpu-');
 const logFd = openSync(join(work, 'decisions.jsonl'), 'w');
 const args = root.endsWith('.js') ? [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), root, '127.0.0.1:0'] : [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.EXTRA ? process.env.EXTRA.split(' ') : []), join(root, 'dist/src/main.js'), 'serve', '--config', configFile, '--policies', policies, '--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--workers', '1'];
 // PIN=1: the server on CPU 0 and h2load on CPU 1, neither migrating: steadier figures on a shared machine.
@@ -45,26 +32,9 @@ const address = await new Promise((resolve, reject) => {
   });
   child.once('exit', (code) => reject(new Error(`exited ${code}: ${buf}`)));
 });
-const host = 'orders.shop.svc.cluster.local:8080';
-const headers =
-  scenario === 'envoy-xfcc'
-    ? { ':authority': host, 'x-request-id': 'r-42', ...cred }
-    : { 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'http', 'x-forwarded-host': host, 'x-forwarded-uri': '/api/orders/42', 'x-request-id': 'r-42', ...cred };
-const url = scenario === 'envoy-xfcc' ? `http://${address}/envoy/api/orders/42` : `http://${address}/forward-auth`;
+const url = `http://${address}${path}`;
 const h2 = (count) =>
-  execFileSync(pin ? 'taskset' : 'h2load', [...(pin ? ['-c', '1', 'h2load'] : []), ...(process.env.H2 === '1' ? [] : ['--h1']), '-c', '16', '-m', '1', '-n', String(count), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url], { encoding: 'utf8' });
-function cpuTicks() {
-  let sum = 0; let user = 0;
-  for (const p of processTree(child.pid)) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      sum += Number(f[11]) + Number(f[12]); user += Number(f[11]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return [sum, user];
-}
+  execFileSync(pin ? 'taskset' : 'h2load', [...(pin ? ['-c', '1', 'h2load'] : []), ...(process.env.H2 === '1' ? [] : ['--h1']), '-c', '16', '-m', '1', '-n', String(count), ...headerArgs, url], { encoding: 'utf8' });
 const warm = h2(Math.min(20000, n));
 if (!/status codes: \d+ 2xx, 0 3xx, 0 4xx, 0 5xx/.test(warm)) throw new Error(warm);
 let tracer;
@@ -74,9 +44,9 @@ if (process.env.PERF) {
   tracer = spawn('perf', [...how, '-p', String(child.pid), '-o', process.env.PERF], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 1000));
 }
-const before = cpuTicks();
+const before = cpuTicks(child.pid);
 const out = h2(n);
-const after = cpuTicks();
+const after = cpuTicks(child.pid);
 if (tracer) {
   tracer.kill('SIGINT');
   await new Promise((r) => tracer.once('exit', r));

@@ -11,3 +11,19 @@ export function processTree(pid) {
   }
   return pids;
 }
+
+/** CPU ticks (USER_HZ, 100 a second) used so far by a process and its direct children: [user + system, user]. */
+export function cpuTicks(pid) {
+  let sum = 0;
+  let user = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      sum += Number(f[11]) + Number(f[12]);
+      user += Number(f[11]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return [sum, user];
+}

@@ -2,6 +2,7 @@ import { ErrorCode } from '../errors.js';
 import type { CedarRequest } from './cedar-request.js';
 import { policyDenied, type Decision, type PolicyError, type ReasonCode } from './decision.js';
 import { authnMethodOf, delegationOf, type AuthnResult, type Delegation, type Identity, type WorkloadIdentity } from './identity.js';
+import { OncePerPair } from './once-per-pair.js';
 import { subjectOf, type ParsedRequest, type RequestSubject } from './parse-request.js';
 import type { RequestFacts } from './request-facts.js';
 
@@ -67,19 +68,11 @@ export function checkLifecycle(authn: AuthnResult, lifecycle: Lifecycle, nowMs: 
   return { ok: true, identity: withActor(identity, delegation, acting.identity) };
 }
 
-/**
- * The identity with its actor as the lifecycle step gave it, made once per (identity, actor)
- * pair of frozen objects: per-identity memos downstream (the decision cache key's identity part)
- * keep working for a caller whose actor's class comes from an annotation.
- */
-const withActors = new WeakMap<Identity, { readonly actor: WorkloadIdentity; readonly identity: Identity }>();
+/** The identity with its actor as the lifecycle step gave it, once per (identity, actor) pair. */
+const withActors = new OncePerPair<Identity, WorkloadIdentity, Identity>();
 
 function withActor(identity: Exclude<Identity, { kind: 'anonymous' }>, delegation: Delegation, actor: WorkloadIdentity): Identity {
-  const known = withActors.get(identity);
-  if (known?.actor === actor) return known.identity;
-  const copy = Object.freeze({ ...identity, delegation: Object.freeze({ ...delegation, actor }) });
-  if (Object.isFrozen(identity) && Object.isFrozen(actor)) withActors.set(identity, { actor, identity: copy });
-  return copy;
+  return withActors.of(identity, actor, () => Object.freeze({ ...identity, delegation: Object.freeze({ ...delegation, actor }) }));
 }
 
 export interface Mode {

@@ -1,4 +1,5 @@
 import { refusal, type AuthnResult, type Delegation, type Identity, type WorkloadIdentity } from '../core/identity.js';
+import { OncePerPair } from '../core/once-per-pair.js';
 import type { RequestFacts } from '../core/request-facts.js';
 import { ErrorCode } from '../errors.js';
 import { workloadFromPeer, workloadFromSpiffeUri, type MtlsTrust } from './mtls.js';
@@ -114,6 +115,12 @@ function withBearer(peer: Identity | undefined, bearer: AuthnResult): AuthnResul
 }
 
 /**
+ * A token's identity as carried by an mTLS peer, once per (token identity, peer identity) pair:
+ * both are remembered (the token verifier's cache, the peer principal's identity).
+ */
+const carriedIdentities = new OncePerPair<Identity, Identity, Identity>();
+
+/**
  * Both an mTLS peer and a token. A token with an `act` claim must be presented by its current
  * actor. Without one, the same workload keeps the token's identity (it carries the lifecycle
  * claims), and a person's token carried by a workload makes the person the principal and the
@@ -126,7 +133,7 @@ function combine(peer: Identity, token: Identity): AuthnResult {
     if (!acting.actor?.spiffeId.equals(peer.spiffeId)) {
       return refusal('jwt', ErrorCode.identityMismatch, `mTLS peer ${peer.spiffeId.toString()} is not the token's current actor (act.sub ${acting.actors[0] ?? ''})`);
     }
-    return { ok: true, identity: carried(token, peer, () => Object.freeze({ ...token, delegation: Object.freeze({ ...acting, actor: peer }) })) };
+    return { ok: true, identity: carriedIdentities.of(token, peer, () => Object.freeze({ ...token, delegation: Object.freeze({ ...acting, actor: peer }) })) };
   }
   if (token.kind === 'workload') {
     if (peer.spiffeId.equals(token.spiffeId)) return { ok: true, identity: token };
@@ -134,28 +141,11 @@ function combine(peer: Identity, token: Identity): AuthnResult {
   }
   return {
     ok: true,
-    identity: carried(token, peer, () => {
+    identity: carriedIdentities.of(token, peer, () => {
       const delegation: Delegation = Object.freeze({ actor: peer, actors: Object.freeze([peer.spiffeId.toString()]), depth: 1 });
       return Object.freeze({ ...token, delegation });
     }),
   };
-}
-
-/** Each remembered token's identity as carried by its last mTLS peer (see carried). */
-const carriedIdentities = new WeakMap<Identity, { readonly peer: Identity; readonly identity: Identity }>();
-
-/**
- * A token's identity as carried by an mTLS peer, made once per (token identity, peer identity)
- * pair of frozen objects, as both are remembered (RememberedResults, the peer principal's
- * identity): what is kept per identity object downstream (the decision cache key's identity
- * part) then serves each request of the pair, not only the first.
- */
-function carried(token: Identity, peer: Identity, make: () => Identity): Identity {
-  const known = carriedIdentities.get(token);
-  if (known?.peer === peer) return known.identity;
-  const identity = make();
-  if (Object.isFrozen(token) && Object.isFrozen(peer)) carriedIdentities.set(token, { peer, identity });
-  return identity;
 }
 
 /**

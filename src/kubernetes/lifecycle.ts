@@ -1,5 +1,6 @@
 import type { Lifecycle, LifecycleVerdict } from '../core/decide.js';
-import type { BoundTokenClaims, Identity, WorkloadIdentity } from '../core/identity.js';
+import type { BoundTokenClaims, Identity, WorkloadClass, WorkloadIdentity } from '../core/identity.js';
+import { OncePerPair } from '../core/once-per-pair.js';
 import { ErrorCode } from '../errors.js';
 import type { ClusterView } from './cluster-view.js';
 import type { Freshness } from './sync-health.js';
@@ -25,12 +26,8 @@ type Evidence = { readonly kind: 'live' } | { readonly kind: 'deleted' | 'absent
  * the in-memory view, so a Check never waits on the API server.
  */
 export class KubernetesLifecycle implements Lifecycle {
-  /**
-   * Each identity's reclassified copy, made once per class: a caller's identity object is
-   * remembered (XFCC, peer principal, token), and the decision cache key's identity part is
-   * spelled once per identity object.
-   */
-  readonly #reclassified = new WeakMap<WorkloadIdentity, WorkloadIdentity>();
+  /** Each identity's copy with its annotated class, once per (identity, class) pair. */
+  readonly #reclassified = new OncePerPair<WorkloadIdentity, WorkloadClass, WorkloadIdentity>();
 
   constructor(
     private readonly view: ClusterView,
@@ -117,12 +114,7 @@ export class KubernetesLifecycle implements Lifecycle {
     const parts = identity.spiffeId.kubernetesParts();
     const annotated = parts && this.view.serviceAccount(parts.namespace, parts.serviceAccount)?.class;
     if (annotated === undefined || annotated === identity.class) return identity;
-    const known = this.#reclassified.get(identity);
-    if (known?.class === annotated) return known;
-    const copy = Object.freeze({ ...identity, class: annotated });
-    // Only an identity that cannot change: a copy kept for one that did would be of what it was.
-    if (Object.isFrozen(identity)) this.#reclassified.set(identity, copy);
-    return copy;
+    return this.#reclassified.of(identity, annotated, () => Object.freeze({ ...identity, class: annotated }));
   }
 }
 
